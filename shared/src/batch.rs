@@ -1,0 +1,57 @@
+//! Bulk imports: many user payloads checked together, so duplicates inside one file are
+//! caught before anything is sent.
+
+use crate::error::{Code, FieldError};
+use crate::rules::normalize_email;
+use crate::user::{check_user, NewUser};
+use serde_json::Value;
+use std::collections::HashSet;
+
+/// Most rows in one `POST /v1/users/bulk` request.
+pub const BULK_MAX: usize = 1000;
+
+/// Checks each row as [`check_user`] does, in order, and marks every row whose e-mail
+/// (case-insensitively) already appeared in an earlier row with `duplicate_in_batch` on
+/// `email`. Error paths are relative to the row, as for a single user.
+///
+/// ```
+/// use onboard_shared::{check_users, Code};
+/// use serde_json::json;
+/// let row = json!({"email": "a@b.co", "type": "Attendee", "firstName": "A", "lastName": "B"});
+/// let results = check_users(&[row.clone(), row]);
+/// assert!(results[0].is_ok());
+/// assert_eq!(results[1].as_ref().unwrap_err()[0].code, Code::DuplicateInBatch);
+/// ```
+pub fn check_users(rows: &[Value]) -> Vec<Result<NewUser, Vec<FieldError>>> {
+    let mut seen: HashSet<String> = HashSet::with_capacity(rows.len());
+    rows.iter()
+        .map(|row| {
+            let result = check_user(row);
+            // A row with an invalid e-mail cannot be a duplicate; a valid one claims its
+            // address even when other fields fail, so the report names the first occurrence.
+            let email = match &result {
+                Ok(user) => Some(user.email.as_str()),
+                Err(errors) if !errors.iter().any(|e| e.field == "email") => row.get("email").and_then(Value::as_str),
+                Err(_) => None,
+            };
+            let duplicate = email.is_some_and(|e| !seen.insert(normalize_email(e)));
+            match duplicate {
+                true => {
+                    let dup = FieldError::new(
+                        "email",
+                        Code::DuplicateInBatch,
+                        "This email already appears in an earlier row.",
+                    );
+                    match result {
+                        Ok(_) => Err(vec![dup]),
+                        Err(mut errors) => {
+                            errors.insert(0, dup);
+                            Err(errors)
+                        }
+                    }
+                }
+                false => result,
+            }
+        })
+        .collect()
+}

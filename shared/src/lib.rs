@@ -1,0 +1,72 @@
+//! # onboard-shared: the rulebook
+//!
+//! Every rule of user and sponsor onboarding lives here, once: field validation with JSON
+//! paths and stable codes, username generation and sanitizing, sponsor slugs and the
+//! password policy. It is pure Rust with no I/O, so the same code runs in the `onboard`
+//! server and, compiled to wasm32, in the browser (the `wasm/` npm package); a payload gets
+//! the same verdict in both places.
+//!
+//! Validation reports **every** problem at once, each with a path into the payload
+//! (`speakers[1].email`), a stable [`Code`] and an English message:
+//!
+//! ```
+//! use onboard_shared::{parse_json, validate_user, Code};
+//!
+//! let payload = parse_json(r#"{
+//!     "email": "jane@domain.com", "type": "Attendee", "firstName": "Jane", "lastName": "Doe",
+//!     "website": "http://jane-doe.com", "options": {"highlight": true}
+//! }"#).unwrap();
+//! let errors = validate_user(&payload);
+//! assert_eq!(errors.len(), 2);
+//! assert_eq!((errors[0].field.as_str(), errors[0].code), ("website", Code::UrlNotHttps));
+//! assert_eq!((errors[1].field.as_str(), errors[1].code), ("options.highlight", Code::SpeakerOnly));
+//! ```
+//!
+//! The generators:
+//!
+//! ```
+//! use onboard_shared::{generate_username, slugify, PasswordPolicy};
+//! assert!(generate_username("Jane", "Doe").starts_with("doe.jane#"));
+//! assert_eq!(slugify("Super Sponsor"), "super-sponsor");
+//! assert_eq!(PasswordPolicy::default().generate().len(), 20);
+//! ```
+
+mod batch;
+mod error;
+mod fold;
+mod json;
+mod password;
+mod rules;
+mod slug;
+mod sponsor;
+mod timezones;
+mod user;
+mod username;
+
+pub use batch::{check_users, BULK_MAX};
+pub use error::{Code, FieldError};
+pub use json::{parse_json, JsonError};
+pub use password::{PasswordPolicy, PASSWORD_MAX, PASSWORD_MIN};
+pub use rules::{
+    check_https_url, is_hex_color, is_timezone, is_valid_email, normalize_email, timezones, EMAIL_MAX, TAGS_MAX,
+    TAG_MAX, URL_MAX,
+};
+pub use slug::{is_slug, slugify, SLUG_MAX};
+pub use sponsor::{
+    check_sponsor, validate_sponsor, NewSpeaker, NewSponsor, SponsorOptions, PAGE_CONTENT_MAX, SPEAKERS_MAX,
+    SPONSOR_NAME_MAX,
+};
+pub use user::{
+    check_user, validate_user, NewUser, Socials, Status, UserOptions, UserType, DESCRIPTION_MAX, NAME_MAX,
+    SHORT_TEXT_MAX, STATUSES,
+};
+pub use username::{
+    check_username, generate_username, generate_username_with, normalize_username, preview_username,
+    sanitize_name_part, username_base, USERNAME_MAX, USERNAME_MIN,
+};
+
+/// The operating system's random source (the browser's `crypto.getRandomValues` in wasm):
+/// a CSPRNG, as passwords need. Infallible in practice; a platform without one panics.
+pub(crate) fn os_rng() -> rand::rand_core::UnwrapErr<rand::rngs::SysRng> {
+    rand::rand_core::UnwrapErr(rand::rngs::SysRng)
+}

@@ -1,0 +1,185 @@
+//! Generated passwords, by a configurable policy.
+
+use crate::error::Code;
+use rand::{Rng, RngExt};
+use serde::{Deserialize, Serialize};
+
+const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
+const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const DIGITS: &[u8] = b"0123456789";
+/// No quotes, backslash or space: a password must survive being pasted into an e-mail,
+/// a shell or a CSV cell.
+const SYMBOLS: &[u8] = b"!#$%&()*+,-./:;<=>?@[]^_{|}~";
+
+/// Which characters a generated password has. The default is the platform's: 20 characters
+/// with at least one lowercase letter, uppercase letter, digit and symbol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PasswordPolicy {
+    /// Total length, 8..=128.
+    pub length: usize,
+    /// At least one of `a-z`.
+    pub lowercase: bool,
+    /// At least one of `A-Z`.
+    pub uppercase: bool,
+    /// At least one of `0-9`.
+    pub digits: bool,
+    /// At least one of `!#$%&()*+,-./:;<=>?@[]^_{|}~`.
+    pub symbols: bool,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        PasswordPolicy {
+            length: 20,
+            lowercase: true,
+            uppercase: true,
+            digits: true,
+            symbols: true,
+        }
+    }
+}
+
+/// Shortest length a policy may ask for.
+pub const PASSWORD_MIN: usize = 8;
+/// Longest length a policy may ask for.
+pub const PASSWORD_MAX: usize = 128;
+
+impl PasswordPolicy {
+    /// Checks the policy itself: 8..=128 characters and at least one character class.
+    pub fn validate(&self) -> Result<(), &'static str> {
+        if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&self.length) {
+            return Err("password length must be between 8 and 128");
+        }
+        if self.classes().is_empty() {
+            return Err("a password policy needs at least one character class");
+        }
+        Ok(())
+    }
+
+    fn classes(&self) -> Vec<&'static [u8]> {
+        let mut v: Vec<&'static [u8]> = Vec::with_capacity(4);
+        for (on, set) in [
+            (self.lowercase, LOWER),
+            (self.uppercase, UPPER),
+            (self.digits, DIGITS),
+            (self.symbols, SYMBOLS),
+        ] {
+            if on {
+                v.push(set);
+            }
+        }
+        v
+    }
+
+    /// Generates a password: one character from each required class, the rest drawn
+    /// uniformly from all of them, then shuffled so the required ones are not in front.
+    ///
+    /// Panics when the policy is invalid (see [`PasswordPolicy::validate`]).
+    ///
+    /// ```
+    /// use onboard_shared::PasswordPolicy;
+    /// let policy = PasswordPolicy::default();
+    /// let pw = policy.generate();
+    /// assert_eq!(pw.len(), 20);
+    /// assert!(policy.check(&pw).is_empty());
+    /// ```
+    pub fn generate_with<R: Rng + ?Sized>(&self, rng: &mut R) -> String {
+        self.validate().expect("invalid password policy");
+        let classes = self.classes();
+        let all: Vec<u8> = classes.concat();
+        let mut bytes: Vec<u8> = classes
+            .iter()
+            .map(|set| set[rng.random_range(0..set.len())])
+            .collect();
+        while bytes.len() < self.length {
+            bytes.push(all[rng.random_range(0..all.len())]);
+        }
+        for i in (1..bytes.len()).rev() {
+            bytes.swap(i, rng.random_range(0..=i));
+        }
+        bytes.into_iter().map(char::from).collect()
+    }
+
+    /// [`PasswordPolicy::generate_with`] using the operating system's (or browser's) CSPRNG.
+    pub fn generate(&self) -> String {
+        self.generate_with(&mut crate::os_rng())
+    }
+
+    /// What `password` lacks under this policy, as (code, message) pairs; empty when it passes.
+    pub fn check(&self, password: &str) -> Vec<(Code, &'static str)> {
+        let mut problems = Vec::new();
+        if password.chars().count() < self.length {
+            problems.push((Code::TooShort, "Password is shorter than the policy requires."));
+        }
+        let has = |set: &[u8]| password.bytes().any(|b| set.contains(&b));
+        let rules = [
+            (self.lowercase, LOWER, "Password needs a lowercase letter."),
+            (self.uppercase, UPPER, "Password needs an uppercase letter."),
+            (self.digits, DIGITS, "Password needs a digit."),
+            (self.symbols, SYMBOLS, "Password needs a symbol."),
+        ];
+        for (on, set, msg) in rules {
+            if on && !has(set) {
+                problems.push((Code::PasswordWeak, msg));
+            }
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_policy() {
+        let p = PasswordPolicy::default();
+        for _ in 0..200 {
+            let pw = p.generate();
+            assert_eq!(pw.len(), 20);
+            assert!(p.check(&pw).is_empty(), "{pw}");
+        }
+    }
+
+    #[test]
+    fn custom_policy_only_uses_its_classes() {
+        let p = PasswordPolicy {
+            length: 12,
+            symbols: false,
+            uppercase: false,
+            ..Default::default()
+        };
+        let pw = p.generate();
+        assert_eq!(pw.len(), 12);
+        assert!(pw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()), "{pw}");
+    }
+
+    #[test]
+    fn invalid_policies_are_refused() {
+        let short = PasswordPolicy { length: 4, ..Default::default() };
+        assert!(short.validate().is_err());
+        let none = PasswordPolicy {
+            lowercase: false,
+            uppercase: false,
+            digits: false,
+            symbols: false,
+            ..Default::default()
+        };
+        assert!(none.validate().is_err());
+    }
+
+    #[test]
+    fn check_reports_missing_classes() {
+        let p = PasswordPolicy::default();
+        let problems = p.check("abcdefghijklmnopqrst");
+        assert_eq!(problems.len(), 3);
+        assert_eq!(p.check("short")[0].0, Code::TooShort);
+    }
+
+    #[test]
+    fn passwords_differ() {
+        let p = PasswordPolicy::default();
+        assert_ne!(p.generate(), p.generate());
+    }
+}

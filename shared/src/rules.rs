@@ -1,0 +1,466 @@
+//! Field rules shared by every payload: text, e-mail, https URL, color, time zone, tags.
+//!
+//! [`Checker`] walks one JSON object, collects every problem with its path, and hands back
+//! the cleaned value (trimmed text) when the field is fine, so a payload module reads as a
+//! list of its fields.
+
+use crate::error::{Code, FieldError};
+use crate::timezones::TIMEZONES;
+use serde_json::{Map, Value};
+
+/// Longest e-mail address (RFC 5321 path limit).
+pub const EMAIL_MAX: usize = 254;
+/// Longest URL.
+pub const URL_MAX: usize = 2048;
+/// Most tags on one user or speaker.
+pub const TAGS_MAX: usize = 50;
+/// Longest tag.
+pub const TAG_MAX: usize = 50;
+
+/// Is `email` a usable address? ASCII only (write international domains as `xn--`
+/// punycode), one `@`, a dot-atom local part of at most 64 characters and a domain of at
+/// least two labels with an alphabetic or punycode top-level label. The input must already be
+/// trimmed.
+///
+/// ```
+/// use onboard_shared::is_valid_email;
+/// assert!(is_valid_email("jane.doe+events@domain.com"));
+/// assert!(!is_valid_email("jane@localhost"));
+/// assert!(!is_valid_email("jane@bücher.de"));
+/// ```
+pub fn is_valid_email(email: &str) -> bool {
+    email_problem(email).is_none()
+}
+
+fn email_problem(email: &str) -> Option<&'static str> {
+    const GENERIC: &str = "Must be a valid email address, like name@example.com.";
+    if email.len() > EMAIL_MAX {
+        return Some("Must be at most 254 characters.");
+    }
+    if !email.is_ascii() {
+        return Some("Must use only ASCII characters; write an international domain in its xn-- form.");
+    }
+    let (local, domain) = match email.split_once('@') {
+        Some((l, d)) if !d.contains('@') => (l, d),
+        _ => return Some(GENERIC),
+    };
+    let atext = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~-".contains(&b);
+    if local.is_empty()
+        || local.len() > 64
+        || local.starts_with('.')
+        || local.ends_with('.')
+        || local.contains("..")
+        || !local.bytes().all(|b| b == b'.' || atext(b))
+    {
+        return Some(GENERIC);
+    }
+    if !is_hostname(domain) || !domain.contains('.') {
+        return Some(GENERIC);
+    }
+    let tld = domain.rsplit('.').next().unwrap_or("");
+    if tld.len() < 2 || !(tld.bytes().all(|b| b.is_ascii_alphabetic()) || tld.starts_with("xn--")) {
+        return Some(GENERIC);
+    }
+    None
+}
+
+/// The key two e-mails are compared by: trimmed and lowercased (`Jane@X.com` = `jane@x.com`).
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_ascii_lowercase()
+}
+
+/// DNS host name: dot-separated labels of 1..=63 ASCII letters, digits and inner hyphens.
+fn is_hostname(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// Checks an https URL (already trimmed). `Ok(())` or the code and message to report.
+///
+/// ```
+/// use onboard_shared::{check_https_url, Code};
+/// assert!(check_https_url("https://domain.com/logo.png").is_ok());
+/// assert_eq!(check_https_url("http://domain.com").unwrap_err().0, Code::UrlNotHttps);
+/// assert_eq!(check_https_url("https://").unwrap_err().0, Code::UrlInvalid);
+/// ```
+pub fn check_https_url(url: &str) -> Result<(), (Code, &'static str)> {
+    const INVALID: &str = "Must be a full URL like https://example.com/page.";
+    if url.chars().count() > URL_MAX {
+        return Err((Code::TooLong, "Must be at most 2048 characters."));
+    }
+    let scheme_ok = url.len() >= 8 && url[..8].eq_ignore_ascii_case("https://");
+    if !scheme_ok {
+        return Err((Code::UrlNotHttps, "Must start with https://."));
+    }
+    let rest = &url[8..];
+    if rest.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err((Code::UrlInvalid, "Must not contain spaces or control characters."));
+    }
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    if authority.contains('@') {
+        return Err((Code::UrlInvalid, "Must not contain a user name or password."));
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((addr, port)) if is_ipv6ish(addr) && is_port_suffix(port) => return Ok(()),
+            _ => return Err((Code::UrlInvalid, INVALID)),
+        }
+    } else {
+        match authority.split_once(':') {
+            Some((host, port)) if is_port_suffix(&format!(":{port}")) => host,
+            Some(_) => return Err((Code::UrlInvalid, INVALID)),
+            None => authority,
+        }
+    };
+    if !is_hostname(host.strip_suffix('.').unwrap_or(host)) {
+        return Err((Code::UrlInvalid, INVALID));
+    }
+    Ok(())
+}
+
+fn is_ipv6ish(addr: &str) -> bool {
+    addr.contains(':') && addr.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+}
+
+fn is_port_suffix(s: &str) -> bool {
+    match s.strip_prefix(':') {
+        None => s.is_empty(),
+        Some(p) => !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u32>().is_ok_and(|n| n <= 65535),
+    }
+}
+
+/// Is `color` a hex color: `#` and 3 or 6 hex digits (`#f53`, `#ff5733`, any case)?
+pub fn is_hex_color(color: &str) -> bool {
+    color
+        .strip_prefix('#')
+        .is_some_and(|h| matches!(h.len(), 3 | 6) && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Is `tz` an IANA time zone name (`Europe/Paris`, `UTC`, or a link like `Europe/Kiev`)?
+pub fn is_timezone(tz: &str) -> bool {
+    TIMEZONES.binary_search(&tz).is_ok()
+}
+
+/// Every IANA time zone name the rulebook accepts, sorted (for pickers).
+pub fn timezones() -> &'static [&'static str] {
+    TIMEZONES
+}
+
+/// How a text field is checked.
+#[derive(Clone, Copy)]
+pub(crate) struct Text {
+    pub max: usize,
+    /// Descriptions and page content may hold line breaks and tabs; other fields may not.
+    pub multiline: bool,
+}
+
+impl Text {
+    pub const fn line(max: usize) -> Self {
+        Text { max, multiline: false }
+    }
+    pub const fn multiline(max: usize) -> Self {
+        Text { max, multiline: true }
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Path of `key` inside the object at `parent`.
+pub(crate) fn join(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+/// Path of item `i` of the array at `parent`.
+pub(crate) fn index(parent: &str, i: usize) -> String {
+    format!("{parent}[{i}]")
+}
+
+/// Collects the errors of one payload.
+#[derive(Default)]
+pub(crate) struct Checker {
+    pub errors: Vec<FieldError>,
+}
+
+impl Checker {
+    pub fn push(&mut self, field: impl Into<String>, code: Code, message: impl Into<String>) {
+        self.errors.push(FieldError::new(field, code, message));
+    }
+
+    /// The value as an object, or a `wrong_type` error at `path`.
+    pub fn object<'v>(&mut self, path: &str, v: &'v Value) -> Option<&'v Map<String, Value>> {
+        match v {
+            Value::Object(m) => Some(m),
+            other => {
+                self.push(path, Code::WrongType, format!("Must be an object, not {}.", type_name(other)));
+                None
+            }
+        }
+    }
+
+    /// Reports every key of `obj` that is not in `known`.
+    pub fn unknown_fields(&mut self, path: &str, obj: &Map<String, Value>, known: &[&str]) {
+        for key in obj.keys() {
+            if !known.contains(&key.as_str()) {
+                self.push(join(path, key), Code::UnknownField, "Is not a known field.");
+            }
+        }
+    }
+
+    /// A value that is present and not null (null means "not given" for optional fields).
+    fn present<'v>(&mut self, obj: &'v Map<String, Value>, path: &str, key: &str, required: bool) -> Option<&'v Value> {
+        match obj.get(key) {
+            None | Some(Value::Null) => {
+                if required {
+                    self.push(join(path, key), Code::Required, "Is required.");
+                }
+                None
+            }
+            Some(v) => Some(v),
+        }
+    }
+
+    /// A text field, trimmed. Optional fields that are blank count as not given.
+    pub fn text(&mut self, obj: &Map<String, Value>, path: &str, key: &str, required: bool, spec: Text) -> Option<String> {
+        let v = self.present(obj, path, key, required)?;
+        self.text_value(&join(path, key), v, required, spec)
+    }
+
+    pub fn text_value(&mut self, field: &str, v: &Value, required: bool, spec: Text) -> Option<String> {
+        let Value::String(s) = v else {
+            self.push(field, Code::WrongType, format!("Must be a string, not {}.", type_name(v)));
+            return None;
+        };
+        let s = s.trim();
+        if s.is_empty() {
+            if required {
+                self.push(field, Code::Blank, "Must not be empty.");
+            }
+            return None;
+        }
+        let bad = |c: char| c.is_control() && !(spec.multiline && matches!(c, '\n' | '\r' | '\t'));
+        if s.chars().any(bad) {
+            self.push(field, Code::InvalidCharacters, "Must not contain control characters.");
+            return None;
+        }
+        if s.chars().count() > spec.max {
+            self.push(field, Code::TooLong, format!("Must be at most {} characters.", spec.max));
+            return None;
+        }
+        Some(s.to_string())
+    }
+
+    pub fn email(&mut self, obj: &Map<String, Value>, path: &str, key: &str, required: bool) -> Option<String> {
+        let s = self.text(obj, path, key, required, Text::line(EMAIL_MAX + 1))?;
+        match email_problem(&s) {
+            None => Some(s),
+            Some(msg) => {
+                let code = if s.len() > EMAIL_MAX { Code::TooLong } else { Code::EmailInvalid };
+                self.push(join(path, key), code, msg);
+                None
+            }
+        }
+    }
+
+    pub fn https_url(&mut self, obj: &Map<String, Value>, path: &str, key: &str, required: bool) -> Option<String> {
+        let s = self.text(obj, path, key, required, Text::line(URL_MAX))?;
+        match check_https_url(&s) {
+            Ok(()) => Some(s),
+            Err((code, msg)) => {
+                self.push(join(path, key), code, msg);
+                None
+            }
+        }
+    }
+
+    pub fn choice<T: Copy>(&mut self, obj: &Map<String, Value>, path: &str, key: &str, required: bool, choices: &[(&str, T)]) -> Option<T> {
+        let s = self.text(obj, path, key, required, Text::line(64))?;
+        match choices.iter().find(|(name, _)| *name == s) {
+            Some((_, t)) => Some(*t),
+            None => {
+                let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+                self.push(join(path, key), Code::InvalidChoice, format!("Must be one of: {}.", names.join(", ")));
+                None
+            }
+        }
+    }
+
+    pub fn timezone(&mut self, obj: &Map<String, Value>, path: &str, key: &str) -> Option<String> {
+        let s = self.text(obj, path, key, false, Text::line(64))?;
+        if is_timezone(&s) {
+            Some(s)
+        } else {
+            self.push(join(path, key), Code::TimezoneInvalid, "Must be an IANA time zone, like Europe/Paris.");
+            None
+        }
+    }
+
+    pub fn color(&mut self, obj: &Map<String, Value>, path: &str, key: &str) -> Option<String> {
+        let s = self.text(obj, path, key, false, Text::line(7))?;
+        if is_hex_color(&s) {
+            Some(s)
+        } else {
+            self.push(join(path, key), Code::ColorInvalid, "Must be a hex color, like #ff5733.");
+            None
+        }
+    }
+
+    pub fn username(&mut self, obj: &Map<String, Value>, path: &str, key: &str) -> Option<String> {
+        let s = self.text(obj, path, key, false, Text::line(crate::username::USERNAME_MAX))?;
+        let errors = crate::username::username_errors(&join(path, key), &s);
+        if errors.is_empty() {
+            Some(s)
+        } else {
+            self.errors.extend(errors);
+            None
+        }
+    }
+
+    /// An optional boolean; `default` when not given.
+    pub fn boolean(&mut self, obj: &Map<String, Value>, path: &str, key: &str, default: bool) -> bool {
+        match self.present(obj, path, key, false) {
+            None => default,
+            Some(Value::Bool(b)) => *b,
+            Some(v) => {
+                self.push(join(path, key), Code::WrongType, format!("Must be true or false, not {}.", type_name(v)));
+                default
+            }
+        }
+    }
+
+    /// A required whole number in `min..=max`. JSON has one number type, so `3.0` is 3.
+    pub fn integer(&mut self, obj: &Map<String, Value>, path: &str, key: &str, min: i64, max: i64) -> Option<i64> {
+        let field = join(path, key);
+        let v = self.present(obj, path, key, true)?;
+        let range_msg = || format!("Must be a whole number from {min} to {max}.");
+        let Value::Number(n) = v else {
+            self.push(field, Code::WrongType, format!("Must be a number, not {}.", type_name(v)));
+            return None;
+        };
+        let value = match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => i,
+            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 1e15 => f as i64,
+            (None, Some(f)) if f.is_finite() && f.fract() == 0.0 => {
+                self.push(field, Code::OutOfRange, range_msg());
+                return None;
+            }
+            _ => {
+                self.push(field, Code::NotInteger, range_msg());
+                return None;
+            }
+        };
+        if (min..=max).contains(&value) {
+            Some(value)
+        } else {
+            self.push(field, Code::OutOfRange, range_msg());
+            None
+        }
+    }
+
+    /// Tags: an array of at most 50 non-blank strings of at most 50 characters, trimmed,
+    /// duplicates (compared case-insensitively) kept once.
+    pub fn tags(&mut self, obj: &Map<String, Value>, path: &str, key: &str) -> Vec<String> {
+        let field = join(path, key);
+        let Some(v) = self.present(obj, path, key, false) else {
+            return Vec::new();
+        };
+        let Value::Array(items) = v else {
+            self.push(field, Code::WrongType, format!("Must be an array of strings, not {}.", type_name(v)));
+            return Vec::new();
+        };
+        if items.len() > TAGS_MAX {
+            self.push(field, Code::TooLong, format!("Must have at most {TAGS_MAX} tags."));
+            return Vec::new();
+        }
+        let mut tags: Vec<String> = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            if let Some(tag) = self.text_value(&index(&field, i), item, true, Text::line(TAG_MAX)) {
+                if !tags.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
+                    tags.push(tag);
+                }
+            }
+        }
+        tags
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        for ok in ["a@b.co", "jane.doe+x@sub.domain.com", "o'brien@x.ie", "x@xn--bcher-kva.de", "A@B.COM"] {
+            assert!(is_valid_email(ok), "{ok}");
+        }
+        for bad in [
+            "", "plain", "@x.com", "a@", "a@b", "a@@b.com", "a@b@c.com", "a..b@x.com", ".a@x.com", "a.@x.com",
+            "a b@x.com", "a@-x.com", "a@x-.com", "a@x..com", "a@x.c", "a@x.123", "jane@bücher.de", "zoë@x.com",
+        ] {
+            assert!(!is_valid_email(bad), "{bad}");
+        }
+        assert!(!is_valid_email(&format!("{}@x.com", "a".repeat(65))));
+        assert_eq!(normalize_email(" Jane@Domain.COM "), "jane@domain.com");
+    }
+
+    #[test]
+    fn urls() {
+        for ok in [
+            "https://domain.com",
+            "https://domain.com/image-link.jpg",
+            "HTTPS://WWW.Example.com:8443/a?b=c#d",
+            "https://www.linkedin.com/in/janedoe/",
+            "https://www.youtube.com/@janedoe",
+            "https://[::1]:8080/x",
+            "https://example.com./x",
+            "https://ex.com/é",
+        ] {
+            assert_eq!(check_https_url(ok), Ok(()), "{ok}");
+        }
+        for (bad, code) in [
+            ("http://domain.com", Code::UrlNotHttps),
+            ("ftp://domain.com", Code::UrlNotHttps),
+            ("domain.com", Code::UrlNotHttps),
+            ("javascript:alert(1)", Code::UrlNotHttps),
+            ("https://", Code::UrlInvalid),
+            ("https:///path", Code::UrlInvalid),
+            ("https://a b.com", Code::UrlInvalid),
+            ("https://user:pw@x.com", Code::UrlInvalid),
+            ("https://x.com:99999", Code::UrlInvalid),
+            ("https://x.com:", Code::UrlInvalid),
+            ("https://bücher.de", Code::UrlInvalid),
+            ("https://-x.com", Code::UrlInvalid),
+        ] {
+            assert_eq!(check_https_url(bad).map_err(|e| e.0), Err(code), "{bad}");
+        }
+    }
+
+    #[test]
+    fn colors_and_timezones() {
+        assert!(is_hex_color("#ff5733") && is_hex_color("#F53"));
+        assert!(!is_hex_color("ff5733") && !is_hex_color("#ff573") && !is_hex_color("#gggggg"));
+        assert!(is_timezone("Europe/Paris") && is_timezone("UTC") && is_timezone("America/Argentina/Buenos_Aires"));
+        assert!(!is_timezone("europe/paris") && !is_timezone("Mars/Olympus") && !is_timezone(""));
+        assert!(timezones().windows(2).all(|w| w[0] < w[1]), "sorted for binary search");
+    }
+}

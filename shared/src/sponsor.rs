@@ -1,0 +1,192 @@
+//! `POST /v1/sponsors`: the sponsor payload of shared/seeds/create-sponsor.txt.
+
+use crate::error::{Code, FieldError};
+use crate::rules::{index, join, normalize_email, Checker, Text};
+use crate::user::{DESCRIPTION_MAX, NAME_MAX, SHORT_TEXT_MAX};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Longest sponsor name.
+pub const SPONSOR_NAME_MAX: usize = 200;
+/// Longest page content (HTML).
+pub const PAGE_CONTENT_MAX: usize = 100_000;
+/// Most speakers on one sponsor.
+pub const SPEAKERS_MAX: usize = 100;
+
+/// `options` of a sponsor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SponsorOptions {
+    pub display_in_lobby: bool,
+    pub highlight: bool,
+}
+
+/// One entry of `speakers`: an existing user found by e-mail, or the data for a new one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewSpeaker {
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+    pub avatar: Option<String>,
+    pub description: Option<String>,
+    pub job: Option<String>,
+    pub company: Option<String>,
+    pub tags: Vec<String>,
+    pub timezone: Option<String>,
+    pub highlighted: bool,
+}
+
+impl NewSpeaker {
+    /// A speaker without an account must bring a first and last name so one can be made.
+    /// `i` is the speaker's index in `speakers`. The server calls this for unknown e-mails.
+    pub fn account_errors(&self, i: usize) -> Vec<FieldError> {
+        let base = index("speakers", i);
+        let mut errors = Vec::new();
+        for (value, key) in [(&self.first_name, "firstName"), (&self.last_name, "lastName")] {
+            if value.is_none() {
+                errors.push(FieldError::new(
+                    join(&base, key),
+                    Code::Required,
+                    "Is required for a speaker who has no account yet.",
+                ));
+            }
+        }
+        errors
+    }
+}
+
+/// A sponsor payload that passed every rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewSponsor {
+    pub name: String,
+    pub logo: String,
+    pub level: u8,
+    pub has_page: bool,
+    pub page_content: Option<String>,
+    pub website: Option<String>,
+    pub speakers: Vec<NewSpeaker>,
+    pub icon: Option<String>,
+    pub color: Option<String>,
+    pub options: SponsorOptions,
+}
+
+const FIELDS: &[&str] = &[
+    "name", "logo", "level", "hasPage", "pageContent", "website", "speakers", "icon", "color", "options",
+];
+const SPEAKER_FIELDS: &[&str] = &[
+    "email", "firstName", "lastName", "username", "avatar", "description", "job", "company", "tags", "timezone",
+    "highlighted",
+];
+const OPTIONS: &[&str] = &["displayInLobby", "highlight"];
+
+/// Checks a sponsor payload against every rule at once, speakers included.
+///
+/// ```
+/// use onboard_shared::{check_sponsor, Code};
+/// use serde_json::json;
+/// let errors = check_sponsor(&json!({
+///     "name": "Super Sponsor", "logo": "https://domain.com/logo.png", "level": 3,
+///     "speakers": [{"email": "a@domain.com"}, {"email": "A@domain.com"}]
+/// })).unwrap_err();
+/// assert_eq!(errors[0].field, "speakers[1].email");
+/// assert_eq!(errors[0].code, Code::DuplicateEmail);
+/// ```
+pub fn check_sponsor(payload: &Value) -> Result<NewSponsor, Vec<FieldError>> {
+    let mut c = Checker::default();
+    let sponsor = c.object("", payload).and_then(|obj| sponsor_fields(&mut c, obj));
+    match sponsor {
+        Some(s) if c.errors.is_empty() => Ok(s),
+        _ => Err(c.errors),
+    }
+}
+
+/// Only the errors of [`check_sponsor`]: empty when the payload is valid.
+pub fn validate_sponsor(payload: &Value) -> Vec<FieldError> {
+    check_sponsor(payload).err().unwrap_or_default()
+}
+
+fn sponsor_fields(c: &mut Checker, obj: &Map<String, Value>) -> Option<NewSponsor> {
+    c.unknown_fields("", obj, FIELDS);
+    let name = c.text(obj, "", "name", true, Text::line(SPONSOR_NAME_MAX));
+    let logo = c.https_url(obj, "", "logo", true);
+    let level = c.integer(obj, "", "level", 1, 5);
+    let has_page = c.boolean(obj, "", "hasPage", false);
+    let page_content = c.text(obj, "", "pageContent", false, Text::multiline(PAGE_CONTENT_MAX));
+    let website = c.https_url(obj, "", "website", false);
+    let speakers = speakers(c, obj);
+    let icon = c.https_url(obj, "", "icon", false);
+    let color = c.color(obj, "", "color");
+    let options = match obj.get("options").filter(|v| !v.is_null()) {
+        None => SponsorOptions::default(),
+        Some(v) => match c.object("options", v) {
+            None => SponsorOptions::default(),
+            Some(o) => {
+                c.unknown_fields("options", o, OPTIONS);
+                SponsorOptions {
+                    display_in_lobby: c.boolean(o, "options", "displayInLobby", false),
+                    highlight: c.boolean(o, "options", "highlight", false),
+                }
+            }
+        },
+    };
+    Some(NewSponsor {
+        name: name?,
+        logo: logo?,
+        level: u8::try_from(level?).ok()?,
+        has_page,
+        page_content,
+        website,
+        speakers,
+        icon,
+        color,
+        options,
+    })
+}
+
+fn speakers(c: &mut Checker, obj: &Map<String, Value>) -> Vec<NewSpeaker> {
+    let Some(v) = obj.get("speakers").filter(|v| !v.is_null()) else {
+        return Vec::new();
+    };
+    let Value::Array(items) = v else {
+        c.push("speakers", Code::WrongType, "Must be an array of speakers.");
+        return Vec::new();
+    };
+    if items.len() > SPEAKERS_MAX {
+        c.push("speakers", Code::TooLong, format!("Must have at most {SPEAKERS_MAX} speakers."));
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(items.len());
+    let mut seen: Vec<String> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let path = index("speakers", i);
+        let Some(s) = c.object(&path, item) else { continue };
+        c.unknown_fields(&path, s, SPEAKER_FIELDS);
+        let email = c.email(s, &path, "email", true);
+        if let Some(email) = &email {
+            let key = normalize_email(email);
+            if seen.contains(&key) {
+                c.push(join(&path, "email"), Code::DuplicateEmail, "This email is already listed for another speaker.");
+            } else {
+                seen.push(key);
+            }
+        }
+        let speaker = NewSpeaker {
+            email: email.unwrap_or_default(),
+            first_name: c.text(s, &path, "firstName", false, Text::line(NAME_MAX)),
+            last_name: c.text(s, &path, "lastName", false, Text::line(NAME_MAX)),
+            username: c.username(s, &path, "username"),
+            avatar: c.https_url(s, &path, "avatar", false),
+            description: c.text(s, &path, "description", false, Text::multiline(DESCRIPTION_MAX)),
+            job: c.text(s, &path, "job", false, Text::line(SHORT_TEXT_MAX)),
+            company: c.text(s, &path, "company", false, Text::line(SHORT_TEXT_MAX)),
+            tags: c.tags(s, &path, "tags"),
+            timezone: c.timezone(s, &path, "timezone"),
+            highlighted: c.boolean(s, &path, "highlighted", false),
+        };
+        out.push(speaker);
+    }
+    out
+}

@@ -1,0 +1,218 @@
+//! `POST /v1/users`: the user payload of shared/seeds/create-user.txt.
+
+use crate::error::{Code, FieldError};
+use crate::rules::{join, Checker, Text};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Longest first or last name.
+pub const NAME_MAX: usize = 100;
+/// Longest job title, company, country or city.
+pub const SHORT_TEXT_MAX: usize = 200;
+/// Longest description.
+pub const DESCRIPTION_MAX: usize = 5000;
+
+/// `type`: what the user is at the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserType {
+    Attendee,
+    Speaker,
+}
+
+impl UserType {
+    /// The name on the wire: `"Attendee"` or `"Speaker"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserType::Attendee => "Attendee",
+            UserType::Speaker => "Speaker",
+        }
+    }
+}
+
+const USER_TYPES: &[(&str, UserType)] = &[("Attendee", UserType::Attendee), ("Speaker", UserType::Speaker)];
+
+/// `status`: the user's professional situation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    Employed,
+    #[serde(rename = "Looking for a job")]
+    LookingForAJob,
+    Student,
+    Freelancer,
+    #[serde(rename = "Working for a startup")]
+    WorkingForAStartup,
+}
+
+/// The allowed `status` values, in the seed's order.
+pub const STATUSES: &[(&str, Status)] = &[
+    ("Employed", Status::Employed),
+    ("Looking for a job", Status::LookingForAJob),
+    ("Student", Status::Student),
+    ("Freelancer", Status::Freelancer),
+    ("Working for a startup", Status::WorkingForAStartup),
+];
+
+/// `socials`: https links to the user's profiles.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Socials {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facebook: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linkedin: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub twitter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub youtube: Option<String>,
+}
+
+/// `options` of a user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserOptions {
+    /// Shown under the "highlight" filter of the Speakers page (Speakers only).
+    pub highlight: bool,
+    /// Skip the review of their information at first connection.
+    pub end_registration: bool,
+}
+
+/// A user payload that passed every rule: text trimmed, optional blanks dropped, tags
+/// de-duplicated. This is what the server stores.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewUser {
+    pub email: String,
+    #[serde(rename = "type")]
+    pub user_type: UserType,
+    pub first_name: String,
+    pub last_name: String,
+    pub username: Option<String>,
+    pub avatar: Option<String>,
+    pub description: Option<String>,
+    pub job: Option<String>,
+    pub company: Option<String>,
+    pub tags: Vec<String>,
+    pub timezone: Option<String>,
+    pub country: Option<String>,
+    pub city: Option<String>,
+    pub status: Option<Status>,
+    pub website: Option<String>,
+    pub socials: Socials,
+    pub options: UserOptions,
+}
+
+const FIELDS: &[&str] = &[
+    "email", "type", "firstName", "lastName", "username", "avatar", "description", "job", "company", "tags",
+    "timezone", "country", "city", "status", "website", "socials", "options",
+];
+const SOCIALS: &[&str] = &["facebook", "linkedin", "twitter", "youtube"];
+const OPTIONS: &[&str] = &["highlight", "endRegistration"];
+
+/// Checks a user payload against every rule at once.
+///
+/// ```
+/// use onboard_shared::{check_user, Code};
+/// use serde_json::json;
+/// let user = check_user(&json!({
+///     "email": "jane@domain.com", "type": "Speaker", "firstName": "Jane", "lastName": "Doe"
+/// })).unwrap();
+/// assert_eq!(user.first_name, "Jane");
+///
+/// let errors = check_user(&json!({"email": "nope", "type": "Guest", "socials": {"twitter": "http://x.com/j"}}))
+///     .unwrap_err();
+/// let found: Vec<(&str, Code)> = errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
+/// assert!(found.contains(&("socials.twitter", Code::UrlNotHttps)));
+/// assert!(found.contains(&("firstName", Code::Required)));
+/// ```
+pub fn check_user(payload: &Value) -> Result<NewUser, Vec<FieldError>> {
+    let mut c = Checker::default();
+    let user = c.object("", payload).and_then(|obj| user_fields(&mut c, obj));
+    match user {
+        Some(user) if c.errors.is_empty() => Ok(user),
+        _ => Err(c.errors),
+    }
+}
+
+/// Only the errors of [`check_user`]: empty when the payload is valid.
+pub fn validate_user(payload: &Value) -> Vec<FieldError> {
+    check_user(payload).err().unwrap_or_default()
+}
+
+fn user_fields(c: &mut Checker, obj: &Map<String, Value>) -> Option<NewUser> {
+    c.unknown_fields("", obj, FIELDS);
+    let email = c.email(obj, "", "email", true);
+    let user_type = c.choice(obj, "", "type", true, USER_TYPES);
+    let first_name = c.text(obj, "", "firstName", true, Text::line(NAME_MAX));
+    let last_name = c.text(obj, "", "lastName", true, Text::line(NAME_MAX));
+    let username = c.username(obj, "", "username");
+    let avatar = c.https_url(obj, "", "avatar", false);
+    let description = c.text(obj, "", "description", false, Text::multiline(DESCRIPTION_MAX));
+    let job = c.text(obj, "", "job", false, Text::line(SHORT_TEXT_MAX));
+    let company = c.text(obj, "", "company", false, Text::line(SHORT_TEXT_MAX));
+    let tags = c.tags(obj, "", "tags");
+    let timezone = c.timezone(obj, "", "timezone");
+    let country = c.text(obj, "", "country", false, Text::line(SHORT_TEXT_MAX));
+    let city = c.text(obj, "", "city", false, Text::line(SHORT_TEXT_MAX));
+    let status = c.choice(obj, "", "status", false, STATUSES);
+    let website = c.https_url(obj, "", "website", false);
+    let socials = socials(c, obj);
+    let options = options(c, obj, user_type);
+    Some(NewUser {
+        email: email?,
+        user_type: user_type?,
+        first_name: first_name?,
+        last_name: last_name?,
+        username,
+        avatar,
+        description,
+        job,
+        company,
+        tags,
+        timezone,
+        country,
+        city,
+        status,
+        website,
+        socials,
+        options,
+    })
+}
+
+fn socials(c: &mut Checker, obj: &Map<String, Value>) -> Socials {
+    let Some(v) = obj.get("socials").filter(|v| !v.is_null()) else {
+        return Socials::default();
+    };
+    let Some(s) = c.object("socials", v) else {
+        return Socials::default();
+    };
+    c.unknown_fields("socials", s, SOCIALS);
+    Socials {
+        facebook: c.https_url(s, "socials", "facebook", false),
+        linkedin: c.https_url(s, "socials", "linkedin", false),
+        twitter: c.https_url(s, "socials", "twitter", false),
+        youtube: c.https_url(s, "socials", "youtube", false),
+    }
+}
+
+fn options(c: &mut Checker, obj: &Map<String, Value>, user_type: Option<UserType>) -> UserOptions {
+    let Some(v) = obj.get("options").filter(|v| !v.is_null()) else {
+        return UserOptions::default();
+    };
+    let Some(o) = c.object("options", v) else {
+        return UserOptions::default();
+    };
+    c.unknown_fields("options", o, OPTIONS);
+    let highlight = c.boolean(o, "options", "highlight", false);
+    // Only speakers appear on the Speakers page, so only they can be highlighted there.
+    // An unknown or invalid type is reported on `type` alone, not here as well.
+    if highlight && user_type == Some(UserType::Attendee) {
+        c.push(
+            join("options", "highlight"),
+            Code::SpeakerOnly,
+            "Only users of type Speaker can be highlighted.",
+        );
+    }
+    UserOptions {
+        highlight,
+        end_registration: c.boolean(o, "options", "endRegistration", false),
+    }
+}
