@@ -65,6 +65,27 @@ pub use username::{
     sanitize_name_part, username_base, USERNAME_MAX, USERNAME_MIN,
 };
 
+/// Parses `text` with [`parse_json`] and validates it as a user. A parse failure is one
+/// error with the empty path and code `invalid_json`, its message saying where.
+pub fn validate_user_json(text: &str) -> Vec<FieldError> {
+    match parse_json(text) {
+        Ok(v) => validate_user(&v),
+        Err(e) => vec![json_field_error(&e)],
+    }
+}
+
+/// Parses `text` with [`parse_json`] and validates it as a sponsor (see [`validate_user_json`]).
+pub fn validate_sponsor_json(text: &str) -> Vec<FieldError> {
+    match parse_json(text) {
+        Ok(v) => validate_sponsor(&v),
+        Err(e) => vec![json_field_error(&e)],
+    }
+}
+
+fn json_field_error(e: &JsonError) -> FieldError {
+    FieldError::new("", Code::InvalidJson, format!("Invalid JSON: {e}."))
+}
+
 /// The operating system's random source (the browser's `crypto.getRandomValues` in wasm):
 /// a CSPRNG, as passwords need. Infallible in practice; a platform without one panics.
 pub(crate) fn os_rng() -> rand::rand_core::UnwrapErr<rand::rngs::SysRng> {
