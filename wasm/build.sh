@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Builds the npm package `onboard-rules` from this crate into wasm/pkg/ and packs it
+# (wasm/pkg/onboard-rules-VERSION.tgz). Run scripts/setup.sh first.
+#
+# One package for browsers, bundlers and Node (see wasm/npm/package.json "exports"):
+#   web/   wasm-bindgen --target web, loaded by index.js with top-level await
+#   node/  wasm-bindgen --target nodejs, renamed .cjs (the package is "type": "module")
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+export PATH="$HOME/.cargo/bin:$PATH"
+PKG="$ROOT/wasm/pkg"
+WASM_OPT="$ROOT/wasm/tools/node_modules/.bin/wasm-opt"
+PROFILE=wasm-release
+
+if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  # A normal rustup machine: the plain target.
+  cargo build -q --profile "$PROFILE" --target wasm32-unknown-unknown -p onboard-wasm
+  OUT="$ROOT/target/wasm32-unknown-unknown/$PROFILE"
+else
+  # This machine's rustup cannot download targets: Debian's rustc-web builds std for
+  # wasm32 from its shipped sources, linked with the wasm-ld of the same LLVM major.
+  llvm="$(/usr/bin/rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')"
+  RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER="wasm-ld-$llvm" \
+    CARGO_TARGET_DIR="$ROOT/target/wasm-build" \
+    /usr/bin/cargo build -q --profile "$PROFILE" --target wasm32-unknown-unknown \
+    -Z build-std=std,panic_abort -p onboard-wasm
+  OUT="$ROOT/target/wasm-build/wasm32-unknown-unknown/$PROFILE"
+fi
+
+rm -rf "$PKG"
+mkdir -p "$PKG/web" "$PKG/node"
+wasm-bindgen --target web --out-dir "$PKG/web" --out-name onboard_wasm "$OUT/onboard_wasm.wasm"
+wasm-bindgen --target nodejs --out-dir "$PKG/node" --out-name onboard_wasm "$OUT/onboard_wasm.wasm"
+for dir in web node; do
+  "$WASM_OPT" -Oz "$PKG/$dir/onboard_wasm_bg.wasm" -o "$PKG/$dir/onboard_wasm_bg.wasm"
+done
+mv "$PKG/node/onboard_wasm.js" "$PKG/node/onboard_wasm.cjs"
+rm -f "$PKG"/*/.gitignore "$PKG"/*/package.json "$PKG"/node/onboard_wasm_bg.wasm.d.ts "$PKG"/web/onboard_wasm_bg.wasm.d.ts
+
+# The Node build's declarations are the API without the web build's init(): the same
+# functions every consumer imports.
+cp "$PKG/node/onboard_wasm.d.ts" "$PKG/index.d.ts"
+cp wasm/npm/index.js wasm/npm/README.md "$PKG/"
+cp LICENSE-MIT LICENSE-APACHE "$PKG/"
+version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)"
+sed "s/\"version\": \"[^\"]*\"/\"version\": \"$version\"/" wasm/npm/package.json > "$PKG/package.json"
+
+(cd "$PKG" && npm pack --silent --pack-destination "$PKG" >/dev/null)
+wasm_bytes=$(stat -c %s "$PKG/web/onboard_wasm_bg.wasm")
+gz_bytes=$(( $(gzip -9c "$PKG/web/onboard_wasm_bg.wasm" | wc -c) + $(gzip -9c "$PKG/web/onboard_wasm.js" | wc -c) ))
+echo "built $PKG/onboard-rules-$version.tgz (wasm ${wasm_bytes} B; wasm + glue gzipped ${gz_bytes} B)"
