@@ -3,7 +3,7 @@
 
 use crate::error::{Code, FieldError};
 use crate::rules::normalize_email;
-use crate::user::{check_user, NewUser};
+use crate::user::{NewUser, check_user};
 use serde_json::Value;
 use std::collections::HashSet;
 
@@ -31,7 +31,9 @@ pub fn check_users(rows: &[Value]) -> Vec<Result<NewUser, Vec<FieldError>>> {
             // address even when other fields fail, so the report names the first occurrence.
             let email = match &result {
                 Ok(user) => Some(user.email.as_str()),
-                Err(errors) if !errors.iter().any(|e| e.field == "email") => row.get("email").and_then(Value::as_str),
+                Err(errors) if !errors.iter().any(|e| e.field == "email") => {
+                    row.get("email").and_then(Value::as_str)
+                }
                 Err(_) => None,
             };
             let duplicate = email.is_some_and(|e| !seen.insert(normalize_email(e)));

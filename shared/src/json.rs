@@ -5,8 +5,8 @@
 //! parsers. Here duplicates are an error, as is a byte-order mark; nesting is capped by
 //! serde_json's recursion limit (128), so hostile input cannot overflow the stack.
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -23,7 +23,11 @@ pub struct JsonError {
 
 impl fmt::Display for JsonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at line {} column {}", self.message, self.line, self.column)
+        write!(
+            f,
+            "{} at line {} column {}",
+            self.message, self.line, self.column
+        )
     }
 }
 
@@ -131,7 +135,10 @@ mod tests {
 
     #[test]
     fn parses_plain_json() {
-        assert_eq!(parse_json(r#"{"a":[1,"x",null,true]}"#).unwrap()["a"][1], "x");
+        assert_eq!(
+            parse_json(r#"{"a":[1,"x",null,true]}"#).unwrap()["a"][1],
+            "x"
+        );
     }
 
     #[test]
@@ -148,13 +155,23 @@ mod tests {
 
     #[test]
     fn rejects_bom() {
-        assert!(parse_json("\u{feff}{}").unwrap_err().message.contains("byte-order"));
+        assert!(
+            parse_json("\u{feff}{}")
+                .unwrap_err()
+                .message
+                .contains("byte-order")
+        );
     }
 
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let deep = "[".repeat(10_000) + &"]".repeat(10_000);
-        assert!(parse_json(&deep).unwrap_err().message.contains("recursion limit"));
+        assert!(
+            parse_json(&deep)
+                .unwrap_err()
+                .message
+                .contains("recursion limit")
+        );
     }
 
     #[test]

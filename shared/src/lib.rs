@@ -43,26 +43,26 @@ mod timezones;
 mod user;
 mod username;
 
-pub use batch::{check_users, BULK_MAX};
+pub use batch::{BULK_MAX, check_users};
 pub use error::{Code, FieldError};
-pub use json::{parse_json, JsonError};
-pub use password::{PasswordPolicy, PASSWORD_MAX, PASSWORD_MIN};
+pub use json::{JsonError, parse_json};
+pub use password::{PASSWORD_MAX, PASSWORD_MIN, PasswordPolicy};
 pub use rules::{
-    check_https_url, is_hex_color, is_timezone, is_valid_email, normalize_email, timezones, EMAIL_MAX, TAGS_MAX,
-    TAG_MAX, URL_MAX,
+    EMAIL_MAX, TAG_MAX, TAGS_MAX, URL_MAX, check_https_url, is_hex_color, is_timezone,
+    is_valid_email, normalize_email, timezones,
 };
-pub use slug::{is_slug, slugify, SLUG_MAX};
+pub use slug::{SLUG_MAX, is_slug, slugify};
 pub use sponsor::{
-    check_sponsor, validate_sponsor, NewSpeaker, NewSponsor, SponsorOptions, PAGE_CONTENT_MAX, SPEAKERS_MAX,
-    SPONSOR_NAME_MAX,
+    NewSpeaker, NewSponsor, PAGE_CONTENT_MAX, SPEAKERS_MAX, SPONSOR_NAME_MAX, SponsorOptions,
+    check_sponsor, validate_sponsor,
 };
 pub use user::{
-    check_user, validate_user, NewUser, Socials, Status, UserOptions, UserType, DESCRIPTION_MAX, NAME_MAX,
-    SHORT_TEXT_MAX, STATUSES,
+    DESCRIPTION_MAX, NAME_MAX, NewUser, SHORT_TEXT_MAX, STATUSES, Socials, Status, UserOptions,
+    UserType, check_user, validate_user,
 };
 pub use username::{
-    check_username, generate_username, generate_username_with, normalize_username, preview_username,
-    sanitize_name_part, username_base, USERNAME_MAX, USERNAME_MIN,
+    USERNAME_MAX, USERNAME_MIN, check_username, generate_username, generate_username_with,
+    normalize_username, preview_username, sanitize_name_part, username_base,
 };
 
 /// Parses `text` with [`parse_json`] and validates it as a user. A parse failure is one

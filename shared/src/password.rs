@@ -110,7 +110,10 @@ impl PasswordPolicy {
     pub fn check(&self, password: &str) -> Vec<(Code, &'static str)> {
         let mut problems = Vec::new();
         if password.chars().count() < self.length {
-            problems.push((Code::TooShort, "Password is shorter than the policy requires."));
+            problems.push((
+                Code::TooShort,
+                "Password is shorter than the policy requires.",
+            ));
         }
         let has = |set: &[u8]| password.bytes().any(|b| set.contains(&b));
         let rules = [
@@ -152,12 +155,19 @@ mod tests {
         };
         let pw = p.generate();
         assert_eq!(pw.len(), 12);
-        assert!(pw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()), "{pw}");
+        assert!(
+            pw.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+            "{pw}"
+        );
     }
 
     #[test]
     fn invalid_policies_are_refused() {
-        let short = PasswordPolicy { length: 4, ..Default::default() };
+        let short = PasswordPolicy {
+            length: 4,
+            ..Default::default()
+        };
         assert!(short.validate().is_err());
         let none = PasswordPolicy {
             lowercase: false,

@@ -38,7 +38,9 @@ fn email_problem(email: &str) -> Option<&'static str> {
         return Some("Must be at most 254 characters.");
     }
     if !email.is_ascii() {
-        return Some("Must use only ASCII characters; write an international domain in its xn-- form.");
+        return Some(
+            "Must use only ASCII characters; write an international domain in its xn-- form.",
+        );
     }
     let (local, domain) = match email.split_once('@') {
         Some((l, d)) if !d.contains('@') => (l, d),
@@ -78,7 +80,9 @@ fn is_hostname(host: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 
@@ -101,12 +105,18 @@ pub fn check_https_url(url: &str) -> Result<(), (Code, &'static str)> {
     }
     let rest = &url[8..];
     if rest.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err((Code::UrlInvalid, "Must not contain spaces or control characters."));
+        return Err((
+            Code::UrlInvalid,
+            "Must not contain spaces or control characters.",
+        ));
     }
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let authority = &rest[..authority_end];
     if authority.contains('@') {
-        return Err((Code::UrlInvalid, "Must not contain a user name or password."));
+        return Err((
+            Code::UrlInvalid,
+            "Must not contain a user name or password.",
+        ));
     }
     let host = if let Some(v6) = authority.strip_prefix('[') {
         match v6.split_once(']') {
@@ -127,13 +137,21 @@ pub fn check_https_url(url: &str) -> Result<(), (Code, &'static str)> {
 }
 
 fn is_ipv6ish(addr: &str) -> bool {
-    addr.contains(':') && addr.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+    addr.contains(':')
+        && addr
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
 }
 
 fn is_port_suffix(s: &str) -> bool {
     match s.strip_prefix(':') {
         None => s.is_empty(),
-        Some(p) => !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u32>().is_ok_and(|n| n <= 65535),
+        Some(p) => {
+            !p.is_empty()
+                && p.len() <= 5
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && p.parse::<u32>().is_ok_and(|n| n <= 65535)
+        }
     }
 }
 
@@ -164,10 +182,16 @@ pub(crate) struct Text {
 
 impl Text {
     pub const fn line(max: usize) -> Self {
-        Text { max, multiline: false }
+        Text {
+            max,
+            multiline: false,
+        }
     }
     pub const fn multiline(max: usize) -> Self {
-        Text { max, multiline: true }
+        Text {
+            max,
+            multiline: true,
+        }
     }
 }
 
@@ -212,7 +236,11 @@ impl Checker {
         match v {
             Value::Object(m) => Some(m),
             other => {
-                self.push(path, Code::WrongType, format!("Must be an object, not {}.", type_name(other)));
+                self.push(
+                    path,
+                    Code::WrongType,
+                    format!("Must be an object, not {}.", type_name(other)),
+                );
                 None
             }
         }
@@ -228,7 +256,13 @@ impl Checker {
     }
 
     /// A value that is present and not null (null means "not given" for optional fields).
-    fn present<'v>(&mut self, obj: &'v Map<String, Value>, path: &str, key: &str, required: bool) -> Option<&'v Value> {
+    fn present<'v>(
+        &mut self,
+        obj: &'v Map<String, Value>,
+        path: &str,
+        key: &str,
+        required: bool,
+    ) -> Option<&'v Value> {
         match obj.get(key) {
             None | Some(Value::Null) => {
                 if required {
@@ -241,14 +275,31 @@ impl Checker {
     }
 
     /// A text field, trimmed. Optional fields that are blank count as not given.
-    pub fn text(&mut self, obj: &Map<String, Value>, path: &str, key: &str, required: bool, spec: Text) -> Option<String> {
+    pub fn text(
+        &mut self,
+        obj: &Map<String, Value>,
+        path: &str,
+        key: &str,
+        required: bool,
+        spec: Text,
+    ) -> Option<String> {
         let v = self.present(obj, path, key, required)?;
         self.text_value(&join(path, key), v, required, spec)
     }
 
-    pub fn text_value(&mut self, field: &str, v: &Value, required: bool, spec: Text) -> Option<String> {
+    pub fn text_value(
+        &mut self,
+        field: &str,
+        v: &Value,
+        required: bool,
+        spec: Text,
+    ) -> Option<String> {
         let Value::String(s) = v else {
-            self.push(field, Code::WrongType, format!("Must be a string, not {}.", type_name(v)));
+            self.push(
+                field,
+                Code::WrongType,
+                format!("Must be a string, not {}.", type_name(v)),
+            );
             return None;
         };
         let s = s.trim();
@@ -260,29 +311,53 @@ impl Checker {
         }
         let bad = |c: char| c.is_control() && !(spec.multiline && matches!(c, '\n' | '\r' | '\t'));
         if s.chars().any(bad) {
-            self.push(field, Code::InvalidCharacters, "Must not contain control characters.");
+            self.push(
+                field,
+                Code::InvalidCharacters,
+                "Must not contain control characters.",
+            );
             return None;
         }
         if s.chars().count() > spec.max {
-            self.push(field, Code::TooLong, format!("Must be at most {} characters.", spec.max));
+            self.push(
+                field,
+                Code::TooLong,
+                format!("Must be at most {} characters.", spec.max),
+            );
             return None;
         }
         Some(s.to_string())
     }
 
-    pub fn email(&mut self, obj: &Map<String, Value>, path: &str, key: &str, required: bool) -> Option<String> {
+    pub fn email(
+        &mut self,
+        obj: &Map<String, Value>,
+        path: &str,
+        key: &str,
+        required: bool,
+    ) -> Option<String> {
         let s = self.text(obj, path, key, required, Text::line(EMAIL_MAX + 1))?;
         match email_problem(&s) {
             None => Some(s),
             Some(msg) => {
-                let code = if s.len() > EMAIL_MAX { Code::TooLong } else { Code::EmailInvalid };
+                let code = if s.len() > EMAIL_MAX {
+                    Code::TooLong
+                } else {
+                    Code::EmailInvalid
+                };
                 self.push(join(path, key), code, msg);
                 None
             }
         }
     }
 
-    pub fn https_url(&mut self, obj: &Map<String, Value>, path: &str, key: &str, required: bool) -> Option<String> {
+    pub fn https_url(
+        &mut self,
+        obj: &Map<String, Value>,
+        path: &str,
+        key: &str,
+        required: bool,
+    ) -> Option<String> {
         let s = self.text(obj, path, key, required, Text::line(URL_MAX))?;
         match check_https_url(&s) {
             Ok(()) => Some(s),
@@ -293,13 +368,24 @@ impl Checker {
         }
     }
 
-    pub fn choice<T: Copy>(&mut self, obj: &Map<String, Value>, path: &str, key: &str, required: bool, choices: &[(&str, T)]) -> Option<T> {
+    pub fn choice<T: Copy>(
+        &mut self,
+        obj: &Map<String, Value>,
+        path: &str,
+        key: &str,
+        required: bool,
+        choices: &[(&str, T)],
+    ) -> Option<T> {
         let s = self.text(obj, path, key, required, Text::line(64))?;
         match choices.iter().find(|(name, _)| *name == s) {
             Some((_, t)) => Some(*t),
             None => {
                 let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
-                self.push(join(path, key), Code::InvalidChoice, format!("Must be one of: {}.", names.join(", ")));
+                self.push(
+                    join(path, key),
+                    Code::InvalidChoice,
+                    format!("Must be one of: {}.", names.join(", ")),
+                );
                 None
             }
         }
@@ -310,7 +396,11 @@ impl Checker {
         if is_timezone(&s) {
             Some(s)
         } else {
-            self.push(join(path, key), Code::TimezoneInvalid, "Must be an IANA time zone, like Europe/Paris.");
+            self.push(
+                join(path, key),
+                Code::TimezoneInvalid,
+                "Must be an IANA time zone, like Europe/Paris.",
+            );
             None
         }
     }
@@ -320,13 +410,23 @@ impl Checker {
         if is_hex_color(&s) {
             Some(s)
         } else {
-            self.push(join(path, key), Code::ColorInvalid, "Must be a hex color, like #ff5733.");
+            self.push(
+                join(path, key),
+                Code::ColorInvalid,
+                "Must be a hex color, like #ff5733.",
+            );
             None
         }
     }
 
     pub fn username(&mut self, obj: &Map<String, Value>, path: &str, key: &str) -> Option<String> {
-        let s = self.text(obj, path, key, false, Text::line(crate::username::USERNAME_MAX))?;
+        let s = self.text(
+            obj,
+            path,
+            key,
+            false,
+            Text::line(crate::username::USERNAME_MAX),
+        )?;
         let errors = crate::username::username_errors(&join(path, key), &s);
         if errors.is_empty() {
             Some(s)
@@ -337,24 +437,45 @@ impl Checker {
     }
 
     /// An optional boolean; `default` when not given.
-    pub fn boolean(&mut self, obj: &Map<String, Value>, path: &str, key: &str, default: bool) -> bool {
+    pub fn boolean(
+        &mut self,
+        obj: &Map<String, Value>,
+        path: &str,
+        key: &str,
+        default: bool,
+    ) -> bool {
         match self.present(obj, path, key, false) {
             None => default,
             Some(Value::Bool(b)) => *b,
             Some(v) => {
-                self.push(join(path, key), Code::WrongType, format!("Must be true or false, not {}.", type_name(v)));
+                self.push(
+                    join(path, key),
+                    Code::WrongType,
+                    format!("Must be true or false, not {}.", type_name(v)),
+                );
                 default
             }
         }
     }
 
     /// A required whole number in `min..=max`. JSON has one number type, so `3.0` is 3.
-    pub fn integer(&mut self, obj: &Map<String, Value>, path: &str, key: &str, min: i64, max: i64) -> Option<i64> {
+    pub fn integer(
+        &mut self,
+        obj: &Map<String, Value>,
+        path: &str,
+        key: &str,
+        min: i64,
+        max: i64,
+    ) -> Option<i64> {
         let field = join(path, key);
         let v = self.present(obj, path, key, true)?;
         let range_msg = || format!("Must be a whole number from {min} to {max}.");
         let Value::Number(n) = v else {
-            self.push(field, Code::WrongType, format!("Must be a number, not {}.", type_name(v)));
+            self.push(
+                field,
+                Code::WrongType,
+                format!("Must be a number, not {}.", type_name(v)),
+            );
             return None;
         };
         let value = match (n.as_i64(), n.as_f64()) {
@@ -385,19 +506,27 @@ impl Checker {
             return Vec::new();
         };
         let Value::Array(items) = v else {
-            self.push(field, Code::WrongType, format!("Must be an array of strings, not {}.", type_name(v)));
+            self.push(
+                field,
+                Code::WrongType,
+                format!("Must be an array of strings, not {}.", type_name(v)),
+            );
             return Vec::new();
         };
         if items.len() > TAGS_MAX {
-            self.push(field, Code::TooLong, format!("Must have at most {TAGS_MAX} tags."));
+            self.push(
+                field,
+                Code::TooLong,
+                format!("Must have at most {TAGS_MAX} tags."),
+            );
             return Vec::new();
         }
         let mut tags: Vec<String> = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            if let Some(tag) = self.text_value(&index(&field, i), item, true, Text::line(TAG_MAX)) {
-                if !tags.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
-                    tags.push(tag);
-                }
+            if let Some(tag) = self.text_value(&index(&field, i), item, true, Text::line(TAG_MAX))
+                && !tags.iter().any(|t| t.to_lowercase() == tag.to_lowercase())
+            {
+                tags.push(tag);
             }
         }
         tags
@@ -410,12 +539,34 @@ mod tests {
 
     #[test]
     fn emails() {
-        for ok in ["a@b.co", "jane.doe+x@sub.domain.com", "o'brien@x.ie", "x@xn--bcher-kva.de", "A@B.COM"] {
+        for ok in [
+            "a@b.co",
+            "jane.doe+x@sub.domain.com",
+            "o'brien@x.ie",
+            "x@xn--bcher-kva.de",
+            "A@B.COM",
+        ] {
             assert!(is_valid_email(ok), "{ok}");
         }
         for bad in [
-            "", "plain", "@x.com", "a@", "a@b", "a@@b.com", "a@b@c.com", "a..b@x.com", ".a@x.com", "a.@x.com",
-            "a b@x.com", "a@-x.com", "a@x-.com", "a@x..com", "a@x.c", "a@x.123", "jane@bücher.de", "zoë@x.com",
+            "",
+            "plain",
+            "@x.com",
+            "a@",
+            "a@b",
+            "a@@b.com",
+            "a@b@c.com",
+            "a..b@x.com",
+            ".a@x.com",
+            "a.@x.com",
+            "a b@x.com",
+            "a@-x.com",
+            "a@x-.com",
+            "a@x..com",
+            "a@x.c",
+            "a@x.123",
+            "jane@bücher.de",
+            "zoë@x.com",
         ] {
             assert!(!is_valid_email(bad), "{bad}");
         }
@@ -459,8 +610,15 @@ mod tests {
     fn colors_and_timezones() {
         assert!(is_hex_color("#ff5733") && is_hex_color("#F53"));
         assert!(!is_hex_color("ff5733") && !is_hex_color("#ff573") && !is_hex_color("#gggggg"));
-        assert!(is_timezone("Europe/Paris") && is_timezone("UTC") && is_timezone("America/Argentina/Buenos_Aires"));
+        assert!(
+            is_timezone("Europe/Paris")
+                && is_timezone("UTC")
+                && is_timezone("America/Argentina/Buenos_Aires")
+        );
         assert!(!is_timezone("europe/paris") && !is_timezone("Mars/Olympus") && !is_timezone(""));
-        assert!(timezones().windows(2).all(|w| w[0] < w[1]), "sorted for binary search");
+        assert!(
+            timezones().windows(2).all(|w| w[0] < w[1]),
+            "sorted for binary search"
+        );
     }
 }

@@ -49,7 +49,10 @@ pub fn slugify(name: &str) -> String {
     }
     if out.len() > SLUG_MAX {
         // Cut at the last word boundary that fits, or hard at the limit for one long word.
-        let cut = out[..=SLUG_MAX].rfind('-').filter(|&i| i > 0).unwrap_or(SLUG_MAX);
+        let cut = out[..=SLUG_MAX]
+            .rfind('-')
+            .filter(|&i| i > 0)
+            .unwrap_or(SLUG_MAX);
         out.truncate(cut);
     }
     while out.ends_with('-') {
@@ -68,7 +71,8 @@ pub fn is_slug(s: &str) -> bool {
         && !s.starts_with('-')
         && !s.ends_with('-')
         && !s.contains("--")
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 #[cfg(test)]

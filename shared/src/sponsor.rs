@@ -1,7 +1,7 @@
 //! `POST /v1/sponsors`: the sponsor payload of shared/seeds/create-sponsor.txt.
 
 use crate::error::{Code, FieldError};
-use crate::rules::{index, join, normalize_email, Checker, Text};
+use crate::rules::{Checker, Text, index, join, normalize_email};
 use crate::user::{DESCRIPTION_MAX, NAME_MAX, SHORT_TEXT_MAX};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -44,7 +44,10 @@ impl NewSpeaker {
     pub fn account_errors(&self, i: usize) -> Vec<FieldError> {
         let base = index("speakers", i);
         let mut errors = Vec::new();
-        for (value, key) in [(&self.first_name, "firstName"), (&self.last_name, "lastName")] {
+        for (value, key) in [
+            (&self.first_name, "firstName"),
+            (&self.last_name, "lastName"),
+        ] {
             if value.is_none() {
                 errors.push(FieldError::new(
                     join(&base, key),
@@ -74,10 +77,28 @@ pub struct NewSponsor {
 }
 
 const FIELDS: &[&str] = &[
-    "name", "logo", "level", "hasPage", "pageContent", "website", "speakers", "icon", "color", "options",
+    "name",
+    "logo",
+    "level",
+    "hasPage",
+    "pageContent",
+    "website",
+    "speakers",
+    "icon",
+    "color",
+    "options",
 ];
 const SPEAKER_FIELDS: &[&str] = &[
-    "email", "firstName", "lastName", "username", "avatar", "description", "job", "company", "tags", "timezone",
+    "email",
+    "firstName",
+    "lastName",
+    "username",
+    "avatar",
+    "description",
+    "job",
+    "company",
+    "tags",
+    "timezone",
     "highlighted",
 ];
 const OPTIONS: &[&str] = &["displayInLobby", "highlight"];
@@ -96,7 +117,9 @@ const OPTIONS: &[&str] = &["displayInLobby", "highlight"];
 /// ```
 pub fn check_sponsor(payload: &Value) -> Result<NewSponsor, Vec<FieldError>> {
     let mut c = Checker::default();
-    let sponsor = c.object("", payload).and_then(|obj| sponsor_fields(&mut c, obj));
+    let sponsor = c
+        .object("", payload)
+        .and_then(|obj| sponsor_fields(&mut c, obj));
     match sponsor {
         Some(s) if c.errors.is_empty() => Ok(s),
         _ => Err(c.errors),
@@ -114,7 +137,13 @@ fn sponsor_fields(c: &mut Checker, obj: &Map<String, Value>) -> Option<NewSponso
     let logo = c.https_url(obj, "", "logo", true);
     let level = c.integer(obj, "", "level", 1, 5);
     let has_page = c.boolean(obj, "", "hasPage", false);
-    let page_content = c.text(obj, "", "pageContent", false, Text::multiline(PAGE_CONTENT_MAX));
+    let page_content = c.text(
+        obj,
+        "",
+        "pageContent",
+        false,
+        Text::multiline(PAGE_CONTENT_MAX),
+    );
     let website = c.https_url(obj, "", "website", false);
     let speakers = speakers(c, obj);
     let icon = c.https_url(obj, "", "icon", false);
@@ -155,20 +184,30 @@ fn speakers(c: &mut Checker, obj: &Map<String, Value>) -> Vec<NewSpeaker> {
         return Vec::new();
     };
     if items.len() > SPEAKERS_MAX {
-        c.push("speakers", Code::TooLong, format!("Must have at most {SPEAKERS_MAX} speakers."));
+        c.push(
+            "speakers",
+            Code::TooLong,
+            format!("Must have at most {SPEAKERS_MAX} speakers."),
+        );
         return Vec::new();
     }
     let mut out = Vec::with_capacity(items.len());
     let mut seen: Vec<String> = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let path = index("speakers", i);
-        let Some(s) = c.object(&path, item) else { continue };
+        let Some(s) = c.object(&path, item) else {
+            continue;
+        };
         c.unknown_fields(&path, s, SPEAKER_FIELDS);
         let email = c.email(s, &path, "email", true);
         if let Some(email) = &email {
             let key = normalize_email(email);
             if seen.contains(&key) {
-                c.push(join(&path, "email"), Code::DuplicateEmail, "This email is already listed for another speaker.");
+                c.push(
+                    join(&path, "email"),
+                    Code::DuplicateEmail,
+                    "This email is already listed for another speaker.",
+                );
             } else {
                 seen.push(key);
             }
@@ -179,7 +218,13 @@ fn speakers(c: &mut Checker, obj: &Map<String, Value>) -> Vec<NewSpeaker> {
             last_name: c.text(s, &path, "lastName", false, Text::line(NAME_MAX)),
             username: c.username(s, &path, "username"),
             avatar: c.https_url(s, &path, "avatar", false),
-            description: c.text(s, &path, "description", false, Text::multiline(DESCRIPTION_MAX)),
+            description: c.text(
+                s,
+                &path,
+                "description",
+                false,
+                Text::multiline(DESCRIPTION_MAX),
+            ),
             job: c.text(s, &path, "job", false, Text::line(SHORT_TEXT_MAX)),
             company: c.text(s, &path, "company", false, Text::line(SHORT_TEXT_MAX)),
             tags: c.tags(s, &path, "tags"),

@@ -1,7 +1,7 @@
 //! `POST /v1/users`: the user payload of shared/seeds/create-user.txt.
 
 use crate::error::{Code, FieldError};
-use crate::rules::{join, Checker, Text};
+use crate::rules::{Checker, Text, join};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -29,7 +29,10 @@ impl UserType {
     }
 }
 
-const USER_TYPES: &[(&str, UserType)] = &[("Attendee", UserType::Attendee), ("Speaker", UserType::Speaker)];
+const USER_TYPES: &[(&str, UserType)] = &[
+    ("Attendee", UserType::Attendee),
+    ("Speaker", UserType::Speaker),
+];
 
 /// `status`: the user's professional situation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,8 +104,23 @@ pub struct NewUser {
 }
 
 const FIELDS: &[&str] = &[
-    "email", "type", "firstName", "lastName", "username", "avatar", "description", "job", "company", "tags",
-    "timezone", "country", "city", "status", "website", "socials", "options",
+    "email",
+    "type",
+    "firstName",
+    "lastName",
+    "username",
+    "avatar",
+    "description",
+    "job",
+    "company",
+    "tags",
+    "timezone",
+    "country",
+    "city",
+    "status",
+    "website",
+    "socials",
+    "options",
 ];
 const SOCIALS: &[&str] = &["facebook", "linkedin", "twitter", "youtube"];
 const OPTIONS: &[&str] = &["highlight", "endRegistration"];
@@ -125,7 +143,9 @@ const OPTIONS: &[&str] = &["highlight", "endRegistration"];
 /// ```
 pub fn check_user(payload: &Value) -> Result<NewUser, Vec<FieldError>> {
     let mut c = Checker::default();
-    let user = c.object("", payload).and_then(|obj| user_fields(&mut c, obj));
+    let user = c
+        .object("", payload)
+        .and_then(|obj| user_fields(&mut c, obj));
     match user {
         Some(user) if c.errors.is_empty() => Ok(user),
         _ => Err(c.errors),
@@ -145,7 +165,13 @@ fn user_fields(c: &mut Checker, obj: &Map<String, Value>) -> Option<NewUser> {
     let last_name = c.text(obj, "", "lastName", true, Text::line(NAME_MAX));
     let username = c.username(obj, "", "username");
     let avatar = c.https_url(obj, "", "avatar", false);
-    let description = c.text(obj, "", "description", false, Text::multiline(DESCRIPTION_MAX));
+    let description = c.text(
+        obj,
+        "",
+        "description",
+        false,
+        Text::multiline(DESCRIPTION_MAX),
+    );
     let job = c.text(obj, "", "job", false, Text::line(SHORT_TEXT_MAX));
     let company = c.text(obj, "", "company", false, Text::line(SHORT_TEXT_MAX));
     let tags = c.tags(obj, "", "tags");

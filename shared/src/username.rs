@@ -72,7 +72,11 @@ pub fn preview_username(first_name: &str, last_name: &str) -> String {
 /// assert!(name.starts_with("doe.jane#") && name.len() == "doe.jane#0000".len());
 /// assert!(onboard_shared::check_username(&name).is_empty());
 /// ```
-pub fn generate_username_with<R: Rng + ?Sized>(first_name: &str, last_name: &str, rng: &mut R) -> String {
+pub fn generate_username_with<R: Rng + ?Sized>(
+    first_name: &str,
+    last_name: &str,
+    rng: &mut R,
+) -> String {
     let n: u16 = rng.random_range(0..10_000);
     format!("{}#{n:04}", username_base(first_name, last_name))
 }
@@ -109,8 +113,15 @@ pub fn check_username(username: &str) -> Vec<(Code, &'static str)> {
             Code::UsernameInvalid,
             "Use only letters A-Z, digits and . _ - # (no spaces or accents).",
         ));
-    } else if username.chars().next().is_some_and(|c| !c.is_ascii_alphanumeric()) {
-        problems.push((Code::UsernameInvalid, "Must start with a letter or a digit."));
+    } else if username
+        .chars()
+        .next()
+        .is_some_and(|c| !c.is_ascii_alphanumeric())
+    {
+        problems.push((
+            Code::UsernameInvalid,
+            "Must start with a letter or a digit.",
+        ));
     }
     problems
 }
@@ -133,7 +144,10 @@ mod tests {
         assert_eq!(username_base("", "Doe"), "doe");
         assert_eq!(username_base("Jane", "  "), "jane");
         assert_eq!(username_base("", ""), "user");
-        assert_eq!(username_base("José María", "García Márquez"), "garciamarquez.josemaria");
+        assert_eq!(
+            username_base("José María", "García Márquez"),
+            "garciamarquez.josemaria"
+        );
     }
 
     #[test]
@@ -165,7 +179,10 @@ mod tests {
                 Ok(())
             }
         }
-        assert_eq!(generate_username_with("Jane", "Doe", &mut Zero), "doe.jane#0000");
+        assert_eq!(
+            generate_username_with("Jane", "Doe", &mut Zero),
+            "doe.jane#0000"
+        );
     }
 
     #[test]

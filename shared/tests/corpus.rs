@@ -2,7 +2,9 @@
 //! tests and the server's tests run the same file: all three must report the same
 //! (field, code) pairs for every case.
 
-use onboard_shared::{validate_sponsor, validate_sponsor_json, validate_user, validate_user_json, FieldError};
+use onboard_shared::{
+    FieldError, validate_sponsor, validate_sponsor_json, validate_user, validate_user_json,
+};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -26,7 +28,10 @@ struct Expected {
 fn pairs(errors: &[FieldError]) -> Vec<Expected> {
     let mut v: Vec<Expected> = errors
         .iter()
-        .map(|e| Expected { field: e.field.clone(), code: e.code.as_str().to_string() })
+        .map(|e| Expected {
+            field: e.field.clone(),
+            code: e.code.as_str().to_string(),
+        })
         .collect();
     v.sort();
     v
@@ -51,23 +56,37 @@ fn every_corpus_case_matches() {
         expected.sort();
         let got = pairs(&errors);
         if got != expected {
-            failures.push(format!("{}:\n  expected {expected:?}\n  got      {got:?}\n  ({errors:?})", case.name));
+            failures.push(format!(
+                "{}:\n  expected {expected:?}\n  got      {got:?}\n  ({errors:?})",
+                case.name
+            ));
         }
         // Every error carries a message a person can read.
         assert!(errors.iter().all(|e| e.message.len() > 5), "{}", case.name);
     }
-    assert!(failures.is_empty(), "{} corpus case(s) differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} corpus case(s) differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn payload_cases_give_the_same_verdict_as_json_text() {
     // The JSON-string entry point must agree with the parsed-value one.
-    for case in cases().into_iter().filter(|c| c.kind == "user" || c.kind == "sponsor") {
+    for case in cases()
+        .into_iter()
+        .filter(|c| c.kind == "user" || c.kind == "sponsor")
+    {
         let text = serde_json::to_string(&case.payload).unwrap();
         let (a, b) = if case.kind == "user" {
             (validate_user(&case.payload), validate_user_json(&text))
         } else {
-            (validate_sponsor(&case.payload), validate_sponsor_json(&text))
+            (
+                validate_sponsor(&case.payload),
+                validate_sponsor_json(&text),
+            )
         };
         assert_eq!(a, b, "{}", case.name);
     }
@@ -77,10 +96,29 @@ fn payload_cases_give_the_same_verdict_as_json_text() {
 fn the_corpus_covers_every_validation_code() {
     let text = include_str!("../corpus/cases.json");
     for code in [
-        "required", "wrong_type", "unknown_field", "blank", "too_long", "too_short", "invalid_characters",
-        "invalid_choice", "email_invalid", "url_not_https", "url_invalid", "not_integer", "out_of_range",
-        "color_invalid", "timezone_invalid", "speaker_only", "duplicate_email", "username_invalid", "invalid_json",
+        "required",
+        "wrong_type",
+        "unknown_field",
+        "blank",
+        "too_long",
+        "too_short",
+        "invalid_characters",
+        "invalid_choice",
+        "email_invalid",
+        "url_not_https",
+        "url_invalid",
+        "not_integer",
+        "out_of_range",
+        "color_invalid",
+        "timezone_invalid",
+        "speaker_only",
+        "duplicate_email",
+        "username_invalid",
+        "invalid_json",
     ] {
-        assert!(text.contains(&format!("\"code\": \"{code}\"")), "no corpus case for {code}");
+        assert!(
+            text.contains(&format!("\"code\": \"{code}\"")),
+            "no corpus case for {code}"
+        );
     }
 }

@@ -2,8 +2,9 @@
 //! always passes the rulebook's own validation.
 
 use onboard_shared::{
-    check_username, check_user, generate_username, is_slug, parse_json, preview_username, sanitize_name_part,
-    slugify, username_base, validate_sponsor, validate_user, PasswordPolicy, SLUG_MAX, USERNAME_MAX,
+    PasswordPolicy, SLUG_MAX, USERNAME_MAX, check_user, check_username, generate_username, is_slug,
+    parse_json, preview_username, sanitize_name_part, slugify, username_base, validate_sponsor,
+    validate_user,
 };
 use proptest::prelude::*;
 use serde_json::json;

@@ -118,11 +118,19 @@ fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
 /// A JS value as JSON. Values JSON cannot hold (functions, symbols, BigInt) make the
 /// payload itself unreadable: one error on the whole payload.
 fn from_js(value: JsValue) -> Result<serde_json::Value, FieldError> {
-    serde_wasm_bindgen::from_value(value)
-        .map_err(|_| FieldError::new("", Code::WrongType, "The payload holds a value JSON cannot represent (a function, a symbol...)."))
+    serde_wasm_bindgen::from_value(value).map_err(|_| {
+        FieldError::new(
+            "",
+            Code::WrongType,
+            "The payload holds a value JSON cannot represent (a function, a symbol...).",
+        )
+    })
 }
 
-fn errors_of(result: Result<serde_json::Value, FieldError>, check: fn(&serde_json::Value) -> Vec<FieldError>) -> JsValue {
+fn errors_of(
+    result: Result<serde_json::Value, FieldError>,
+    check: fn(&serde_json::Value) -> Vec<FieldError>,
+) -> JsValue {
     match result {
         Ok(v) => to_js(&check(&v)),
         Err(e) => to_js(&[e]),
@@ -131,13 +139,17 @@ fn errors_of(result: Result<serde_json::Value, FieldError>, check: fn(&serde_jso
 
 /// Validates a user payload (a JS object). Returns every problem; `[]` means valid.
 #[wasm_bindgen(js_name = validateUser, unchecked_return_type = "FieldError[]")]
-pub fn validate_user(#[wasm_bindgen(unchecked_param_type = "UserPayload")] payload: JsValue) -> JsValue {
+pub fn validate_user(
+    #[wasm_bindgen(unchecked_param_type = "UserPayload")] payload: JsValue,
+) -> JsValue {
     errors_of(from_js(payload), rules::validate_user)
 }
 
 /// Validates a sponsor payload (a JS object), speakers included. `[]` means valid.
 #[wasm_bindgen(js_name = validateSponsor, unchecked_return_type = "FieldError[]")]
-pub fn validate_sponsor(#[wasm_bindgen(unchecked_param_type = "SponsorPayload")] payload: JsValue) -> JsValue {
+pub fn validate_sponsor(
+    #[wasm_bindgen(unchecked_param_type = "SponsorPayload")] payload: JsValue,
+) -> JsValue {
     errors_of(from_js(payload), rules::validate_sponsor)
 }
 
@@ -157,10 +169,18 @@ pub fn validate_sponsor_json(json: &str) -> JsValue {
 /// Validates many user payloads at once, as a bulk import does: one error list per row, in
 /// order (`[]` = valid); a row repeating an earlier row's email gets `duplicate_in_batch`.
 #[wasm_bindgen(js_name = validateUsers, unchecked_return_type = "FieldError[][]")]
-pub fn validate_users(#[wasm_bindgen(unchecked_param_type = "UserPayload[]")] rows: JsValue) -> JsValue {
+pub fn validate_users(
+    #[wasm_bindgen(unchecked_param_type = "UserPayload[]")] rows: JsValue,
+) -> JsValue {
     let rows = match from_js(rows) {
         Ok(serde_json::Value::Array(rows)) => rows,
-        Ok(_) => return to_js(&[[FieldError::new("", Code::WrongType, "Must be an array of users.")]]),
+        Ok(_) => {
+            return to_js(&[[FieldError::new(
+                "",
+                Code::WrongType,
+                "Must be an array of users.",
+            )]]);
+        }
         Err(e) => return to_js(&[[e]]),
     };
     let results: Vec<Vec<FieldError>> = rules::check_users(&rows)
@@ -208,7 +228,8 @@ pub fn generate_password(
     let policy: rules::PasswordPolicy = if policy.is_undefined() || policy.is_null() {
         rules::PasswordPolicy::default()
     } else {
-        serde_wasm_bindgen::from_value(policy).map_err(|e| JsError::new(&format!("invalid password policy: {e}")))?
+        serde_wasm_bindgen::from_value(policy)
+            .map_err(|e| JsError::new(&format!("invalid password policy: {e}")))?
     };
     policy.validate().map_err(JsError::new)?;
     Ok(policy.generate())

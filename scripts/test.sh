@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Sets up everything (scripts/setup.sh) and runs every test and gate of the project.
+# This is the README's test command; .ci/run calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+step "setup"
+scripts/setup.sh
+
+step "format and lint (cargo fmt --check, clippy -D warnings)"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -q -- -D warnings
+
+step "Rust tests: the rulebook (unit, doctests, corpus, properties) and the server (real DB, real HTTP)"
+cargo test --workspace
+
+step "npm package: build, pack, install the tarball in a scratch project, run the corpus in Node"
+wasm/build.sh
+tests/npm/run.sh
+
+if [[ -x web/test.sh ]]; then
+  step "web page: build and browser tests (Chromium) against onboard serve"
+  web/test.sh
+fi
+
+step "all tests passed"
