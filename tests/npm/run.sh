@@ -11,5 +11,16 @@ trap 'rm -rf "$scratch"' EXIT
 cd "$scratch"
 npm init -y >/dev/null
 npm install --no-audit --no-fund --loglevel=error "$tgz" >/dev/null
-cp "$here"/package.test.mjs "$here"/package.test.cjs .
-ONBOARD_CORPUS="$root/shared/corpus/cases.json" node --test --test-reporter=spec package.test.mjs package.test.cjs
+cp "$here"/*.test.mjs "$here"/*.test.cjs .
+
+# The types: a strict TypeScript consumer of every export must compile, and wrong payload
+# shapes in it must be compile errors (see wasm/examples/consumer.ts).
+[[ -x "$here/node_modules/.bin/tsc" ]] || (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+cp "$root/wasm/examples/consumer.ts" .
+cat > tsconfig.json <<'JSON'
+{ "compilerOptions": { "strict": true, "noEmit": true, "target": "es2022", "module": "nodenext",
+  "moduleResolution": "nodenext", "skipLibCheck": false, "types": [] }, "files": ["consumer.ts"] }
+JSON
+"$here/node_modules/.bin/tsc" -p tsconfig.json
+echo "tsc --strict: wasm/examples/consumer.ts type-checks against the packed package"
+ONBOARD_CORPUS="$root/shared/corpus/cases.json" node --test --test-reporter=spec ./*.test.mjs ./*.test.cjs

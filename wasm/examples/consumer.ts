@@ -1,0 +1,74 @@
+// A TypeScript consumer of the npm package using every export with its real types.
+// tests/npm/run.sh type-checks it with `tsc --noEmit --strict` against the packed tarball:
+// the `@ts-expect-error` lines prove the types reject wrong payload shapes at compile time
+// (if a line stopped being an error, tsc would fail on the unused directive).
+import {
+  checkUsername,
+  generatePassword,
+  generateUsername,
+  previewUsername,
+  slugify,
+  statuses,
+  timezones,
+  validateSponsor,
+  validateSponsorJson,
+  validateUser,
+  validateUserJson,
+  validateUsers,
+  type ErrorCode,
+  type FieldError,
+  type PasswordPolicy,
+  type SponsorPayload,
+  type UserPayload,
+  type UserStatus,
+} from "onboard-rules";
+
+const user: UserPayload = {
+  email: "jane@domain.com",
+  type: "Speaker",
+  firstName: "Jane",
+  lastName: "Doe",
+  tags: ["Mentor"],
+  socials: { twitter: "https://twitter.com/janedoe" },
+  options: { highlight: true },
+};
+const sponsor: SponsorPayload = {
+  name: "Super Sponsor",
+  logo: "https://domain.com/logo.png",
+  level: 3,
+  speakers: [{ email: "speaker@domain.com", highlighted: false }],
+};
+
+const errors: FieldError[] = [
+  ...validateUser(user),
+  ...validateSponsor(sponsor),
+  ...validateUserJson(JSON.stringify(user)),
+  ...validateSponsorJson(JSON.stringify(sponsor)),
+  ...validateUsers([user, user]).flat(),
+  ...checkUsername("SuperJane"),
+];
+const codes: ErrorCode[] = errors.map((e) => e.code);
+const byField: Record<string, string> = Object.fromEntries(errors.map((e) => [e.field, e.message]));
+
+const policy: PasswordPolicy = { length: 24, symbols: false };
+const password: string = generatePassword(policy) + generatePassword(undefined);
+const names: string[] = [previewUsername("Jane", "Doe"), generateUsername("Jane", "Doe"), slugify("Acme")];
+const zones: string[] = timezones();
+const status: UserStatus = statuses()[0];
+
+// @ts-expect-error: `type` must be "Attendee" or "Speaker"
+validateUser({ email: "a@b.co", type: "Guest", firstName: "A", lastName: "B" });
+// @ts-expect-error: lastName is required
+validateUser({ email: "a@b.co", type: "Attendee", firstName: "A" });
+// @ts-expect-error: tags is an array of strings
+validateUser({ email: "a@b.co", type: "Attendee", firstName: "A", lastName: "B", tags: "Mentor" });
+// @ts-expect-error: level is a number
+validateSponsor({ name: "Acme", logo: "https://acme.com/l.png", level: "3" });
+// @ts-expect-error: each speaker needs an email
+validateSponsor({ name: "Acme", logo: "https://acme.com/l.png", level: 3, speakers: [{ firstName: "J" }] });
+// @ts-expect-error: codes are a closed union
+const notACode: ErrorCode = "oops";
+// @ts-expect-error: policy fields are typed
+generatePassword({ length: "20" });
+
+console.log(codes, byField, password, names, zones.length, status, notACode);
