@@ -6,7 +6,7 @@
 //! serde_json's recursion limit (128), so hostile input cannot overflow the stack.
 
 use serde::Serialize;
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -49,8 +49,10 @@ pub fn parse_json(text: &str) -> Result<Value, JsonError> {
             message: "JSON must not start with a byte-order mark".into(),
         });
     }
-    serde_json::from_str::<StrictValue>(text)
-        .map(|v| v.0)
+    let mut de = serde_json::Deserializer::from_str(text);
+    StrictSeed { depth: 0 }
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v))
         .map_err(|e| JsonError {
             line: e.line(),
             column: e.column(),
@@ -67,17 +69,46 @@ fn clean_message(raw: &str) -> String {
     }
 }
 
-struct StrictValue(Value);
+/// Deepest nesting of arrays and objects accepted, in text (where serde_json has the same
+/// limit) and from any other source, such as JS objects in the wasm package: a recursive
+/// walk over a hostile 10,000-level object would otherwise overflow the stack, and in wasm a
+/// stack overflow silently corrupts the module's memory instead of failing cleanly.
+pub const MAX_DEPTH: usize = 128;
 
-impl<'de> Deserialize<'de> for StrictValue {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(StrictVisitor).map(StrictValue)
+/// Builds a [`Value`] from any serde data source with the rules of [`parse_json`]: duplicate
+/// keys refused, nesting capped at [`MAX_DEPTH`]. The wasm package converts JS objects with it.
+pub fn value_from<'de, D: Deserializer<'de>>(source: D) -> Result<Value, D::Error> {
+    StrictSeed { depth: 0 }.deserialize(source)
+}
+
+/// Deserializes one value at `depth`; children are deserialized at `depth + 1`.
+#[derive(Clone, Copy)]
+struct StrictSeed {
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for StrictSeed {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
     }
 }
 
-struct StrictVisitor;
+impl StrictSeed {
+    fn child<E: de::Error>(self) -> Result<StrictSeed, E> {
+        if self.depth >= MAX_DEPTH {
+            return Err(E::custom(format_args!(
+                "nesting deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        Ok(StrictSeed {
+            depth: self.depth + 1,
+        })
+    }
+}
 
-impl<'de> Visitor<'de> for StrictVisitor {
+impl<'de> Visitor<'de> for StrictSeed {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -109,20 +140,25 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn visit_none<E>(self) -> Result<Value, E> {
         Ok(Value::Null)
     }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        self.deserialize(d)
+    }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let child = self.child()?;
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        while let Some(StrictValue(v)) = seq.next_element()? {
+        while let Some(v) = seq.next_element_seed(child)? {
             items.push(v);
         }
         Ok(Value::Array(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let child = self.child()?;
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if out.contains_key(&key) {
                 return Err(de::Error::custom(format_args!("duplicate key `{key}`")));
             }
-            let StrictValue(v) = map.next_value()?;
+            let v = map.next_value_seed(child)?;
             out.insert(key, v);
         }
         Ok(Value::Object(out))
@@ -172,6 +208,21 @@ mod tests {
                 .message
                 .contains("recursion limit")
         );
+    }
+
+    #[test]
+    fn value_from_other_sources_caps_depth() {
+        let mut v = serde_json::json!(1);
+        for _ in 0..200 {
+            v = serde_json::json!({ "a": v });
+        }
+        let err = value_from(v).unwrap_err();
+        assert!(err.to_string().contains("nesting deeper than 128"), "{err}");
+    }
+
+    #[test]
+    fn trailing_characters_are_errors() {
+        assert!(parse_json("{} x").is_err());
     }
 
     #[test]

@@ -45,7 +45,7 @@ mod username;
 
 pub use batch::{BULK_MAX, check_users};
 pub use error::{Code, FieldError};
-pub use json::{JsonError, parse_json};
+pub use json::{JsonError, MAX_DEPTH, parse_json, value_from};
 pub use password::{PASSWORD_MAX, PASSWORD_MIN, PasswordPolicy};
 pub use rules::{
     EMAIL_MAX, TAG_MAX, TAGS_MAX, URL_MAX, check_https_url, is_hex_color, is_timezone,

@@ -115,15 +115,21 @@ fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
         .unwrap_or(JsValue::NULL)
 }
 
-/// A JS value as JSON. Values JSON cannot hold (functions, symbols, BigInt) make the
-/// payload itself unreadable: one error on the whole payload.
+/// A JS value as JSON, converted with the rulebook's limits (nesting capped, so a hostile
+/// 10,000-level object cannot overflow the wasm stack). What JSON cannot hold (functions,
+/// symbols, Infinity, NaN) or too deep a nesting is reported as `invalid_json` on the whole payload, as
+/// the server does for a body it cannot parse.
 fn from_js(value: JsValue) -> Result<serde_json::Value, FieldError> {
-    serde_wasm_bindgen::from_value(value).map_err(|_| {
-        FieldError::new(
-            "",
-            Code::WrongType,
-            "The payload holds a value JSON cannot represent (a function, a symbol...).",
-        )
+    rules::value_from(serde_wasm_bindgen::Deserializer::from(value)).map_err(|e| {
+        let reason = e.to_string();
+        let message = if reason.contains("nesting") {
+            "The payload is nested more than 128 levels deep."
+        } else if reason.contains("number out of range") {
+            "The payload holds a number JSON cannot represent (Infinity or NaN)."
+        } else {
+            "The payload holds a value JSON cannot represent (a function, a symbol...)."
+        };
+        FieldError::new("", Code::InvalidJson, message)
     })
 }
 
