@@ -1,1 +1,139 @@
-fn main() {}
+//! `onboard`: the command line. `onboard serve` runs the REST server.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use onboard::config::{Config, Secret};
+use onboard::store::TransactionMode;
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "onboard",
+    version,
+    about = "Onboard users and sponsors: the REST server of the onboard rulebook."
+)]
+#[command(
+    after_help = "Logging: RUST_LOG sets the filter (default `info`), e.g. RUST_LOG=onboard=debug."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the REST server (starts the embedded database unless MONGODB_URI is set).
+    Serve(ServeArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Human-readable (colored in a terminal).
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ONBOARD_BIND", default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+    /// MongoDB connection string (MongoDB 6+, replica set or Atlas). Without it, the
+    /// embedded database (secantusd-rs) is started with its files in the data dir.
+    #[arg(long, env = "MONGODB_URI", hide_env_values = true)]
+    mongodb_uri: Option<Secret>,
+    /// Database name (default: the URI's database, else `onboard`).
+    #[arg(long, env = "ONBOARD_DATABASE")]
+    database: Option<String>,
+    /// Directory of the embedded database's files (`<data-dir>/db`).
+    #[arg(long, env = "ONBOARD_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// The bootstrap admin API key (standard privilege). When unset and no key exists
+    /// yet, one is generated and printed once to stderr.
+    #[arg(long, env = "ONBOARD_API_KEY", hide_env_values = true)]
+    api_key: Option<Secret>,
+    /// Requests per minute per API key (token bucket); 0 disables rate limiting.
+    #[arg(long, env = "ONBOARD_RATE_LIMIT", default_value_t = 100)]
+    rate_limit: u32,
+    /// Log format (logs go to stderr).
+    #[arg(long, env = "ONBOARD_LOG_FORMAT", value_enum, default_value = "pretty")]
+    log_format: LogFormat,
+    /// Directory of the web page's build, served at `/`.
+    #[arg(long, env = "ONBOARD_WEB_DIR", default_value = "web/dist")]
+    web_dir: PathBuf,
+    /// Multi-document atomicity for sponsors: transactions (auto-detected), or
+    /// compensating deletes (`never`).
+    #[arg(long, env = "ONBOARD_TRANSACTIONS", value_enum, default_value = "auto")]
+    transactions: TransactionMode,
+    /// argon2id hashing threads (0 = one per core).
+    #[arg(long, env = "ONBOARD_HASH_WORKERS", default_value_t = 0)]
+    hash_workers: usize,
+    /// Password hashes allowed to wait for a thread; beyond it requests get 503.
+    #[arg(long, env = "ONBOARD_HASH_QUEUE", default_value_t = 256)]
+    hash_queue: usize,
+    /// Path of the embedded database binary (default: `secantusd-rs` on PATH).
+    #[arg(long, env = "SECANTUSD_BIN")]
+    secantusd_bin: Option<PathBuf>,
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
+}
+
+fn database_name(args: &ServeArgs) -> String {
+    if let Some(db) = &args.database {
+        return db.clone();
+    }
+    // mongodb://host/NAME?opts -> NAME
+    args.mongodb_uri
+        .as_ref()
+        .and_then(|uri| {
+            let rest = uri.expose().split_once("://")?.1;
+            let path = rest.split_once('/')?.1;
+            let name = path.split('?').next()?;
+            (!name.is_empty()).then(|| name.to_string())
+        })
+        .unwrap_or_else(|| "onboard".to_string())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            init_logging(args.log_format);
+            let config = Config {
+                bind: args.bind,
+                database: database_name(&args),
+                mongodb_uri: args.mongodb_uri,
+                data_dir: args.data_dir,
+                api_key: args.api_key,
+                rate_limit: args.rate_limit,
+                web_dir: args.web_dir,
+                transactions: args.transactions,
+                hash_workers: args.hash_workers,
+                hash_queue: args.hash_queue,
+                secantusd_bin: args.secantusd_bin,
+            };
+            match onboard::run(config).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    eprintln!("onboard: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

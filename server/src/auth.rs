@@ -1,0 +1,173 @@
+//! API keys: `Authorization: Bearer <key>` on every `/v1` route.
+//!
+//! Keys are 256 random bits, shown once at creation and stored as SHA-256 hashes (a fast
+//! hash is right here: the input is random, not a human password, so there is nothing to
+//! brute-force). Verified keys are cached in memory for a minute so the hot path does no
+//! database round trip; deleting a key evicts it from this instance's cache at once.
+
+use crate::config::Secret;
+use crate::error::ApiError;
+use crate::store::{self, Store};
+use mongodb::bson::oid::ObjectId;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Privilege {
+    /// Everything, including managing keys.
+    Standard,
+    /// Read-only.
+    Restricted,
+}
+
+/// Who is calling: the key's id (never the key) and what it may do.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    pub key_id: ObjectId,
+    pub privilege: Privilege,
+}
+
+/// What a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    Read,
+    Write,
+}
+
+pub fn hash_key(key: &str) -> String {
+    let digest = Sha256::digest(key.as_bytes());
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// `onb_` + 64 hex characters (256 bits from the thread CSPRNG).
+pub fn generate_key() -> String {
+    format!(
+        "onb_{:032x}{:032x}",
+        rand::random::<u128>(),
+        rand::random::<u128>()
+    )
+}
+
+const CACHE_TTL: Duration = Duration::from_secs(60);
+const CACHE_MAX: usize = 10_000;
+
+#[derive(Debug, Default)]
+pub struct KeyCache {
+    entries: Mutex<HashMap<String, (Caller, Instant)>>,
+}
+
+impl KeyCache {
+    fn get(&self, hash: &str) -> Option<Caller> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(hash)
+            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
+            .map(|(c, _)| *c)
+    }
+
+    pub fn put(&self, hash: String, caller: Caller) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(hash, (caller, Instant::now()));
+    }
+
+    pub fn evict(&self, hash: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(hash);
+    }
+}
+
+/// Checks the `Authorization` header and the key's privilege for `need`.
+pub async fn authenticate(
+    store: &Store,
+    cache: &KeyCache,
+    header: Option<&str>,
+    need: Need,
+) -> Result<Caller, ApiError> {
+    let header = header.ok_or(ApiError::MissingAuth)?;
+    let key = match header.split_once(' ') {
+        Some((scheme, key)) if scheme.eq_ignore_ascii_case("bearer") && !key.trim().is_empty() => {
+            key.trim()
+        }
+        _ => return Err(ApiError::InvalidKey),
+    };
+    let hash = hash_key(key);
+    let caller = match cache.get(&hash) {
+        Some(c) => c,
+        None => {
+            let doc = store::keys::find_by_hash(store, &hash)
+                .await?
+                .ok_or(ApiError::InvalidKey)?;
+            let caller = Caller {
+                key_id: doc.id,
+                privilege: doc.privilege,
+            };
+            cache.put(hash, caller);
+            caller
+        }
+    };
+    if need == Need::Write && caller.privilege != Privilege::Standard {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(caller)
+}
+
+/// At start-up: store the configured key's hash, or, when none is configured and no key
+/// exists yet, generate one and print it once to stderr (not to the log: the log must
+/// never hold a key).
+pub async fn bootstrap(
+    store: &Store,
+    configured: Option<&Secret>,
+) -> Result<(), mongodb::error::Error> {
+    if let Some(key) = configured {
+        return store::keys::upsert_bootstrap(store, &hash_key(key.expose())).await;
+    }
+    if store::keys::count(store).await? > 0 {
+        return Ok(());
+    }
+    let key = generate_key();
+    store::keys::insert(
+        store,
+        hash_key(&key),
+        "Bootstrap key (generated)".into(),
+        Privilege::Standard,
+    )
+    .await?;
+    eprintln!(
+        "\n  onboard: generated the bootstrap API key (standard). It is shown ONCE; store it now:\n\n      {key}\n\n  Use it as `Authorization: Bearer <key>`; create more keys with POST /v1/keys.\n"
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_random_and_hash_to_sha256_hex() {
+        let (a, b) = (generate_key(), generate_key());
+        assert_ne!(a, b);
+        assert!(a.starts_with("onb_") && a.len() == 68);
+        assert_eq!(
+            hash_key("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn secrets_do_not_debug_print() {
+        assert_eq!(format!("{:?}", Secret::new("onb_x")), "[redacted]");
+    }
+}

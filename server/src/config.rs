@@ -1,0 +1,76 @@
+//! Typed configuration, loaded once (by clap in `main.rs`, or built directly by tests).
+
+use crate::store::TransactionMode;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// A value that must never be printed: `Debug` shows `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the HTTP server listens (`127.0.0.1:0` picks a free port).
+    pub bind: SocketAddr,
+    /// A MongoDB server to use; `None` starts the embedded one (see `embedded_db`).
+    /// Secret because it may carry credentials.
+    pub mongodb_uri: Option<Secret>,
+    /// Database name inside the server.
+    pub database: String,
+    /// The embedded database's files live in `<data_dir>/db`.
+    pub data_dir: PathBuf,
+    /// The bootstrap admin key; when unset and no key is stored, one is generated.
+    pub api_key: Option<Secret>,
+    /// Requests per minute per key; 0 disables the limit.
+    pub rate_limit: u32,
+    /// Static files served at `/` (the web page's build).
+    pub web_dir: PathBuf,
+    pub transactions: TransactionMode,
+    /// argon2 threads (0 = one per core).
+    pub hash_workers: usize,
+    /// Hash jobs allowed to wait; more get 503 `overloaded`.
+    pub hash_queue: usize,
+    /// The embedded database binary; `None` looks for `secantusd-rs` on PATH.
+    pub secantusd_bin: Option<PathBuf>,
+}
+
+impl Config {
+    /// Defaults for tests and embedding: a random port, a given server and database.
+    pub fn for_database(uri: &str, database: &str) -> Self {
+        Config {
+            bind: "127.0.0.1:0".parse().expect("literal address"),
+            mongodb_uri: Some(Secret::new(uri)),
+            database: database.to_string(),
+            data_dir: PathBuf::from("./data"),
+            api_key: None,
+            rate_limit: 0,
+            web_dir: PathBuf::from("web/dist"),
+            transactions: TransactionMode::Auto,
+            hash_workers: 0,
+            hash_queue: 256,
+            secantusd_bin: None,
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! The one error type of the API. Every failure, from a bad header to a lost database,
+//! becomes an [`ApiError`]; [`ApiError::to_response`] is the only place that decides a
+//! status code and a body (`{code, message, errors?}`). Internal details are logged with
+//! the request id and never sent to the client.
+
+use crate::rate_limit::RateInfo;
+use crate::request;
+use onboard_shared::{Code, FieldError, JsonError};
+use serde::Serialize;
+use warp::http::{HeaderValue, StatusCode, header};
+use warp::reply::Response;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid JSON: {0}")]
+    InvalidJson(JsonError),
+    #[error("validation failed ({} errors)", .0.len())]
+    Validation(Vec<FieldError>),
+    #[error("missing Authorization header")]
+    MissingAuth,
+    #[error("invalid API key")]
+    InvalidKey,
+    #[error("insufficient permissions")]
+    Forbidden,
+    /// What was not found: "User", "Sponsor", "API key", or "Route".
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("conflict")]
+    Conflict(Vec<FieldError>),
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("rate limited")]
+    RateLimited(RateInfo),
+    #[error("overloaded")]
+    Overloaded,
+    #[error("database unavailable")]
+    DatabaseUnavailable,
+    /// The detail is for the logs only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl warp::reject::Reject for ApiError {}
+
+/// The body of every error response.
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+}
+
+/// Largest accepted request body.
+pub const BODY_LIMIT: u64 = 1024 * 1024;
+
+impl ApiError {
+    /// Wraps an unexpected failure; its text goes to the log only.
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+
+    /// A conflict on one field (`email_taken`, `username_taken`, `slug_taken`).
+    pub fn conflict(field: impl Into<String>, code: Code) -> Self {
+        let message = match code {
+            Code::EmailTaken => "This email is already used by another user.",
+            Code::UsernameTaken => "This username is already taken.",
+            Code::SlugTaken => "This slug is already used by another sponsor.",
+            _ => "This value is already taken.",
+        };
+        ApiError::Conflict(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidJson(_) | ApiError::Validation(_) => StatusCode::BAD_REQUEST,
+            ApiError::MissingAuth | ApiError::InvalidKey => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Overloaded | ApiError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine code of the body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidJson(_) => "invalid_json",
+            ApiError::Validation(_) => "validation_failed",
+            ApiError::MissingAuth | ApiError::InvalidKey => "unauthorized",
+            ApiError::Forbidden => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::RateLimited(_) => "rate_limited",
+            ApiError::Overloaded => "overloaded",
+            ApiError::DatabaseUnavailable => "database_unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            ApiError::InvalidJson(e) => format!("Invalid JSON: {e}."),
+            ApiError::Validation(errors) => match errors.len() {
+                1 => "The request has 1 invalid field.".to_string(),
+                n => format!("The request has {n} invalid fields."),
+            },
+            ApiError::MissingAuth => "Missing Authorization header".to_string(),
+            ApiError::InvalidKey => "Invalid API key".to_string(),
+            ApiError::Forbidden => "Access denied: Insufficient permissions.".to_string(),
+            ApiError::NotFound("Route") => "No route matches this path.".to_string(),
+            ApiError::NotFound(what) => format!("{what} not found."),
+            ApiError::MethodNotAllowed => "This method is not allowed on this path.".to_string(),
+            ApiError::Conflict(_) => "A unique value is already taken.".to_string(),
+            ApiError::PayloadTooLarge => {
+                format!("The request body is larger than {} bytes.", BODY_LIMIT)
+            }
+            ApiError::UnsupportedMediaType => {
+                "The request body must be JSON (Content-Type: application/json).".to_string()
+            }
+            ApiError::RateLimited(_) => "Too many requests, please try again later.".to_string(),
+            ApiError::Overloaded => "The server is busy, please retry shortly.".to_string(),
+            ApiError::DatabaseUnavailable => {
+                "The database is unavailable, please retry shortly.".to_string()
+            }
+            ApiError::Internal(_) => format!(
+                "Internal server error. Quote request id {} when reporting it.",
+                request::current_id()
+            ),
+        }
+    }
+
+    /// The HTTP response. Internal errors are logged here, once, with the request id.
+    pub fn to_response(&self) -> Response {
+        if let ApiError::Internal(detail) = self {
+            tracing::error!(request_id = %request::current_id(), error = %detail, "internal error");
+        }
+        let json_error;
+        let errors = match self {
+            ApiError::Validation(e) | ApiError::Conflict(e) => Some(e.as_slice()),
+            // The same single error the wasm package reports for unparsable text, so the
+            // browser and the server agree on field paths and codes for every input.
+            ApiError::InvalidJson(e) => {
+                json_error = [FieldError::new(
+                    "",
+                    Code::InvalidJson,
+                    format!("Invalid JSON: {e}."),
+                )];
+                Some(&json_error[..])
+            }
+            _ => None,
+        };
+        let body = ErrorBody {
+            code: self.code(),
+            message: self.message(),
+            errors,
+        };
+        let mut res = json_response(self.status(), &body);
+        let headers = res.headers_mut();
+        match self {
+            ApiError::RateLimited(info) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(info.retry_after.max(1)),
+                );
+            }
+            ApiError::Overloaded => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::DatabaseUnavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            ApiError::MethodNotAllowed => {
+                if let Some(allow) = request::allowed_methods() {
+                    headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+                }
+            }
+            _ => {}
+        }
+        res
+    }
+}
+
+/// A JSON response with `status`.
+pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut res = Response::new(bytes.into());
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+/// The last stop of every request that no route answered: maps warp's own rejections
+/// (unknown path, wrong method...) and ours to the one error shape.
+pub async fn handle_rejection(r: warp::Rejection) -> Result<Response, std::convert::Infallible> {
+    let e = if let Some(e) = r.find::<ApiError>() {
+        return Ok(e.to_response());
+    } else if r.is_not_found() {
+        ApiError::NotFound("Route")
+    } else if r.find::<warp::reject::MethodNotAllowed>().is_some() {
+        ApiError::MethodNotAllowed
+    } else if r.find::<warp::reject::PayloadTooLarge>().is_some() {
+        ApiError::PayloadTooLarge
+    } else if r.find::<warp::reject::UnsupportedMediaType>().is_some() {
+        ApiError::UnsupportedMediaType
+    } else if let Some(e) = r.find::<warp::reject::InvalidQuery>() {
+        ApiError::Validation(vec![FieldError::new(
+            "",
+            Code::WrongType,
+            format!("Invalid query string: {e}."),
+        )])
+    } else {
+        ApiError::Internal(format!("unhandled rejection: {r:?}"))
+    };
+    Ok(e.to_response())
+}

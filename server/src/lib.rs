@@ -1,0 +1,318 @@
+//! # onboard: the REST server
+//!
+//! The HTTP face of the rulebook (`onboard-shared`): every payload is checked by the
+//! same functions the browser runs (through the wasm package), then stored in MongoDB.
+//!
+//! Map: `routes/` (one module per resource: filters, handlers, wire types) → `store/`
+//! (one module per collection) → MongoDB. Cross-cutting: `error` (the one error type),
+//! `auth` (API keys), `rate_limit`, `passwords` (argon2id on a bounded pool), `request`
+//! (request ids), `embedded_db` (the local database process), `openapi`.
+//!
+//! What this crate must NOT do: re-implement a validation rule (call the rulebook), log a
+//! password, API key or hash, or decide uniqueness by reading before writing (unique
+//! indexes decide).
+
+pub mod auth;
+pub mod config;
+pub mod embedded_db;
+pub mod error;
+pub mod openapi;
+pub mod passwords;
+pub mod rate_limit;
+pub mod request;
+pub mod routes;
+pub mod store;
+
+use crate::auth::KeyCache;
+use crate::config::Config;
+use crate::embedded_db::{EmbeddedDb, EmbeddedError};
+use crate::passwords::PasswordPool;
+use crate::rate_limit::RateLimiter;
+use crate::request::RequestCtx;
+use crate::store::Store;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+use tower_service::Service;
+use warp::http::{HeaderName, HeaderValue};
+use warp::reply::Response;
+
+/// What every request can reach.
+#[derive(Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub passwords: PasswordPool,
+    pub keys: KeyCache,
+    pub limiter: RateLimiter,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("no MONGODB_URI given (the embedded database is started by `run`, not `spawn`)")]
+    NoDatabase,
+    #[error("the database did not answer: {0}")]
+    Database(#[from] mongodb::error::Error),
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Embedded(#[from] EmbeddedError),
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct App {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+    pub state: Arc<AppState>,
+}
+
+impl App {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections and waits for in-flight requests to finish (30 s max).
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Connects to `config.mongodb_uri`, creates indexes, stores the bootstrap key and starts
+/// serving on `config.bind` (port 0 picks a free one; see [`App::addr`]).
+pub async fn spawn(config: &Config) -> Result<App, StartError> {
+    let uri = config.mongodb_uri.as_ref().ok_or(StartError::NoDatabase)?;
+    let store = Store::connect(uri.expose(), &config.database, config.transactions).await?;
+    store.ensure_indexes().await?;
+    auth::bootstrap(&store, config.api_key.as_ref()).await?;
+    tracing::info!(database = %config.database, transactions = store.transactions, "database ready");
+    let state = Arc::new(AppState {
+        store,
+        passwords: PasswordPool::new(config.hash_workers, config.hash_queue),
+        keys: KeyCache::default(),
+        limiter: RateLimiter::new(config.rate_limit),
+    });
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.bind,
+        source,
+    })?;
+    let routes = routes::routes(state.clone(), config.web_dir.clone());
+    let (tx, rx) = oneshot::channel();
+    let task = tokio::spawn(serve(listener, warp::service(routes), rx));
+    Ok(App {
+        addr,
+        shutdown: Some(tx),
+        task,
+        state,
+    })
+}
+
+/// `onboard serve`: starts the embedded database when no URI is configured, serves until
+/// SIGTERM / Ctrl-C, then shuts down gracefully and stops the database.
+pub async fn run(mut config: Config) -> Result<(), StartError> {
+    let mut supervisor = None;
+    if config.mongodb_uri.is_none() {
+        let bin = embedded_db::find_binary(config.secantusd_bin.as_deref())?;
+        let dir = config.data_dir.join("db");
+        let db = EmbeddedDb::start(&bin, &dir, 0).await?;
+        config.mongodb_uri = Some(config::Secret::new(db.uri()));
+        supervisor = Some(supervise(db, bin));
+    }
+    let app = match spawn(&config).await {
+        Ok(app) => app,
+        Err(e) => {
+            if let Some(s) = supervisor {
+                s.stop().await;
+            }
+            return Err(e);
+        }
+    };
+    tracing::info!(url = %app.url(), "onboard listening");
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    app.shutdown().await;
+    if let Some(s) = supervisor {
+        s.stop().await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Keeps the embedded database up: if it dies, it is started again on the same port and
+/// directory (the driver reconnects by itself; meanwhile requests get 503).
+struct Supervisor {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Supervisor {
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+fn supervise(db: EmbeddedDb, bin: std::path::PathBuf) -> Supervisor {
+    let (stop, mut stopping) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        let mut db = db;
+        loop {
+            tokio::select! {
+                status = db.exited() => {
+                    tracing::error!(%status, "embedded database exited; restarting it");
+                }
+                _ = stopping.changed() => {
+                    db.stop().await;
+                    return;
+                }
+            }
+            let (port, dir) = (db.port(), db.dir().to_path_buf());
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if *stopping.borrow() {
+                    return;
+                }
+                match EmbeddedDb::start(&bin, &dir, port).await {
+                    Ok(new) => {
+                        db = new;
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "embedded database restart failed; retrying")
+                    }
+                }
+            }
+        }
+    });
+    Supervisor { stop, task }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+/// The accept loop: HTTP/1 and HTTP/2 via hyper-util, each request wrapped by [`handle`],
+/// graceful shutdown when `shutdown` fires.
+async fn serve<S>(listener: TcpListener, svc: S, mut shutdown: oneshot::Receiver<()>)
+where
+    S: Service<http::Request<hyper::body::Incoming>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _peer)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let svc = svc.clone();
+                let service = hyper::service::service_fn(move |req| handle(svc.clone(), req));
+                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(Duration::from_secs(30)) => {
+            tracing::warn!("in-flight requests still running after 30 s; closing anyway");
+        }
+    }
+}
+
+/// One request: a fresh request id in a task-local context, the route's response, then
+/// the headers every response carries and one log line.
+async fn handle<S>(
+    mut svc: S,
+    req: http::Request<hyper::body::Incoming>,
+) -> Result<Response, Infallible>
+where
+    S: Service<http::Request<hyper::body::Incoming>, Response = Response, Error = Infallible>,
+{
+    let ctx = RequestCtx::new(req.method().as_str(), req.uri().path());
+    let start = Instant::now();
+    let mut res = ctx.clone().scope(svc.call(req)).await?;
+    let headers = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&ctx.id) {
+        headers.insert(HeaderName::from_static("x-request-id"), v);
+    }
+    if let Some(rate) = ctx.rate() {
+        headers.insert(
+            HeaderName::from_static("ratelimit-limit"),
+            HeaderValue::from(rate.limit),
+        );
+        headers.insert(
+            HeaderName::from_static("ratelimit-remaining"),
+            HeaderValue::from(rate.remaining),
+        );
+        headers.insert(
+            HeaderName::from_static("ratelimit-reset"),
+            HeaderValue::from(rate.reset),
+        );
+    }
+    tracing::info!(
+        request_id = %ctx.id,
+        method = %ctx.method,
+        path = %ctx.path,
+        status = res.status().as_u16(),
+        ms = start.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    Ok(res)
+}

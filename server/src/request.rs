@@ -1,0 +1,71 @@
+//! Per-request context: the request id (in every response's `x-request-id`, in every log
+//! line of the request and in 500 bodies) and the rate-limit state to report in headers.
+//!
+//! It lives in a tokio task-local set around warp's service, so code deep in a handler or
+//! in the rejection handler can reach it without threading it through every filter.
+
+use crate::rate_limit::RateInfo;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug)]
+pub struct RequestCtx {
+    pub id: String,
+    pub method: String,
+    pub path: String,
+    rate: Mutex<Option<RateInfo>>,
+}
+
+tokio::task_local! {
+    static CURRENT: Arc<RequestCtx>;
+}
+
+impl RequestCtx {
+    pub fn new(method: &str, path: &str) -> Arc<Self> {
+        Arc::new(RequestCtx {
+            id: new_id(),
+            method: method.to_string(),
+            path: path.to_string(),
+            rate: Mutex::new(None),
+        })
+    }
+
+    pub fn rate(&self) -> Option<RateInfo> {
+        *self.rate.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `fut` with this context as the current one.
+    pub async fn scope<F: std::future::Future>(self: Arc<Self>, fut: F) -> F::Output {
+        CURRENT.scope(self, fut).await
+    }
+}
+
+/// 32 hex characters: unique enough to find one request in the logs.
+fn new_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+/// The current request's id ("-" outside a request).
+pub fn current_id() -> String {
+    CURRENT
+        .try_with(|c| c.id.clone())
+        .unwrap_or_else(|_| "-".to_string())
+}
+
+/// Records the rate-limit state so the response carries `RateLimit-*` headers.
+pub fn set_rate(info: RateInfo) {
+    let _ = CURRENT.try_with(|c| *c.rate.lock().unwrap_or_else(|p| p.into_inner()) = Some(info));
+}
+
+/// The `Allow` header for a 405 on the current path, from the route table.
+pub fn allowed_methods() -> Option<&'static str> {
+    let path = CURRENT.try_with(|c| c.path.clone()).ok()?;
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    Some(match segments.as_slice() {
+        ["v1", "users"] | ["v1", "sponsors"] | ["v1", "keys"] => "GET, POST",
+        ["v1", "users", "bulk"] => "POST",
+        ["v1", "users", _, "password"] => "POST",
+        ["v1", "keys", _] => "DELETE",
+        ["v1", "users", _] | ["v1", "sponsors", _] | ["v1", "tags"] => "GET",
+        _ => "GET, HEAD",
+    })
+}

@@ -1,0 +1,98 @@
+//! `api_keys`: API keys, stored only as SHA-256 hashes (unique index on `hash`).
+//!
+//! No `Debug` on [`KeyDoc`]: it holds a hash, and hashes never reach a log line.
+
+use super::{Page, Store, finish_page};
+use crate::auth::Privilege;
+use futures_util::TryStreamExt;
+use mongodb::bson::{DateTime, doc, oid::ObjectId};
+use mongodb::error::Error as DbError;
+use mongodb::options::ReturnDocument;
+use serde::{Deserialize, Serialize};
+
+pub const COLLECTION: &str = "api_keys";
+
+#[derive(Serialize, Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub hash: String,
+    pub description: String,
+    pub privilege: Privilege,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+fn coll(store: &Store) -> mongodb::Collection<KeyDoc> {
+    store.collection(COLLECTION)
+}
+
+pub async fn insert(
+    store: &Store,
+    hash: String,
+    description: String,
+    privilege: Privilege,
+) -> Result<KeyDoc, DbError> {
+    let now = DateTime::now();
+    let key = KeyDoc {
+        id: ObjectId::new(),
+        hash,
+        description,
+        privilege,
+        created_at: now,
+        updated_at: now,
+    };
+    coll(store).insert_one(&key).await?;
+    Ok(key)
+}
+
+/// Stores the configured bootstrap key's hash once (idempotent across restarts).
+pub async fn upsert_bootstrap(store: &Store, hash: &str) -> Result<(), DbError> {
+    let now = DateTime::now();
+    coll(store)
+        .find_one_and_update(
+            doc! { "hash": hash },
+            doc! { "$setOnInsert": {
+                "_id": ObjectId::new(),
+                "hash": hash,
+                "description": "Bootstrap key (ONBOARD_API_KEY)",
+                "privilege": "standard",
+                "createdAt": now,
+                "updatedAt": now,
+            } },
+        )
+        .upsert(true)
+        .return_document(ReturnDocument::After)
+        .await?;
+    Ok(())
+}
+
+pub async fn find_by_hash(store: &Store, hash: &str) -> Result<Option<KeyDoc>, DbError> {
+    coll(store).find_one(doc! { "hash": hash }).await
+}
+
+pub async fn count(store: &Store) -> Result<u64, DbError> {
+    coll(store).count_documents(doc! {}).await
+}
+
+pub async fn list(store: &Store, page: Page) -> Result<(Vec<KeyDoc>, Option<String>), DbError> {
+    let mut filter = doc! {};
+    page.apply(&mut filter);
+    let items: Vec<KeyDoc> = coll(store)
+        .find(filter)
+        .sort(doc! { "_id": 1 })
+        .limit(page.limit + 1)
+        .await?
+        .try_collect()
+        .await?;
+    Ok(finish_page(items, page, |k| k.id))
+}
+
+/// Deletes a key; returns its hash (to evict it from caches), or None when unknown.
+pub async fn delete(store: &Store, id: ObjectId) -> Result<Option<String>, DbError> {
+    Ok(coll(store)
+        .find_one_and_delete(doc! { "_id": id })
+        .await?
+        .map(|k| k.hash))
+}

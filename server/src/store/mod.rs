@@ -1,0 +1,215 @@
+//! MongoDB access, one module per collection. Handlers never build queries themselves:
+//! to change how a resource is stored, open its module here.
+//!
+//! Invariants every module keeps:
+//! - ids are ObjectIds, shown to clients as 24 hex characters;
+//! - `createdAt` / `updatedAt` are BSON dates;
+//! - uniqueness (e-mail, username, slug, tag name, key hash) is enforced by unique indexes
+//!   on normalized copies, never by check-then-insert, so races are settled by the database.
+
+pub mod keys;
+pub mod sponsors;
+pub mod tags;
+pub mod users;
+
+use crate::error::ApiError;
+use mongodb::bson::{Document, doc, oid::ObjectId};
+use mongodb::error::{Error as DbError, ErrorKind, WriteFailure};
+use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::{Client, Collection, Database, IndexModel};
+use std::time::Duration;
+
+/// Whether multi-document writes (a sponsor and its new speakers) run in a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TransactionMode {
+    /// Use transactions when the server is a replica set member or mongos.
+    Auto,
+    /// Always use transactions (fails on a standalone mongod).
+    Always,
+    /// Never: compensating deletes undo partial writes instead.
+    Never,
+}
+
+/// The database handle shared by every request.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub client: Client,
+    pub db: Database,
+    /// Resolved from [`TransactionMode`] at start-up.
+    pub transactions: bool,
+}
+
+/// The duplicate-key error code. SecantusDB sends no `codeName`, so match the number.
+pub const DUPLICATE_KEY: i32 = 11000;
+
+impl Store {
+    /// Connects and checks the server answers. A URI without `serverSelectionTimeoutMS`
+    /// gets 3 s instead of the driver's 30 s, so an outage turns into a 503 quickly.
+    pub async fn connect(
+        uri: &str,
+        database: &str,
+        mode: TransactionMode,
+    ) -> Result<Store, DbError> {
+        let mut options = ClientOptions::parse(uri).await?;
+        if options.server_selection_timeout.is_none() {
+            options.server_selection_timeout = Some(Duration::from_secs(3));
+        }
+        if options.connect_timeout.is_none() {
+            options.connect_timeout = Some(Duration::from_secs(3));
+        }
+        options
+            .app_name
+            .get_or_insert_with(|| "onboard".to_string());
+        let client = Client::with_options(options)?;
+        let db = client.database(database);
+        let hello = db.run_command(doc! { "hello": 1 }).await?;
+        let transactions = match mode {
+            TransactionMode::Always => true,
+            TransactionMode::Never => false,
+            // A standalone mongod refuses transactions; replica sets and mongos accept them.
+            TransactionMode::Auto => {
+                hello.get_str("setName").is_ok() || hello.get_str("msg") == Ok("isdbgrid")
+            }
+        };
+        Ok(Store {
+            client,
+            db,
+            transactions,
+        })
+    }
+
+    pub fn collection<T: Send + Sync>(&self, name: &str) -> Collection<T> {
+        self.db.collection(name)
+    }
+
+    /// Creates every index the API relies on. `createIndexes` with an identical spec is a
+    /// no-op, so this runs at every start.
+    pub async fn ensure_indexes(&self) -> Result<(), DbError> {
+        let unique = |keys: Document, name: &str| {
+            IndexModel::builder()
+                .keys(keys)
+                .options(
+                    IndexOptions::builder()
+                        .unique(true)
+                        .name(name.to_string())
+                        .build(),
+                )
+                .build()
+        };
+        let plain = |keys: Document, name: &str| {
+            IndexModel::builder()
+                .keys(keys)
+                .options(IndexOptions::builder().name(name.to_string()).build())
+                .build()
+        };
+        let users = self.collection::<Document>(users::COLLECTION);
+        users
+            .create_indexes([
+                unique(doc! { "emailNorm": 1 }, "emailNorm_unique"),
+                unique(doc! { "usernameNorm": 1 }, "usernameNorm_unique"),
+                plain(doc! { "tagIds": 1, "_id": 1 }, "tagIds_id"),
+                plain(doc! { "type": 1, "_id": 1 }, "type_id"),
+            ])
+            .await?;
+        self.collection::<Document>(tags::COLLECTION)
+            .create_index(unique(doc! { "nameKey": 1 }, "nameKey_unique"))
+            .await?;
+        self.collection::<Document>(sponsors::COLLECTION)
+            .create_index(unique(doc! { "slug": 1 }, "slug_unique"))
+            .await?;
+        self.collection::<Document>(keys::COLLECTION)
+            .create_index(unique(doc! { "hash": 1 }, "hash_unique"))
+            .await?;
+        Ok(())
+    }
+
+    /// `ping` with a short deadline, for `/readyz`.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.db.run_command(doc! { "ping": 1 }).await.map(|_| ())
+    }
+}
+
+/// True when `e` is a duplicate-key error (from a plain write or inside a transaction).
+pub fn is_duplicate_key(e: &DbError) -> bool {
+    match e.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(we)) => we.code == DUPLICATE_KEY,
+        ErrorKind::Command(ce) => ce.code == DUPLICATE_KEY,
+        ErrorKind::InsertMany(im) => im
+            .write_errors
+            .as_ref()
+            .is_some_and(|errs| errs.iter().any(|we| we.code == DUPLICATE_KEY)),
+        _ => false,
+    }
+}
+
+/// The message of a duplicate-key error: it names the index (`emailNorm_unique`), which
+/// tells which field collided. Empty for other errors.
+pub fn duplicate_key_message(e: &DbError) -> &str {
+    match e.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(we)) => &we.message,
+        ErrorKind::Command(ce) => &ce.message,
+        _ => "",
+    }
+}
+
+/// True when `e` means the database cannot be reached (down, restarting, network).
+pub fn is_unavailable(e: &DbError) -> bool {
+    matches!(
+        e.kind.as_ref(),
+        ErrorKind::ServerSelection { .. }
+            | ErrorKind::Io(_)
+            | ErrorKind::ConnectionPoolCleared { .. }
+    ) || e.contains_label("RetryableWriteError")
+        || e.contains_label("TransientTransactionError")
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        if is_unavailable(&e) {
+            tracing::warn!(error = %e, "database unavailable");
+            ApiError::DatabaseUnavailable
+        } else {
+            ApiError::internal(e)
+        }
+    }
+}
+
+/// Parses a 24-hex id from a URL or cursor; anything else cannot exist.
+pub fn parse_id(s: &str) -> Option<ObjectId> {
+    if s.len() != 24 {
+        return None;
+    }
+    ObjectId::parse_str(s).ok()
+}
+
+/// Keyset pagination: at most `limit` items after `after` in `_id` order. One extra
+/// document is fetched to know whether a next page exists.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: i64,
+    pub after: Option<ObjectId>,
+}
+
+impl Page {
+    pub fn apply(&self, filter: &mut Document) {
+        if let Some(after) = self.after {
+            filter.insert("_id", doc! { "$gt": after });
+        }
+    }
+}
+
+/// Splits the `limit + 1` fetched documents into a page and its `next` cursor.
+pub fn finish_page<T>(
+    mut items: Vec<T>,
+    page: Page,
+    id: impl Fn(&T) -> ObjectId,
+) -> (Vec<T>, Option<String>) {
+    let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+    if items.len() > limit {
+        items.truncate(limit);
+        let next = items.last().map(|t| id(t).to_hex());
+        (items, next)
+    } else {
+        (items, None)
+    }
+}

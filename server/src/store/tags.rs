@@ -1,0 +1,100 @@
+//! `tags`: one document per tag, unique by a case-insensitive key (`nameKey`). The first
+//! spelling seen is kept as the display name.
+
+use super::{Page, Store, finish_page, is_duplicate_key};
+use futures_util::TryStreamExt;
+use mongodb::bson::{DateTime, doc, oid::ObjectId};
+use mongodb::error::Error as DbError;
+use mongodb::options::ReturnDocument;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+pub const COLLECTION: &str = "tags";
+
+#[derive(Debug, Serialize, Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct TagDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub name: String,
+    pub name_key: String,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+/// The key tags are compared by. The rulebook de-duplicates a payload's tags with
+/// `to_lowercase()`, so storage must use the same folding or the two would disagree.
+pub fn tag_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+fn coll(store: &Store) -> mongodb::Collection<TagDoc> {
+    store.collection(COLLECTION)
+}
+
+/// Finds or creates each tag, returning their ids in order.
+pub async fn upsert_many(store: &Store, names: &[String]) -> Result<Vec<ObjectId>, DbError> {
+    let mut ids = Vec::with_capacity(names.len());
+    for name in names {
+        ids.push(upsert(store, name).await?);
+    }
+    Ok(ids)
+}
+
+async fn upsert(store: &Store, name: &str) -> Result<ObjectId, DbError> {
+    let key = tag_key(name);
+    let now = DateTime::now();
+    let coll = coll(store);
+    let run = || {
+        coll.find_one_and_update(
+                doc! { "nameKey": &key },
+                doc! { "$setOnInsert": { "name": name, "nameKey": &key, "createdAt": now, "updatedAt": now } },
+            )
+            .upsert(true)
+            .return_document(ReturnDocument::After)
+    };
+    match run().await {
+        Ok(Some(tag)) => Ok(tag.id),
+        // Two concurrent upserts of a new tag: one inserts, the other hits the unique
+        // index. The tag exists now, so a second try finds it.
+        Err(e) if is_duplicate_key(&e) => match run().await? {
+            Some(tag) => Ok(tag.id),
+            None => Err(e),
+        },
+        Ok(None) => Err(DbError::custom("tag upsert returned no document")),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn find_by_name(store: &Store, name: &str) -> Result<Option<ObjectId>, DbError> {
+    Ok(coll(store)
+        .find_one(doc! { "nameKey": tag_key(name) })
+        .await?
+        .map(|t| t.id))
+}
+
+/// Names of the given tag ids.
+pub async fn names(store: &Store, ids: &[ObjectId]) -> Result<HashMap<ObjectId, String>, DbError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let tags: Vec<TagDoc> = coll(store)
+        .find(doc! { "_id": { "$in": ids } })
+        .await?
+        .try_collect()
+        .await?;
+    Ok(tags.into_iter().map(|t| (t.id, t.name)).collect())
+}
+
+pub async fn list(store: &Store, page: Page) -> Result<(Vec<TagDoc>, Option<String>), DbError> {
+    let mut filter = doc! {};
+    page.apply(&mut filter);
+    let items: Vec<TagDoc> = coll(store)
+        .find(filter)
+        .sort(doc! { "_id": 1 })
+        .limit(page.limit + 1)
+        .await?
+        .try_collect()
+        .await?;
+    Ok(finish_page(items, page, |t| t.id))
+}
