@@ -55,6 +55,12 @@ if ! secantusd-rs --version >/dev/null 2>&1; then
   cargo install -q secantus-mdb --version "=$SECANTUS_VERSION" --locked --ignore-rust-version
 fi
 
+# --- cargo-deny: the licence/bans/sources gate of scripts/test.sh ------------------------
+if ! cargo deny --version >/dev/null 2>&1; then
+  log "cargo install cargo-deny (about 4 minutes, once)"
+  cargo install -q cargo-deny --locked
+fi
+
 # --- npm tools (wasm-opt from npm's binaryen: Debian's 108 breaks the module) -----------
 npm_ci() {  # npm_ci DIR: install DIR's locked dependencies unless they already match the lockfile
   local dir="$1"

@@ -13,6 +13,9 @@ step "format and lint (cargo fmt --check, clippy -D warnings)"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -q -- -D warnings
 
+step "licences, bans, sources (cargo deny; advisories need a network: see deny.toml)"
+cargo deny --log-level error check licenses bans sources
+
 step "Rust tests: the rulebook (unit, doctests, corpus, properties) and the server (real DB, real HTTP)"
 cargo test --workspace
 
