@@ -24,8 +24,11 @@ function freePort() {
   });
 }
 
-/** Starts `onboard serve` on a free port with a fresh data dir; resolves once /readyz is 200. */
-export async function startServer() {
+/**
+ * Starts `onboard serve` on a free port with a fresh data dir (`env` adds or overrides
+ * variables); resolves once /readyz answers 200.
+ */
+export async function startServer(env = {}) {
   const bin = resolve(REPO, process.env.ONBOARD_BIN ?? "target/debug/onboard");
   if (!existsSync(bin)) throw new Error(`${bin} not found: run \`cargo build -p onboard\` or set ONBOARD_BIN`);
   const dist = join(WEB, "dist");
@@ -43,6 +46,7 @@ export async function startServer() {
       ONBOARD_WEB_DIR: dist,
       ONBOARD_RATE_LIMIT: "0",
       RUST_LOG: process.env.RUST_LOG ?? "warn",
+      ...env,
     },
     stdio: ["ignore", "inherit", "pipe"],
   });
