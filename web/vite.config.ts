@@ -7,7 +7,21 @@ export default defineConfig({
   // onboard-rules loads its .wasm with top-level await and `new URL(.., import.meta.url)`:
   // pre-bundling would move the glue away from the .wasm, so Vite serves it as is.
   optimizeDeps: { exclude: ["onboard-rules"] },
-  build: { target: "es2022", outDir: "dist", emptyOutDir: true, assetsInlineLimit: 0, modulePreload: false },
+  build: {
+    target: "es2022",
+    outDir: "dist",
+    emptyOutDir: true,
+    assetsInlineLimit: 0,
+    modulePreload: false,
+    rolldownOptions: {
+      // src/rules.ts is a second entry with a fixed name, so main.ts can import() it by URL.
+      input: { index: "index.html", rules: "src/rules.ts" },
+      preserveEntrySignatures: "strict",
+      output: {
+        entryFileNames: (chunk) => (chunk.name === "rules" ? "assets/rules.js" : "assets/[name]-[hash].js"),
+      },
+    },
+  },
   server: {
     fs: { allow: [".."] },
     proxy: { "/v1": api, "/readyz": api, "/healthz": api },

@@ -420,7 +420,9 @@ $(sponsorForm, ".add-speaker").onclick = () => {
 
 // ---- The rulebook: loaded after first paint; until then the server's answer is the check. ----
 const status = $(document, "#rules-status");
-import("onboard-rules").then(
+// Not `import("onboard-rules")`: see src/rules.ts. The URL is the dev server's or the build's.
+const RULES = import.meta.env.DEV ? "/src/rules.ts" : "/assets/rules.js";
+(import(/* @vite-ignore */ RULES) as Promise<Rules>).then(
   (r) => {
     rules = r;
     $(document, "#timezones").append(...r.timezones().map((t) => new Option(t)));

@@ -126,7 +126,7 @@ export async function openPage(browser, url, { viewport = DESKTOP, key = API_KEY
   return page;
 }
 
-export async function screenshot(page, name) {
+export async function screenshot(page, name, { fullPage = true } = {}) {
   mkdirSync(RESULTS, { recursive: true });
-  await page.screenshot({ path: join(RESULTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(RESULTS, `${name}.png`), fullPage });
 }
