@@ -54,6 +54,9 @@ export async function startServer(env = {}) {
   child.stderr.on("data", (d) => (log += d));
   let exited = null;
   child.on("exit", (code, signal) => (exited = code ?? signal));
+  // Never leave a server behind, even when the test process dies on an error.
+  const reap = () => exited === null && child.kill("SIGKILL");
+  process.on("exit", reap);
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (exited !== null) throw new Error(`onboard serve exited (${exited}):\n${log}`);
@@ -61,7 +64,7 @@ export async function startServer(env = {}) {
       if ((await fetch(`${url}/readyz`)).ok) break;
     } catch {}
     if (Date.now() > deadline) {
-      child.kill("SIGKILL");
+      reap();
       throw new Error(`onboard serve not ready after 60 s:\n${log}`);
     }
     await new Promise((r) => setTimeout(r, 200));
@@ -77,6 +80,7 @@ export async function startServer(env = {}) {
         await gone;
         clearTimeout(timer);
       }
+      process.off("exit", reap);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
