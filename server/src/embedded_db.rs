@@ -193,6 +193,10 @@ impl EmbeddedDb {
         Err(classify_failure(dir, port, status, output))
     }
 
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }

@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! # onboard: the REST server
 //!
 //! The HTTP face of the rulebook (`onboard-shared`): every payload is checked by the

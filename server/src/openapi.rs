@@ -1,4 +1,539 @@
-//! The OpenAPI 3.1 document (placeholder, filled below).
-pub fn document() -> serde_json::Value {
-    serde_json::json!({})
+//! The OpenAPI 3.1 document of every route, request body, response and error. Tests
+//! validate real responses against these schemas, so keep them exact: when a wire type
+//! in `routes/` changes, change its schema here.
+
+use serde_json::{Value, json};
+
+fn r(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn nullable(t: &str) -> Value {
+    json!({ "type": [t, "null"] })
+}
+
+/// A JSON response with a schema and optional headers.
+fn resp(description: &str, schema: Value, headers: &[&str]) -> Value {
+    let mut h = serde_json::Map::new();
+    h.insert(
+        "x-request-id".into(),
+        json!({ "$ref": "#/components/headers/RequestId" }),
+    );
+    for name in headers {
+        h.insert(
+            (*name).into(),
+            json!({ "$ref": format!("#/components/headers/{name}") }),
+        );
+    }
+    json!({ "description": description, "headers": h, "content": { "application/json": { "schema": schema } } })
+}
+
+fn error(description: &str) -> Value {
+    resp(description, r("Error"), &[])
+}
+
+/// The error responses every authenticated route can give.
+fn common_errors(write: bool, body: bool) -> Vec<(&'static str, Value)> {
+    let mut v = vec![
+        (
+            "401",
+            error("Missing Authorization header, or invalid API key."),
+        ),
+        (
+            "429",
+            resp(
+                "Too many requests for this key.",
+                r("Error"),
+                &[
+                    "Retry-After",
+                    "RateLimit-Limit",
+                    "RateLimit-Remaining",
+                    "RateLimit-Reset",
+                ],
+            ),
+        ),
+        (
+            "500",
+            error("Internal error; the message quotes the request id."),
+        ),
+        (
+            "503",
+            resp(
+                "`overloaded` or `database_unavailable`.",
+                r("Error"),
+                &["Retry-After"],
+            ),
+        ),
+    ];
+    if write {
+        v.push(("403", error("Access denied: the key is restricted.")));
+    }
+    if body {
+        v.push((
+            "400",
+            error("`invalid_json` or `validation_failed`, with `errors`."),
+        ));
+        v.push(("413", error("Body larger than 1 MiB.")));
+        v.push(("415", error("Body is not JSON.")));
+    }
+    v
+}
+
+fn op(
+    summary: &str,
+    op_id: &str,
+    tag: &str,
+    mut responses: Vec<(&'static str, Value)>,
+    extra: Value,
+) -> Value {
+    let mut map = serde_json::Map::new();
+    for (status, v) in responses.drain(..) {
+        map.insert(status.into(), v);
+    }
+    let mut o = json!({
+        "summary": summary,
+        "operationId": op_id,
+        "tags": [tag],
+        "security": [{ "bearer": [] }],
+        "responses": map,
+    });
+    if let (Some(o), Some(extra)) = (o.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            o.insert(k.clone(), v.clone());
+        }
+    }
+    o
+}
+
+fn body(schema: &str) -> Value {
+    json!({ "requestBody": { "required": true, "content": { "application/json": { "schema": r(schema) } } } })
+}
+
+fn params(list: &[(&str, &str, Value)]) -> Value {
+    let p: Vec<Value> = list
+        .iter()
+        .map(|(name, inn, schema)| {
+            json!({ "name": name, "in": inn, "required": *inn == "path", "schema": schema })
+        })
+        .collect();
+    json!({ "parameters": p })
+}
+
+fn with(
+    mut v: Vec<(&'static str, Value)>,
+    more: Vec<(&'static str, Value)>,
+) -> Vec<(&'static str, Value)> {
+    v.extend(more);
+    v
+}
+
+pub fn document() -> Value {
+    let page = || {
+        vec![
+            (
+                "limit",
+                "query",
+                json!({ "type": "integer", "minimum": 1, "maximum": 100, "default": 20 }),
+            ),
+            (
+                "after",
+                "query",
+                json!({ "type": "string", "pattern": "^[0-9a-f]{24}$" }),
+            ),
+        ]
+    };
+    let id_param = |name: &'static str| vec![(name, "path", json!({ "type": "string" }))];
+    let rl = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"];
+
+    let mut users_list_params = page();
+    users_list_params.push(("email", "query", json!({ "type": "string" })));
+    users_list_params.push((
+        "type",
+        "query",
+        json!({ "type": "string", "enum": ["Attendee", "Speaker"] }),
+    ));
+    users_list_params.push(("tag", "query", json!({ "type": "string" })));
+    let mut sponsors_list_params = page();
+    sponsors_list_params.push(("slug", "query", json!({ "type": "string" })));
+
+    let not_found = (
+        "404",
+        error("No such resource (also for ids that are not 24 hex characters)."),
+    );
+    let conflict = (
+        "409",
+        error(
+            "A unique value is taken: `errors` names the field (`email_taken`, `username_taken`, `slug_taken`).",
+        ),
+    );
+
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "onboard",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Create and read users and sponsors, validated by the onboard rulebook. Every error is `{code, message, errors?}`.",
+            "license": { "name": "MIT OR Apache-2.0", "identifier": "MIT OR Apache-2.0" }
+        },
+        "paths": {
+            "/v1/users": {
+                "post": op("Create a user", "createUser", "users",
+                    with(common_errors(true, true), vec![
+                        ("201", resp("Created; the password is shown only here.", r("UserCreated"), &["Location", rl[0], rl[1], rl[2]])),
+                        conflict.clone(),
+                    ]),
+                    body("UserInput")),
+                "get": op("List users", "listUsers", "users",
+                    with(common_errors(false, false), vec![
+                        ("200", resp("A page of users.", r("UserList"), &rl)),
+                        ("400", error("Invalid query parameter.")),
+                    ]),
+                    params(&users_list_params)),
+            },
+            "/v1/users/{id}": {
+                "get": op("Get a user", "getUser", "users",
+                    with(common_errors(false, false), vec![("200", resp("The user.", r("User"), &rl)), not_found.clone()]),
+                    params(&id_param("id"))),
+            },
+            "/v1/sponsors": {
+                "post": op("Create a sponsor and its new speakers, atomically", "createSponsor", "sponsors",
+                    with(common_errors(true, true), vec![
+                        ("201", resp("Created; passwords only for new speaker accounts.", r("SponsorCreated"), &["Location", rl[0], rl[1], rl[2]])),
+                        conflict,
+                    ]),
+                    body("SponsorInput")),
+                "get": op("List sponsors", "listSponsors", "sponsors",
+                    with(common_errors(false, false), vec![
+                        ("200", resp("A page of sponsors.", r("SponsorList"), &rl)),
+                        ("400", error("Invalid query parameter.")),
+                    ]),
+                    params(&sponsors_list_params)),
+            },
+            "/v1/sponsors/{id}": {
+                "get": op("Get a sponsor", "getSponsor", "sponsors",
+                    with(common_errors(false, false), vec![("200", resp("The sponsor.", r("Sponsor"), &rl)), not_found.clone()]),
+                    params(&id_param("id"))),
+            },
+            "/v1/tags": {
+                "get": op("List tags", "listTags", "tags",
+                    with(common_errors(false, false), vec![
+                        ("200", resp("A page of tags.", r("TagList"), &rl)),
+                        ("400", error("Invalid query parameter.")),
+                    ]),
+                    params(&page())),
+            },
+            "/v1/keys": {
+                "post": op("Create an API key (standard keys only)", "createKey", "keys",
+                    with(common_errors(true, true), vec![("201", resp("Created; the key is shown only here.", r("KeyCreated"), &["Location", rl[0], rl[1], rl[2]]))]),
+                    body("KeyInput")),
+                "get": op("List API keys (standard keys only; never the keys)", "listKeys", "keys",
+                    with(common_errors(true, false), vec![
+                        ("200", resp("A page of keys.", r("KeyList"), &rl)),
+                        ("400", error("Invalid query parameter.")),
+                    ]),
+                    params(&page())),
+            },
+            "/v1/keys/{id}": {
+                "delete": op("Delete an API key (standard keys only)", "deleteKey", "keys",
+                    with(common_errors(true, false), vec![
+                        ("204", json!({ "description": "Deleted.", "headers": { "x-request-id": { "$ref": "#/components/headers/RequestId" } } })),
+                        not_found,
+                    ]),
+                    params(&id_param("id"))),
+            },
+            "/healthz": {
+                "get": {
+                    "summary": "The process is up", "operationId": "healthz", "tags": ["health"], "security": [],
+                    "responses": { "200": resp("Up.", r("Status"), &[]) }
+                }
+            },
+            "/readyz": {
+                "get": {
+                    "summary": "The database answers", "operationId": "readyz", "tags": ["health"], "security": [],
+                    "responses": {
+                        "200": resp("Ready.", r("Status"), &[]),
+                        "503": resp("`database_unavailable`.", r("Error"), &["Retry-After"])
+                    }
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document", "operationId": "openapi", "tags": ["meta"], "security": [],
+                    "responses": { "200": { "description": "OpenAPI 3.1.", "content": { "application/json": { "schema": { "type": "object" } } } } }
+                }
+            }
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer", "description": "An API key: `Authorization: Bearer onb_...`." }
+            },
+            "headers": {
+                "RequestId": { "description": "Unique id of this request (quote it when reporting a problem).", "schema": { "type": "string" } },
+                "Location": { "description": "URL of the created resource.", "schema": { "type": "string" } },
+                "Retry-After": { "description": "Seconds to wait before retrying.", "schema": { "type": "integer" } },
+                "RateLimit-Limit": { "description": "Requests per minute allowed for this key.", "schema": { "type": "integer" } },
+                "RateLimit-Remaining": { "description": "Requests left now.", "schema": { "type": "integer" } },
+                "RateLimit-Reset": { "description": "Seconds until the allowance is full again.", "schema": { "type": "integer" } }
+            },
+            "schemas": schemas()
+        }
+    })
+}
+
+fn schemas() -> Value {
+    let https = json!({ "type": "string", "format": "uri", "pattern": "^https://" });
+    let id = json!({ "type": "string", "pattern": "^[0-9a-f]{24}$" });
+    let date = json!({ "type": "string", "format": "date-time" });
+    let cursor = json!({ "type": ["string", "null"], "pattern": "^[0-9a-f]{24}$" });
+    let list = |item: &str| {
+        json!({
+            "type": "object", "additionalProperties": false, "required": ["items", "next"],
+            "properties": { "items": { "type": "array", "items": r(item) }, "next": cursor }
+        })
+    };
+    let statuses = json!([
+        "Employed",
+        "Looking for a job",
+        "Student",
+        "Freelancer",
+        "Working for a startup"
+    ]);
+    json!({
+        "Error": {
+            "type": "object", "additionalProperties": false, "required": ["code", "message"],
+            "properties": {
+                "code": { "type": "string", "enum": [
+                    "invalid_json", "validation_failed", "unauthorized", "forbidden", "not_found",
+                    "method_not_allowed", "conflict", "payload_too_large", "unsupported_media_type",
+                    "rate_limited", "overloaded", "database_unavailable", "internal"
+                ] },
+                "message": { "type": "string" },
+                "errors": { "type": "array", "items": r("FieldError") }
+            }
+        },
+        "FieldError": {
+            "type": "object", "additionalProperties": false, "required": ["field", "code", "message"],
+            "properties": {
+                "field": { "type": "string", "description": "JSON path into the payload (`speakers[1].email`); empty for the whole body." },
+                "code": { "type": "string", "description": "Stable code from the rulebook (`required`, `url_not_https`, `email_taken`...)." },
+                "message": { "type": "string" }
+            }
+        },
+        "Status": {
+            "type": "object", "additionalProperties": false, "required": ["status"],
+            "properties": { "status": { "const": "ok" } }
+        },
+        "UserInput": {
+            "type": "object", "additionalProperties": false,
+            "required": ["email", "type", "firstName", "lastName"],
+            "properties": {
+                "email": { "type": "string", "format": "email", "maxLength": 254 },
+                "type": { "type": "string", "enum": ["Attendee", "Speaker"] },
+                "firstName": { "type": "string", "minLength": 1, "maxLength": 100 },
+                "lastName": { "type": "string", "minLength": 1, "maxLength": 100 },
+                "username": { "type": ["string", "null"], "minLength": 3, "maxLength": 40, "pattern": "^[A-Za-z0-9][A-Za-z0-9._#-]*$" },
+                "avatar": { "type": ["string", "null"], "pattern": "^https://" },
+                "description": { "type": ["string", "null"], "maxLength": 5000 },
+                "job": { "type": ["string", "null"], "maxLength": 200 },
+                "company": { "type": ["string", "null"], "maxLength": 200 },
+                "tags": { "type": ["array", "null"], "maxItems": 50, "items": { "type": "string", "minLength": 1, "maxLength": 50 } },
+                "timezone": { "type": ["string", "null"], "description": "IANA name, e.g. Europe/Paris." },
+                "country": { "type": ["string", "null"], "maxLength": 200 },
+                "city": { "type": ["string", "null"], "maxLength": 200 },
+                "status": { "type": ["string", "null"], "enum": [statuses[0], statuses[1], statuses[2], statuses[3], statuses[4], null] },
+                "website": { "type": ["string", "null"], "pattern": "^https://" },
+                "socials": {
+                    "type": ["object", "null"], "additionalProperties": false,
+                    "properties": {
+                        "facebook": { "type": ["string", "null"], "pattern": "^https://" },
+                        "linkedin": { "type": ["string", "null"], "pattern": "^https://" },
+                        "twitter": { "type": ["string", "null"], "pattern": "^https://" },
+                        "youtube": { "type": ["string", "null"], "pattern": "^https://" }
+                    }
+                },
+                "options": {
+                    "type": ["object", "null"], "additionalProperties": false,
+                    "properties": {
+                        "highlight": { "type": ["boolean", "null"], "description": "Speakers only." },
+                        "endRegistration": { "type": ["boolean", "null"] }
+                    }
+                }
+            }
+        },
+        "UserCreated": {
+            "type": "object", "additionalProperties": false,
+            "required": ["code", "message", "id", "email", "password", "sideErrors"],
+            "properties": {
+                "code": { "const": "ok" },
+                "message": { "const": "User created successfully" },
+                "id": id,
+                "email": { "type": "string" },
+                "password": { "type": "string", "minLength": 8 },
+                "sideErrors": { "type": "array", "items": r("SideError") }
+            }
+        },
+        "SideError": {
+            "type": "object", "additionalProperties": false, "required": ["message", "error"],
+            "properties": { "message": { "type": "string" }, "error": { "type": "string" } }
+        },
+        "User": {
+            "type": "object", "additionalProperties": false,
+            "required": ["id", "email", "type", "firstName", "lastName", "username", "avatar", "description", "job",
+                "company", "tags", "timezone", "country", "city", "status", "website", "socials", "options",
+                "createdAt", "updatedAt"],
+            "properties": {
+                "id": id,
+                "email": { "type": "string" },
+                "type": { "type": "string", "enum": ["Attendee", "Speaker"] },
+                "firstName": { "type": "string" },
+                "lastName": { "type": "string" },
+                "username": { "type": "string" },
+                "avatar": nullable("string"),
+                "description": nullable("string"),
+                "job": nullable("string"),
+                "company": nullable("string"),
+                "tags": { "type": "array", "items": { "type": "string" } },
+                "timezone": nullable("string"),
+                "country": nullable("string"),
+                "city": nullable("string"),
+                "status": { "type": ["string", "null"], "enum": [statuses[0], statuses[1], statuses[2], statuses[3], statuses[4], null] },
+                "website": nullable("string"),
+                "socials": {
+                    "type": "object", "additionalProperties": false,
+                    "required": ["facebook", "linkedin", "twitter", "youtube"],
+                    "properties": {
+                        "facebook": nullable("string"), "linkedin": nullable("string"),
+                        "twitter": nullable("string"), "youtube": nullable("string")
+                    }
+                },
+                "options": {
+                    "type": "object", "additionalProperties": false, "required": ["highlight", "endRegistration"],
+                    "properties": { "highlight": { "type": "boolean" }, "endRegistration": { "type": "boolean" } }
+                },
+                "createdAt": date,
+                "updatedAt": date
+            }
+        },
+        "UserList": list("User"),
+        "SpeakerInput": {
+            "type": "object", "additionalProperties": false, "required": ["email"],
+            "properties": {
+                "email": { "type": "string", "format": "email" },
+                "firstName": { "type": ["string", "null"], "description": "Required when the e-mail has no account yet." },
+                "lastName": { "type": ["string", "null"], "description": "Required when the e-mail has no account yet." },
+                "username": { "type": ["string", "null"] },
+                "avatar": { "type": ["string", "null"], "pattern": "^https://" },
+                "description": { "type": ["string", "null"] },
+                "job": { "type": ["string", "null"] },
+                "company": { "type": ["string", "null"] },
+                "tags": { "type": ["array", "null"], "items": { "type": "string" } },
+                "timezone": { "type": ["string", "null"] },
+                "highlighted": { "type": ["boolean", "null"] }
+            }
+        },
+        "SponsorInput": {
+            "type": "object", "additionalProperties": false, "required": ["name", "logo", "level"],
+            "properties": {
+                "name": { "type": "string", "minLength": 1, "maxLength": 200 },
+                "logo": https,
+                "level": { "type": "integer", "minimum": 1, "maximum": 5 },
+                "hasPage": { "type": ["boolean", "null"] },
+                "pageContent": { "type": ["string", "null"], "description": "HTML; sanitized (no scripts, event handlers or javascript: URLs)." },
+                "website": { "type": ["string", "null"], "pattern": "^https://" },
+                "speakers": { "type": ["array", "null"], "maxItems": 100, "items": r("SpeakerInput") },
+                "icon": { "type": ["string", "null"], "pattern": "^https://" },
+                "color": { "type": ["string", "null"], "pattern": "^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$" },
+                "options": {
+                    "type": ["object", "null"], "additionalProperties": false,
+                    "properties": { "displayInLobby": { "type": ["boolean", "null"] }, "highlight": { "type": ["boolean", "null"] } }
+                }
+            }
+        },
+        "SponsorCreated": {
+            "type": "object", "additionalProperties": false, "required": ["code", "message", "id", "slug", "speakers"],
+            "properties": {
+                "code": { "const": "ok" },
+                "message": { "const": "Sponsor created successfully" },
+                "id": id,
+                "slug": { "type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$" },
+                "speakers": {
+                    "type": "array",
+                    "items": {
+                        "type": "object", "additionalProperties": false, "required": ["id", "email"],
+                        "properties": {
+                            "id": id, "email": { "type": "string" },
+                            "password": { "type": "string", "description": "Only for accounts created by this request." }
+                        }
+                    }
+                }
+            }
+        },
+        "Sponsor": {
+            "type": "object", "additionalProperties": false,
+            "required": ["id", "name", "slug", "logo", "level", "hasPage", "pageContent", "website", "icon", "color",
+                "options", "speakers", "createdAt", "updatedAt"],
+            "properties": {
+                "id": id,
+                "name": { "type": "string" },
+                "slug": { "type": "string" },
+                "logo": { "type": "string" },
+                "level": { "type": "integer", "minimum": 1, "maximum": 5 },
+                "hasPage": { "type": "boolean" },
+                "pageContent": nullable("string"),
+                "website": nullable("string"),
+                "icon": nullable("string"),
+                "color": nullable("string"),
+                "options": {
+                    "type": "object", "additionalProperties": false, "required": ["displayInLobby", "highlight"],
+                    "properties": { "displayInLobby": { "type": "boolean" }, "highlight": { "type": "boolean" } }
+                },
+                "speakers": {
+                    "type": "array",
+                    "items": {
+                        "type": "object", "additionalProperties": false,
+                        "required": ["id", "email", "firstName", "lastName", "username"],
+                        "properties": {
+                            "id": id, "email": { "type": "string" }, "firstName": { "type": "string" },
+                            "lastName": { "type": "string" }, "username": { "type": "string" }
+                        }
+                    }
+                },
+                "createdAt": date,
+                "updatedAt": date
+            }
+        },
+        "SponsorList": list("Sponsor"),
+        "Tag": {
+            "type": "object", "additionalProperties": false, "required": ["id", "name"],
+            "properties": { "id": id, "name": { "type": "string" } }
+        },
+        "TagList": list("Tag"),
+        "KeyInput": {
+            "type": "object", "additionalProperties": false, "required": ["description"],
+            "properties": {
+                "description": { "type": "string", "minLength": 1, "maxLength": 200 },
+                "privilege": { "type": ["string", "null"], "enum": ["standard", "restricted", null], "default": "restricted" }
+            }
+        },
+        "KeyCreated": {
+            "type": "object", "additionalProperties": false, "required": ["id", "key", "description", "privilege", "createdAt"],
+            "properties": {
+                "id": id,
+                "key": { "type": "string", "pattern": "^onb_[0-9a-f]{64}$" },
+                "description": { "type": "string" },
+                "privilege": { "type": "string", "enum": ["standard", "restricted"] },
+                "createdAt": date
+            }
+        },
+        "Key": {
+            "type": "object", "additionalProperties": false, "required": ["id", "description", "privilege", "createdAt"],
+            "properties": {
+                "id": id,
+                "description": { "type": "string" },
+                "privilege": { "type": "string", "enum": ["standard", "restricted"] },
+                "createdAt": date
+            }
+        },
+        "KeyList": list("Key")
+    })
 }

@@ -1,0 +1,264 @@
+use crate::common::*;
+use onboard::store::TransactionMode;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn the_seed_sponsor_sample_gets_the_seed_response() {
+    let app = spawn_app().await;
+    let r = app.post("/v1/sponsors", &seed("create-sponsor.txt")).await;
+    let location = r.headers().get("location").cloned();
+    let (status, _, body) = checked(r, "POST", "/v1/sponsors").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["code"], "ok");
+    assert_eq!(body["message"], "Sponsor created successfully");
+    assert_eq!(body["slug"], "super-sponsor");
+    let speakers = body["speakers"].as_array().unwrap();
+    assert_eq!(speakers.len(), 1);
+    assert_eq!(speakers[0]["email"], "speaker@domain.com");
+    let password = speakers[0]["password"].as_str().unwrap();
+    assert_eq!(password.len(), 20);
+    let id = body["id"].as_str().unwrap();
+    assert_eq!(
+        location.unwrap().to_str().unwrap(),
+        format!("/v1/sponsors/{id}")
+    );
+
+    let (status, _, sponsor) = checked(
+        app.get(&format!("/v1/sponsors/{id}")).await,
+        "GET",
+        "/v1/sponsors/{id}",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(sponsor["speakers"][0]["username"], "SuperJane");
+    assert_eq!(
+        sponsor["options"],
+        json!({ "displayInLobby": true, "highlight": false })
+    );
+    // The new speaker is a Speaker account with the given data and tags.
+    let speaker_id = speakers[0]["id"].as_str().unwrap();
+    let (_, _, speaker) = checked(
+        app.get(&format!("/v1/users/{speaker_id}")).await,
+        "GET",
+        "/v1/users/{id}",
+    )
+    .await;
+    assert_eq!(speaker["type"], "Speaker");
+    assert_eq!(speaker["tags"], json!(["Mentor", "Host"]));
+    let (_, _, by_slug) = checked(
+        app.get("/v1/sponsors?slug=super-sponsor").await,
+        "GET",
+        "/v1/sponsors",
+    )
+    .await;
+    assert_eq!(by_slug["items"][0]["id"], id);
+}
+
+#[tokio::test]
+async fn existing_accounts_are_linked_as_is_and_attendees_become_speakers() {
+    let app = spawn_app().await;
+    let attendee = app.create_user(&user("attendee@domain.com")).await;
+    let mut sp = user("speaker@domain.com");
+    sp["type"] = json!("Speaker");
+    sp["job"] = json!("Original job");
+    let speaker = app.create_user(&sp).await;
+    let body = json!({
+        "name": "Acme", "logo": "https://acme.com/logo.png", "level": 2,
+        "speakers": [
+            { "email": "ATTENDEE@domain.com" },
+            { "email": "speaker@domain.com", "firstName": "Other", "lastName": "Name", "job": "Changed" },
+            { "email": "new@domain.com", "firstName": "New", "lastName": "Person" }
+        ]
+    });
+    let (status, _, res) = checked(
+        app.post("/v1/sponsors", &body).await,
+        "POST",
+        "/v1/sponsors",
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{res}");
+    let s = res["speakers"].as_array().unwrap();
+    assert_eq!(s[0]["id"], attendee["id"]);
+    assert!(
+        s[0].get("password").is_none(),
+        "no password for existing accounts"
+    );
+    assert_eq!(s[1]["id"], speaker["id"]);
+    assert!(s[1].get("password").is_none());
+    assert!(s[2]["password"].is_string());
+
+    let a: Value = app
+        .get(&format!("/v1/users/{}", attendee["id"].as_str().unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(a["type"], "Speaker", "attendee granted the Speaker role");
+    assert_eq!(a["firstName"], "Jane", "and nothing else");
+    let b: Value = app
+        .get(&format!("/v1/users/{}", speaker["id"].as_str().unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (b["job"].as_str(), b["firstName"].as_str()),
+        (Some("Original job"), Some("Jane")),
+        "never updated"
+    );
+}
+
+#[tokio::test]
+async fn unknown_speakers_need_names() {
+    let app = spawn_app().await;
+    let body = json!({ "name": "Acme", "logo": "https://acme.com/logo.png", "level": 2,
+        "speakers": [{ "email": "known@domain.com" }, { "email": "x@domain.com", "firstName": "X" }] });
+    app.create_user(&user("known@domain.com")).await;
+    let (status, _, res) = checked(
+        app.post("/v1/sponsors", &body).await,
+        "POST",
+        "/v1/sponsors",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(res["code"], "validation_failed");
+    assert_eq!(
+        pairs(&res),
+        [("speakers[1].lastName".to_string(), "required".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn slugs_get_numbered_suffixes_on_collision() {
+    let app = spawn_app().await;
+    let mut slugs = Vec::new();
+    for name in ["Super Sponsor", "super  sponsor!", "SUPER SPONSOR"] {
+        let (status, _, res) = checked(
+            app.post(
+                "/v1/sponsors",
+                &json!({ "name": name, "logo": "https://a.co/l.png", "level": 1 }),
+            )
+            .await,
+            "POST",
+            "/v1/sponsors",
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+        slugs.push(res["slug"].as_str().unwrap().to_string());
+    }
+    assert_eq!(
+        slugs,
+        ["super-sponsor", "super-sponsor-2", "super-sponsor-3"]
+    );
+}
+
+#[tokio::test]
+async fn page_content_is_sanitized_with_ammonia() {
+    let app = spawn_app().await;
+    let html = r#"<p onclick="steal()">Hello <b>world</b></p><script>alert(1)</script><a href="javascript:alert(1)">x</a><a href="https://ok.com">ok</a><img src=x onerror="alert(1)">"#;
+    let body = json!({ "name": "Html", "logo": "https://a.co/l.png", "level": 1, "hasPage": true, "pageContent": html });
+    let res = app
+        .post("/v1/sponsors", &body)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let sponsor: Value = app
+        .get(&format!("/v1/sponsors/{}", res["id"].as_str().unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let clean = sponsor["pageContent"].as_str().unwrap();
+    for bad in ["<script", "alert(1)", "onclick", "onerror", "javascript:"] {
+        assert!(!clean.contains(bad), "{bad} survived: {clean}");
+    }
+    for good in ["<p>", "<b>world</b>", "https://ok.com"] {
+        assert!(clean.contains(good), "{good} lost: {clean}");
+    }
+}
+
+/// A sponsor whose second new speaker collides on username after the first new speaker
+/// (and the attendee's role grant) were written: nothing of it may remain.
+async fn atomic_failure_leaves_nothing(mode: TransactionMode) {
+    let mut config = test_config();
+    config.transactions = mode;
+    let app = spawn_with(config).await;
+    assert_eq!(
+        app.app.state.store.transactions,
+        mode == TransactionMode::Always
+    );
+    let attendee = app.create_user(&user("attendee@domain.com")).await;
+    let mut holder = user("holder@domain.com");
+    holder["username"] = json!("TakenName");
+    app.create_user(&holder).await;
+    let body = json!({
+        "name": "Atomic", "logo": "https://a.co/l.png", "level": 1,
+        "speakers": [
+            { "email": "attendee@domain.com" },
+            { "email": "first-new@domain.com", "firstName": "First", "lastName": "New" },
+            { "email": "second-new@domain.com", "firstName": "Second", "lastName": "New", "username": "takenname" }
+        ]
+    });
+    let (status, _, res) = checked(
+        app.post("/v1/sponsors", &body).await,
+        "POST",
+        "/v1/sponsors",
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{res}");
+    assert_eq!(
+        pairs(&res),
+        [(
+            "speakers[2].username".to_string(),
+            "username_taken".to_string()
+        )]
+    );
+
+    let users: Value = app.get("/v1/users?limit=100").await.json().await.unwrap();
+    let emails: Vec<&str> = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        emails,
+        ["attendee@domain.com", "holder@domain.com"],
+        "no new speaker left behind"
+    );
+    let a: Value = app
+        .get(&format!("/v1/users/{}", attendee["id"].as_str().unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(a["type"], "Attendee", "role grant undone");
+    let sponsors: Value = app.get("/v1/sponsors").await.json().await.unwrap();
+    assert_eq!(sponsors["items"], json!([]));
+
+    // The same payload with a free username then succeeds completely.
+    let mut ok = body.clone();
+    ok["speakers"][2]["username"] = json!("FreeName");
+    let (status, _, res) =
+        checked(app.post("/v1/sponsors", &ok).await, "POST", "/v1/sponsors").await;
+    assert_eq!(status, StatusCode::CREATED, "{res}");
+    let a: Value = app
+        .get(&format!("/v1/users/{}", attendee["id"].as_str().unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(a["type"], "Speaker");
+}
+
+#[tokio::test]
+async fn a_failed_sponsor_leaves_no_partial_state_with_transactions() {
+    atomic_failure_leaves_nothing(TransactionMode::Always).await;
+}
+
+#[tokio::test]
+async fn a_failed_sponsor_leaves_no_partial_state_with_compensating_writes() {
+    atomic_failure_leaves_nothing(TransactionMode::Never).await;
+}

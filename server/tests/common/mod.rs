@@ -1,0 +1,318 @@
+//! Test harness: ONE real `secantusd-rs` per test binary (started on first use, shared
+//! through a `OnceLock`, its directory removed at exit; the process dies with the test
+//! binary through PR_SET_PDEATHSIG), and the app spawned per test on 127.0.0.1:0 with a
+//! unique database name. Everything is spoken over real HTTP.
+#![allow(dead_code)]
+
+use onboard::config::{Config, Secret};
+use onboard::embedded_db::{EmbeddedDb, INSTALL_HINT, find_binary};
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+
+struct SharedDb {
+    uri: String,
+    _db: EmbeddedDb,
+}
+
+static DB: OnceLock<SharedDb> = OnceLock::new();
+static DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// `secantusd-rs` from SECANTUSD_BIN or PATH; a clear failure (not a skip) when missing.
+pub fn secantusd_bin() -> PathBuf {
+    let configured = std::env::var_os("SECANTUSD_BIN").map(PathBuf::from);
+    find_binary(configured.as_deref()).unwrap_or_else(|_| {
+        panic!("secantusd-rs is required by the server tests and was not found (SECANTUSD_BIN or PATH). Install it: {INSTALL_HINT}")
+    })
+}
+
+extern "C" fn remove_dirs() {
+    for d in DIRS.lock().map(|d| d.clone()).unwrap_or_default() {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+/// A fresh temporary directory, removed when the test binary exits.
+pub fn temp_dir(prefix: &str) -> PathBuf {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("temp dir")
+        .keep();
+    let mut dirs = DIRS.lock().unwrap();
+    if dirs.is_empty() {
+        // SAFETY: registering a plain extern "C" fn; it only touches a static Mutex.
+        unsafe {
+            libc::atexit(remove_dirs);
+        }
+    }
+    dirs.push(dir.clone());
+    dir
+}
+
+/// Starts a secantusd-rs on its own thread + runtime (a test's runtime ends with the test).
+pub fn start_db(dir: PathBuf, port: u16) -> EmbeddedDb {
+    let bin = secantusd_bin();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(EmbeddedDb::start(&bin, &dir, port))
+    })
+    .join()
+    .unwrap()
+    .unwrap_or_else(|e| panic!("could not start secantusd-rs: {e}"))
+}
+
+pub fn db_uri() -> String {
+    DB.get_or_init(|| {
+        let db = start_db(temp_dir("onboard-test-db-"), 0);
+        SharedDb {
+            uri: db.uri(),
+            _db: db,
+        }
+    })
+    .uri
+    .clone()
+}
+
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}{:016x}", rand::random::<u64>())
+}
+
+pub struct TestApp {
+    pub app: onboard::App,
+    pub url: String,
+    pub key: String,
+    pub database: String,
+    pub http: reqwest::Client,
+}
+
+pub fn test_config() -> Config {
+    let mut config = Config::for_database(&db_uri(), &unique_name("t_"));
+    config.api_key = Some(Secret::new(format!(
+        "onb_test_{:032x}",
+        rand::random::<u128>()
+    )));
+    config
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(test_config()).await
+}
+
+pub async fn spawn_with(config: Config) -> TestApp {
+    let app = onboard::spawn(&config).await.expect("app starts");
+    TestApp {
+        url: app.url(),
+        key: config
+            .api_key
+            .as_ref()
+            .map(|k| k.expose().to_string())
+            .unwrap_or_default(),
+        database: config.database.clone(),
+        app,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl TestApp {
+    pub fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.url))
+            .header("authorization", format!("Bearer {}", self.key))
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.req(reqwest::Method::POST, path)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_with_key(&self, path: &str, key: &str, body: &Value) -> Response {
+        self.http
+            .post(format!("{}{path}", self.url))
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.req(reqwest::Method::GET, path).send().await.unwrap()
+    }
+
+    pub async fn get_with_key(&self, path: &str, key: &str) -> Response {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .header("authorization", format!("Bearer {key}"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A new API key of this privilege.
+    pub async fn new_key(&self, privilege: &str) -> String {
+        let r = self
+            .post(
+                "/v1/keys",
+                &json!({ "description": "test", "privilege": privilege }),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        r.json::<Value>().await.unwrap()["key"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    pub async fn create_user(&self, body: &Value) -> Value {
+        let r = self.post("/v1/users", body).await;
+        let status = r.status();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        v
+    }
+
+    /// A direct driver handle on this test's database, for checks the API cannot make.
+    pub async fn mongo(&self) -> mongodb::Database {
+        mongodb::Client::with_uri_str(db_uri())
+            .await
+            .unwrap()
+            .database(&self.database)
+    }
+}
+
+pub fn user(email: &str) -> Value {
+    json!({ "email": email, "type": "Attendee", "firstName": "Jane", "lastName": "Doe" })
+}
+
+/// The seed's sample bodies (shared/seeds), as JSON.
+pub fn seed(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/seeds")
+        .join(name);
+    let fallback = PathBuf::from("/work/shared/seeds").join(name);
+    let text = std::fs::read_to_string(&path).or_else(|_| std::fs::read_to_string(&fallback));
+    match text {
+        Ok(text) => {
+            let start = text.find("Sample request body").expect("sample request");
+            let rest = &text[start..];
+            let open = rest.find('{').unwrap();
+            let end = rest.find("\nReturns").unwrap();
+            serde_json::from_str(rest[open..end].trim()).expect("sample body is JSON")
+        }
+        // The seeds live beside the repository; without them use the same bodies inline.
+        Err(_) => match name {
+            "create-user.txt" => json!({
+                "email": "speaker-email@domain.com", "type": "Speaker", "firstName": "Jane", "lastName": "Doe",
+                "username": "SuperJane", "avatar": "https://domain.com/image-link.jpg", "job": "Tester",
+                "company": "Comp Limited", "tags": ["Mentor", "Host"], "timezone": "Europe/Paris", "country": "France",
+                "city": "Paris", "status": "Employed", "website": "https://jane-doe.com",
+                "socials": { "facebook": "https://www.facebook.com/jane.doe", "linkedin": "https://www.linkedin.com/in/janedoe/",
+                    "twitter": "https://twitter.com/janedoe", "youtube": "https://www.youtube.com/@janedoe" },
+                "options": { "highlight": false, "endRegistration": false }
+            }),
+            _ => json!({
+                "name": "Super Sponsor", "logo": "https://domain.com/logo-link.jpg", "level": 3, "hasPage": true,
+                "pageContent": "Empower Your Journey", "website": "https://domain.com",
+                "speakers": [{ "email": "speaker@domain.com", "firstName": "Jane", "lastName": "Doe", "username": "SuperJane",
+                    "avatar": "https://domain.com/image-link.jpg", "job": "Tester", "company": "Comp Limited",
+                    "tags": ["Mentor", "Host"], "timezone": "Europe/Paris", "highlighted": false }],
+                "icon": "https://domain.com/icon-link.jpg", "color": "#ff5733",
+                "options": { "displayInLobby": true, "highlight": false }
+            }),
+        },
+    }
+}
+
+// ---- OpenAPI: real responses checked against the served document ----
+
+static SPEC: OnceLock<Value> = OnceLock::new();
+
+pub fn spec() -> &'static Value {
+    SPEC.get_or_init(onboard::openapi::document)
+}
+
+/// Asserts `body` (the JSON of a `status` answer to `method path_template`) matches the
+/// schema the OpenAPI document declares for it, and that the status is documented.
+pub fn assert_matches_spec(method: &str, path_template: &str, status: u16, body: &Value) {
+    let doc = spec();
+    let op = &doc["paths"][path_template][method.to_lowercase()];
+    assert!(
+        op.is_object(),
+        "{method} {path_template} is not in the OpenAPI document"
+    );
+    let response = &op["responses"][status.to_string()];
+    assert!(
+        response.is_object(),
+        "{method} {path_template} does not document status {status}"
+    );
+    let schema = &response["content"]["application/json"]["schema"];
+    assert!(
+        schema.is_object(),
+        "{method} {path_template} {status} has no JSON schema"
+    );
+    let mut root = schema.clone();
+    root["components"] = doc["components"].clone();
+    let validator = jsonschema::validator_for(&root).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(body)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {path_template} {status}: response does not match the spec:\n{}\n{body}",
+        errors.join("\n")
+    );
+}
+
+/// Reads a response, checks it against the spec, and returns (status, headers, JSON).
+pub async fn checked(
+    r: Response,
+    method: &str,
+    path_template: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let status = r.status();
+    let headers = r.headers().clone();
+    assert!(
+        headers.contains_key("x-request-id"),
+        "every response has x-request-id"
+    );
+    let text = r.text().await.unwrap();
+    let body: Value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    };
+    if status != StatusCode::NO_CONTENT {
+        assert_matches_spec(method, path_template, status.as_u16(), &body);
+    }
+    (status, headers, body)
+}
+
+/// (field, code) pairs of an error body, sorted: compared as a multiset.
+pub fn pairs(body: &Value) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = body["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| {
+                    (
+                        e["field"].as_str().unwrap_or("").to_string(),
+                        e["code"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
