@@ -226,8 +226,8 @@ function copyButton(value: string, what: string): HTMLElement {
   return b;
 }
 
-function secret(value: string, what: string): HTMLElement {
-  return h("dd", { class: "secret" }, h("code", {}, value), " ", copyButton(value, what));
+function secret(value: string, what: string, ...before: (Node | string)[]): HTMLElement {
+  return h("dd", { class: "secret" }, ...before, h("code", {}, value), " ", copyButton(value, what));
 }
 
 function showResult(st: State, d: Json) {
@@ -242,7 +242,13 @@ function showResult(st: State, d: Json) {
   } else {
     rows.push(h("dt", {}, "Slug"), h("dd", {}, h("code", {}, d.slug)));
     for (const s of d.speakers ?? []) {
-      rows.push(h("dt", {}, s.email), s.password ? secret(s.password, `password of ${s.email}`) : h("dd", {}, "Existing account, linked as is (no new password)."));
+      const id = [`id `, h("code", {}, s.id), ", password "];
+      rows.push(
+        h("dt", {}, s.email),
+        s.password
+          ? secret(s.password, `password of ${s.email}`, ...id)
+          : h("dd", {}, ...id.slice(0, 2), ": existing account, linked as is (no new password)."),
+      );
       if (s.password) passwords++;
     }
   }

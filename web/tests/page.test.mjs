@@ -172,7 +172,7 @@ describe("creating against the server", () => {
     await page.fill("#u-description", "Speaks about testing.\nTwice a year.");
     await page.fill("#u-tags", "Mentor");
     await page.press("#u-tags", "Enter");
-    await page.type("#u-tags", "Host,");
+    await page.locator("#u-tags").pressSequentially("Host,");
     assert.deepEqual(await page.locator("#user-form .chips li span").allTextContents(), ["Mentor", "Host"]);
     await page.fill("#u-timezone", "Europe/Paris");
     await page.fill("#u-country", "France");
@@ -315,6 +315,7 @@ describe("creating against the server", () => {
     for (const s of body.speakers) {
       assert.ok(s.password, "both speakers are new accounts");
       await result.getByText(s.password).waitFor();
+      await result.getByText(s.id).waitFor();
       await result.getByRole("button", { name: `Copy password of ${s.email}` }).waitFor();
     }
     assert.match(await result.textContent(), /super-sponsor/);
@@ -324,6 +325,31 @@ describe("creating against the server", () => {
     const stored = await api(`/v1/sponsors/${body.id}`);
     assert.equal(stored.status, 200);
     assert.equal(stored.body.level, 3);
+    await page.context().close();
+  });
+
+  test("a speaker who already has an account is linked, with no password shown", async () => {
+    assert.ok(created, "needs the user of the first create test");
+    const page = await openPage(browser, server.url);
+    await page.click("#tab-sponsor");
+    await page.fill("#s-name", "Linked Sponsor");
+    await page.fill("#s-logo", "https://domain.com/linked.png");
+    await page.selectOption("#s-level", "1");
+    await page.click(".add-speaker");
+    await page.locator(".speaker [data-rel='.email']").fill(created.mail);
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/v1/sponsors")),
+      page.click("#sponsor-form [type=submit]"),
+    ]);
+    assert.equal(res.status(), 201);
+    const body = await res.json();
+    assert.equal(body.speakers[0].id, created.body.id);
+    assert.equal(body.speakers[0].password, undefined);
+    const result = page.locator("#panel-sponsor .result");
+    await result.getByText(/existing account/).waitFor();
+    assert.match(await result.textContent(), new RegExp(created.body.id));
+    assert.equal(await result.getByRole("button", { name: /^Copy/ }).count(), 0);
+    assert.doesNotMatch(await result.textContent(), /shown only once/i);
     await page.context().close();
   });
 
