@@ -62,10 +62,22 @@ const CACHE_MAX: usize = 10_000;
 #[derive(Debug, Default)]
 pub struct KeyCache {
     entries: Mutex<HashMap<String, (Caller, Instant)>>,
+    /// The configured `ONBOARD_API_KEY`: always valid, without a database read, so the
+    /// operator's key keeps working whatever happens to the keys collection.
+    pinned: Mutex<Option<(String, Caller)>>,
 }
 
 impl KeyCache {
+    pub fn pin(&self, hash: String, caller: Caller) {
+        *self.pinned.lock().unwrap_or_else(|p| p.into_inner()) = Some((hash, caller));
+    }
+
     fn get(&self, hash: &str) -> Option<Caller> {
+        if let Some((h, c)) = &*self.pinned.lock().unwrap_or_else(|p| p.into_inner()) {
+            if h == hash {
+                return Some(*c);
+            }
+        }
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
             .get(hash)
@@ -129,10 +141,20 @@ pub async fn authenticate(
 /// never hold a key).
 pub async fn bootstrap(
     store: &Store,
+    cache: &KeyCache,
     configured: Option<&Secret>,
 ) -> Result<(), mongodb::error::Error> {
     if let Some(key) = configured {
-        return store::keys::upsert_bootstrap(store, &hash_key(key.expose())).await;
+        let hash = hash_key(key.expose());
+        let doc = store::keys::upsert_bootstrap(store, &hash).await?;
+        cache.pin(
+            hash,
+            Caller {
+                key_id: doc.id,
+                privilege: Privilege::Standard,
+            },
+        );
+        return Ok(());
     }
     if store::keys::count(store).await? > 0 {
         return Ok(());

@@ -178,7 +178,7 @@ impl EmbeddedDb {
         let limit = Duration::from_secs(30);
         let status = match tokio::time::timeout(limit, ready_rx).await {
             Ok(Ok(Ok(port))) => {
-                tracing::info!(port, dir = %dir.display(), "embedded database listening");
+                tracing::info!(port, pid = db.pid, dir = %dir.display(), "embedded database listening");
                 db.port = port;
                 return Ok(db);
             }

@@ -100,12 +100,13 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
     let uri = config.mongodb_uri.as_ref().ok_or(StartError::NoDatabase)?;
     let store = Store::connect(uri.expose(), &config.database, config.transactions).await?;
     store.ensure_indexes().await?;
-    auth::bootstrap(&store, config.api_key.as_ref()).await?;
+    let keys = KeyCache::default();
+    auth::bootstrap(&store, &keys, config.api_key.as_ref()).await?;
     tracing::info!(database = %config.database, transactions = store.transactions, "database ready");
     let state = Arc::new(AppState {
         store,
         passwords: PasswordPool::new(config.hash_workers, config.hash_queue),
-        keys: KeyCache::default(),
+        keys,
         limiter: RateLimiter::new(config.rate_limit),
     });
     let listener = TcpListener::bind(config.bind)

@@ -25,6 +25,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the REST server (starts the embedded database unless MONGODB_URI is set).
+    #[command(
+        after_help = "Logging: RUST_LOG sets the filter (default `info`), e.g. RUST_LOG=onboard=debug."
+    )]
     Serve(ServeArgs),
 }
 

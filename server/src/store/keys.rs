@@ -47,8 +47,9 @@ pub async fn insert(
     Ok(key)
 }
 
-/// Stores the configured bootstrap key's hash once (idempotent across restarts).
-pub async fn upsert_bootstrap(store: &Store, hash: &str) -> Result<(), DbError> {
+/// Stores the configured bootstrap key's hash once (idempotent across restarts); returns
+/// its document.
+pub async fn upsert_bootstrap(store: &Store, hash: &str) -> Result<KeyDoc, DbError> {
     let now = DateTime::now();
     coll(store)
         .find_one_and_update(
@@ -64,8 +65,8 @@ pub async fn upsert_bootstrap(store: &Store, hash: &str) -> Result<(), DbError> 
         )
         .upsert(true)
         .return_document(ReturnDocument::After)
-        .await?;
-    Ok(())
+        .await?
+        .ok_or_else(|| DbError::custom("bootstrap key upsert returned no document"))
 }
 
 pub async fn find_by_hash(store: &Store, hash: &str) -> Result<Option<KeyDoc>, DbError> {
