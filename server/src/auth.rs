@@ -73,10 +73,10 @@ impl KeyCache {
     }
 
     fn get(&self, hash: &str) -> Option<Caller> {
-        if let Some((h, c)) = &*self.pinned.lock().unwrap_or_else(|p| p.into_inner()) {
-            if h == hash {
-                return Some(*c);
-            }
+        if let Some((h, c)) = &*self.pinned.lock().unwrap_or_else(|p| p.into_inner())
+            && h == hash
+        {
+            return Some(*c);
         }
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
