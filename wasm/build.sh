@@ -21,8 +21,12 @@ else
   # This machine's rustup cannot download targets: Debian's rustc-web builds std for
   # wasm32 from its shipped sources, linked with the wasm-ld of the same LLVM major.
   llvm="$(/usr/bin/rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')"
+  # -Cpanic=immediate-abort (unstable, hence -Zunstable-options; RUSTC_BOOTSTRAP is set
+  # anyway for build-std): a panic traps at once instead of formatting its message, which
+  # drops core::fmt's panic machinery from the module (see bench/results.md for the bytes).
   RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER="wasm-ld-$llvm" \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
     CARGO_TARGET_DIR="$ROOT/target/wasm-build" \
     /usr/bin/cargo build -q --profile "$PROFILE" --target wasm32-unknown-unknown \
     -Z build-std=std,panic_abort -p onboard-wasm
@@ -37,6 +41,14 @@ for dir in web node; do
   "$WASM_OPT" -Oz "$PKG/$dir/onboard_wasm_bg.wasm" -o "$PKG/$dir/onboard_wasm_bg.wasm"
 done
 mv "$PKG/node/onboard_wasm.js" "$PKG/node/onboard_wasm.cjs"
+# The JS helper of wasm/src/lib.rs (inline_js) is copied verbatim, ES-module syntax, into
+# */snippets/; the nodejs glue require()s it, and this package is "type": "module", so the
+# Node copy becomes CommonJS (.cjs, `export function f` -> `exports.f = function f`).
+for f in "$PKG"/node/snippets/*/*.js; do
+  sed -E 's/^export function ([A-Za-z_$][A-Za-z0-9_$]*)/exports.\1 = function \1/' "$f" > "${f%.js}.cjs"
+  rm "$f"
+done
+sed -i -E "s#require\('(\./snippets/[^']*)\.js'\)#require('\1.cjs')#" "$PKG/node/onboard_wasm.cjs"
 rm -f "$PKG"/*/.gitignore "$PKG"/*/package.json "$PKG"/node/onboard_wasm_bg.wasm.d.ts "$PKG"/web/onboard_wasm_bg.wasm.d.ts
 
 # The Node build's declarations are the API without the web build's init(): the same

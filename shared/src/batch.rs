@@ -2,8 +2,9 @@
 //! caught before anything is sent.
 
 use crate::error::{Code, FieldError};
+use crate::node::{Kind, Node, Object};
 use crate::rules::normalize_email;
-use crate::user::{NewUser, check_user};
+use crate::user::{NewUser, UserDraft, check_user_node};
 use serde_json::Value;
 use std::collections::HashSet;
 
@@ -23,20 +24,34 @@ pub const BULK_MAX: usize = 1000;
 /// assert_eq!(results[1].as_ref().unwrap_err()[0].code, Code::DuplicateInBatch);
 /// ```
 pub fn check_users(rows: &[Value]) -> Vec<Result<NewUser, Vec<FieldError>>> {
+    check_rows(rows, UserDraft::into_owned)
+}
+
+/// Only the errors of [`check_users`], one list per row, on any document.
+pub(crate) fn rows_errors<N: Node>(rows: &[N]) -> Vec<Vec<FieldError>> {
+    check_rows(rows, |_| ())
+        .into_iter()
+        .map(|r| r.err().unwrap_or_default())
+        .collect()
+}
+
+fn check_rows<'v, N: Node, T>(
+    rows: &'v [N],
+    mut finish: impl FnMut(UserDraft<'v>) -> T,
+) -> Vec<Result<T, Vec<FieldError>>> {
     let mut seen: HashSet<String> = HashSet::with_capacity(rows.len());
     rows.iter()
         .map(|row| {
-            let result = check_user(row);
+            let result = check_user_node(row);
             // A row with an invalid e-mail cannot be a duplicate; a valid one claims its
             // address even when other fields fail, so the report names the first occurrence.
             let email = match &result {
-                Ok(user) => Some(user.email.as_str()),
-                Err(errors) if !errors.iter().any(|e| e.field == "email") => {
-                    row.get("email").and_then(Value::as_str)
-                }
+                Ok(user) => Some(user.email),
+                Err(errors) if !errors.iter().any(|e| e.field == "email") => raw_email(row),
                 Err(_) => None,
             };
             let duplicate = email.is_some_and(|e| !seen.insert(normalize_email(e)));
+            let result = result.map(&mut finish);
             match duplicate {
                 true => {
                     let dup = FieldError::new(
@@ -56,4 +71,15 @@ pub fn check_users(rows: &[Value]) -> Vec<Result<NewUser, Vec<FieldError>>> {
             }
         })
         .collect()
+}
+
+/// The row's `email` as given, if it is a string.
+fn raw_email<N: Node>(row: &N) -> Option<&str> {
+    let Kind::Object(obj) = row.kind() else {
+        return None;
+    };
+    match obj.get("email")?.kind() {
+        Kind::Str(s) => Some(s),
+        _ => None,
+    }
 }

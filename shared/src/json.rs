@@ -43,11 +43,7 @@ impl std::error::Error for JsonError {}
 /// ```
 pub fn parse_json(text: &str) -> Result<Value, JsonError> {
     if text.starts_with('\u{feff}') {
-        return Err(JsonError {
-            line: 1,
-            column: 1,
-            message: "JSON must not start with a byte-order mark".into(),
-        });
+        return Err(bom_error());
     }
     let mut de = serde_json::Deserializer::from_str(text);
     StrictSeed { depth: 0 }
@@ -58,6 +54,15 @@ pub fn parse_json(text: &str) -> Result<Value, JsonError> {
             column: e.column(),
             message: clean_message(&e.to_string()),
         })
+}
+
+/// A leading byte-order mark is refused: some parsers skip it, others do not.
+pub(crate) fn bom_error() -> JsonError {
+    JsonError {
+        line: 1,
+        column: 1,
+        message: "JSON must not start with a byte-order mark".into(),
+    }
 }
 
 /// serde_json appends " at line L column C" to its messages; the position is reported

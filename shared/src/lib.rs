@@ -32,9 +32,11 @@
 //! ```
 
 mod batch;
+mod doc;
 mod error;
 mod fold;
 mod json;
+mod node;
 mod password;
 mod rules;
 mod slug;
@@ -65,21 +67,48 @@ pub use username::{
     normalize_username, preview_username, sanitize_name_part, username_base,
 };
 
-/// Parses `text` with [`parse_json`] and validates it as a user. A parse failure is one
-/// error with the empty path and code `invalid_json`, its message saying where.
+/// Parses `text` and validates it as a user. A parse failure is one error with the empty
+/// path and code `invalid_json`, its message saying where.
+///
+/// The text is parsed with the same rules as [`parse_json`] (the verdict is the same as
+/// `validate_user(&parse_json(text)?)`), but into a borrowed tree instead of a `Value`:
+/// this is the fast path of the wasm package, several times quicker on typical payloads.
 pub fn validate_user_json(text: &str) -> Vec<FieldError> {
-    match parse_json(text) {
-        Ok(v) => validate_user(&v),
+    match parse_doc(text) {
+        Ok(v) => user::user_errors(&v),
         Err(e) => vec![json_field_error(&e)],
     }
 }
 
-/// Parses `text` with [`parse_json`] and validates it as a sponsor (see [`validate_user_json`]).
+/// Parses `text` and validates it as a sponsor (see [`validate_user_json`]).
 pub fn validate_sponsor_json(text: &str) -> Vec<FieldError> {
-    match parse_json(text) {
-        Ok(v) => validate_sponsor(&v),
+    match parse_doc(text) {
+        Ok(v) => sponsor::sponsor_errors(&v),
         Err(e) => vec![json_field_error(&e)],
     }
+}
+
+/// Parses `text` as a JSON array of user payloads and validates them as [`check_users`]
+/// does: one error list per row (`[]` = valid). Text that is not JSON is one row holding the
+/// `invalid_json` error; JSON that is not an array, one row holding `wrong_type`.
+pub fn validate_users_json(text: &str) -> Vec<Vec<FieldError>> {
+    match parse_doc(text) {
+        Ok(doc::Json::Array(rows)) => batch::rows_errors(&rows),
+        Ok(_) => vec![vec![FieldError::new(
+            "",
+            Code::WrongType,
+            "Must be an array of users.",
+        )]],
+        Err(e) => vec![vec![json_field_error(&e)]],
+    }
+}
+
+/// [`parse_json`]'s rules (byte-order mark refused, then strict JSON) into the borrowed tree.
+fn parse_doc(text: &str) -> Result<doc::Json<'_>, JsonError> {
+    if text.starts_with('\u{feff}') {
+        return Err(json::bom_error());
+    }
+    doc::parse(text)
 }
 
 fn json_field_error(e: &JsonError) -> FieldError {

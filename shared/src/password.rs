@@ -46,6 +46,46 @@ pub const PASSWORD_MIN: usize = 8;
 pub const PASSWORD_MAX: usize = 128;
 
 impl PasswordPolicy {
+    /// A policy from JSON text such as `{"length": 12, "symbols": false}`, read as its serde
+    /// form is: missing fields keep their default, unknown ones are ignored, a field of the
+    /// wrong type is an error. The wasm package reads JS objects this way, as JSON text,
+    /// without serde in the module.
+    ///
+    /// ```
+    /// use onboard_shared::PasswordPolicy;
+    /// let p = PasswordPolicy::from_json(r#"{"length": 12, "symbols": false}"#).unwrap();
+    /// assert_eq!((p.length, p.symbols, p.digits), (12, false, true));
+    /// assert!(PasswordPolicy::from_json(r#"{"length": "12"}"#).is_err());
+    /// ```
+    pub fn from_json(text: &str) -> Result<PasswordPolicy, String> {
+        use crate::node::{Kind, Node, Object};
+        let doc = crate::doc::parse(text).map_err(|e| e.to_string())?;
+        let Kind::Object(obj) = doc.kind() else {
+            return Err("expected an object".into());
+        };
+        let mut policy = PasswordPolicy::default();
+        if let Some(v) = obj.get("length") {
+            policy.length = match v.kind() {
+                Kind::Int(n) => usize::try_from(n).map_err(|_| "`length` must not be negative")?,
+                _ => return Err("`length` must be a whole number".into()),
+            };
+        }
+        for (key, flag) in [
+            ("lowercase", &mut policy.lowercase),
+            ("uppercase", &mut policy.uppercase),
+            ("digits", &mut policy.digits),
+            ("symbols", &mut policy.symbols),
+        ] {
+            if let Some(v) = obj.get(key) {
+                let Kind::Bool(b) = v.kind() else {
+                    return Err(format!("`{key}` must be true or false"));
+                };
+                *flag = b;
+            }
+        }
+        Ok(policy)
+    }
+
     /// Checks the policy itself: 8..=128 characters and at least one character class.
     pub fn validate(&self) -> Result<(), &'static str> {
         if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&self.length) {

@@ -5,8 +5,8 @@
 //! list of its fields.
 
 use crate::error::{Code, FieldError};
+use crate::node::{Kind, Node, Object, given};
 use crate::timezones::TIMEZONES;
-use serde_json::{Map, Value};
 
 /// Longest e-mail address (RFC 5321 path limit).
 pub const EMAIL_MAX: usize = 254;
@@ -99,7 +99,12 @@ pub fn check_https_url(url: &str) -> Result<(), (Code, &'static str)> {
     if url.chars().count() > URL_MAX {
         return Err((Code::TooLong, "Must be at most 2048 characters."));
     }
-    let scheme_ok = url.len() >= 8 && url[..8].eq_ignore_ascii_case("https://");
+    // Compare bytes: slicing the str at 8 would panic when a multi-byte character straddles
+    // that offset (found by fuzzing: "httpsé://...").
+    let scheme_ok = url
+        .as_bytes()
+        .get(..8)
+        .is_some_and(|b| b.eq_ignore_ascii_case(b"https://"));
     if !scheme_ok {
         return Err((Code::UrlNotHttps, "Must start with https://."));
     }
@@ -125,7 +130,7 @@ pub fn check_https_url(url: &str) -> Result<(), (Code, &'static str)> {
         }
     } else {
         match authority.split_once(':') {
-            Some((host, port)) if is_port_suffix(&format!(":{port}")) => host,
+            Some((host, port)) if is_port(port) => host,
             Some(_) => return Err((Code::UrlInvalid, INVALID)),
             None => authority,
         }
@@ -143,16 +148,20 @@ fn is_ipv6ish(addr: &str) -> bool {
             .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
 }
 
+/// Empty, or `:` and a port.
 fn is_port_suffix(s: &str) -> bool {
     match s.strip_prefix(':') {
         None => s.is_empty(),
-        Some(p) => {
-            !p.is_empty()
-                && p.len() <= 5
-                && p.bytes().all(|b| b.is_ascii_digit())
-                && p.parse::<u32>().is_ok_and(|n| n <= 65535)
-        }
+        Some(p) => is_port(p),
     }
+}
+
+/// 1 to 5 digits, at most 65535.
+fn is_port(p: &str) -> bool {
+    !p.is_empty()
+        && p.len() <= 5
+        && p.bytes().all(|b| b.is_ascii_digit())
+        && p.parse::<u32>().is_ok_and(|n| n <= 65535)
 }
 
 /// Is `color` a hex color: `#` and 3 or 6 hex digits (`#f53`, `#ff5733`, any case)?
@@ -195,14 +204,14 @@ impl Text {
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+fn type_name<N: Node>(v: &N) -> &'static str {
+    match v.kind() {
+        Kind::Null => "null",
+        Kind::Bool(_) => "a boolean",
+        Kind::Int(_) | Kind::Float(_) => "a number",
+        Kind::Str(_) => "a string",
+        Kind::Array(_) => "an array",
+        Kind::Object(_) => "an object",
     }
 }
 
@@ -220,7 +229,27 @@ pub(crate) fn index(parent: &str, i: usize) -> String {
     format!("{parent}[{i}]")
 }
 
-/// Collects the errors of one payload.
+/// Where a value sits, turned into its path string only when an error is reported: most
+/// payloads are valid, and building a path per field was a large share of the work.
+#[derive(Clone, Copy)]
+pub(crate) enum At<'p> {
+    /// Member `key` of the object at the path.
+    Key(&'p str, &'p str),
+    /// Item `i` of the array that is member `key` of the object at the path.
+    Item(&'p str, &'p str, usize),
+}
+
+impl At<'_> {
+    pub fn path(self) -> String {
+        match self {
+            At::Key(parent, key) => join(parent, key),
+            At::Item(parent, key, i) => index(&join(parent, key), i),
+        }
+    }
+}
+
+/// Collects the errors of one payload. The checks work on any [`Node`] (serde_json's
+/// `Value` or the borrowed tree of `doc`) and hand back the trimmed text borrowed from it.
 #[derive(Default)]
 pub(crate) struct Checker {
     pub errors: Vec<FieldError>,
@@ -231,15 +260,19 @@ impl Checker {
         self.errors.push(FieldError::new(field, code, message));
     }
 
+    fn push_at(&mut self, at: At<'_>, code: Code, message: impl Into<String>) {
+        self.push(at.path(), code, message);
+    }
+
     /// The value as an object, or a `wrong_type` error at `path`.
-    pub fn object<'v>(&mut self, path: &str, v: &'v Value) -> Option<&'v Map<String, Value>> {
-        match v {
-            Value::Object(m) => Some(m),
-            other => {
+    pub fn object<'v, N: Node>(&mut self, path: &str, v: &'v N) -> Option<&'v N::Object> {
+        match v.kind() {
+            Kind::Object(m) => Some(m),
+            _ => {
                 self.push(
                     path,
                     Code::WrongType,
-                    format!("Must be an object, not {}.", type_name(other)),
+                    format!("Must be an object, not {}.", type_name(v)),
                 );
                 None
             }
@@ -247,56 +280,54 @@ impl Checker {
     }
 
     /// Reports every key of `obj` that is not in `known`.
-    pub fn unknown_fields(&mut self, path: &str, obj: &Map<String, Value>, known: &[&str]) {
-        for key in obj.keys() {
-            if !known.contains(&key.as_str()) {
-                self.push(join(path, key), Code::UnknownField, "Is not a known field.");
-            }
+    pub fn unknown_fields<O: Object>(&mut self, path: &str, obj: &O, known: &[&str]) {
+        let mut unknown: Vec<&str> = obj.keys().filter(|key| !known.contains(key)).collect();
+        if O::SORT_UNKNOWN {
+            unknown.sort_unstable();
+        }
+        for key in unknown {
+            self.push(join(path, key), Code::UnknownField, "Is not a known field.");
         }
     }
 
     /// A value that is present and not null (null means "not given" for optional fields).
-    fn present<'v>(
+    fn present<'v, O: Object>(
         &mut self,
-        obj: &'v Map<String, Value>,
+        obj: &'v O,
         path: &str,
         key: &str,
         required: bool,
-    ) -> Option<&'v Value> {
-        match obj.get(key) {
-            None | Some(Value::Null) => {
-                if required {
-                    self.push(join(path, key), Code::Required, "Is required.");
-                }
-                None
-            }
-            Some(v) => Some(v),
+    ) -> Option<&'v O::Node> {
+        let v = given(obj, key);
+        if v.is_none() && required {
+            self.push(join(path, key), Code::Required, "Is required.");
         }
+        v
     }
 
     /// A text field, trimmed. Optional fields that are blank count as not given.
-    pub fn text(
+    pub fn text<'v, O: Object>(
         &mut self,
-        obj: &Map<String, Value>,
+        obj: &'v O,
         path: &str,
         key: &str,
         required: bool,
         spec: Text,
-    ) -> Option<String> {
+    ) -> Option<&'v str> {
         let v = self.present(obj, path, key, required)?;
-        self.text_value(&join(path, key), v, required, spec)
+        self.text_value(At::Key(path, key), v, required, spec)
     }
 
-    pub fn text_value(
+    pub fn text_value<'v, N: Node>(
         &mut self,
-        field: &str,
-        v: &Value,
+        at: At<'_>,
+        v: &'v N,
         required: bool,
         spec: Text,
-    ) -> Option<String> {
-        let Value::String(s) = v else {
-            self.push(
-                field,
+    ) -> Option<&'v str> {
+        let Kind::Str(s) = v.kind() else {
+            self.push_at(
+                at,
                 Code::WrongType,
                 format!("Must be a string, not {}.", type_name(v)),
             );
@@ -305,39 +336,45 @@ impl Checker {
         let s = s.trim();
         if s.is_empty() {
             if required {
-                self.push(field, Code::Blank, "Must not be empty.");
+                self.push_at(at, Code::Blank, "Must not be empty.");
             }
             return None;
         }
+        // ASCII text (nearly all of it) is checked byte by byte; the rest by char.
         let bad = |c: char| c.is_control() && !(spec.multiline && matches!(c, '\n' | '\r' | '\t'));
-        if s.chars().any(bad) {
-            self.push(
-                field,
+        let (has_bad, chars) = if s.is_ascii() {
+            (s.bytes().any(|b| bad(char::from(b))), s.len())
+        } else {
+            (s.chars().any(bad), s.chars().count())
+        };
+        if has_bad {
+            self.push_at(
+                at,
                 Code::InvalidCharacters,
                 "Must not contain control characters.",
             );
             return None;
         }
-        if s.chars().count() > spec.max {
-            self.push(
-                field,
+        if chars > spec.max {
+            self.push_at(
+                at,
                 Code::TooLong,
                 format!("Must be at most {} characters.", spec.max),
             );
             return None;
         }
-        Some(s.to_string())
+        Some(s)
     }
 
-    pub fn email(
+    pub fn email<'v, O: Object>(
         &mut self,
-        obj: &Map<String, Value>,
+        obj: &'v O,
         path: &str,
         key: &str,
         required: bool,
-    ) -> Option<String> {
+    ) -> Option<&'v str> {
         let s = self.text(obj, path, key, required, Text::line(EMAIL_MAX + 1))?;
-        match email_problem(&s) {
+        match email_problem(s) {
             None => Some(s),
             Some(msg) => {
                 let code = if s.len() > EMAIL_MAX {
@@ -351,15 +388,15 @@ impl Checker {
         }
     }
 
-    pub fn https_url(
+    pub fn https_url<'v, O: Object>(
         &mut self,
-        obj: &Map<String, Value>,
+        obj: &'v O,
         path: &str,
         key: &str,
         required: bool,
-    ) -> Option<String> {
+    ) -> Option<&'v str> {
         let s = self.text(obj, path, key, required, Text::line(URL_MAX))?;
-        match check_https_url(&s) {
+        match check_https_url(s) {
             Ok(()) => Some(s),
             Err((code, msg)) => {
                 self.push(join(path, key), code, msg);
@@ -368,9 +405,9 @@ impl Checker {
         }
     }
 
-    pub fn choice<T: Copy>(
+    pub fn choice<O: Object, T: Copy>(
         &mut self,
-        obj: &Map<String, Value>,
+        obj: &O,
         path: &str,
         key: &str,
         required: bool,
@@ -391,9 +428,14 @@ impl Checker {
         }
     }
 
-    pub fn timezone(&mut self, obj: &Map<String, Value>, path: &str, key: &str) -> Option<String> {
+    pub fn timezone<'v, O: Object>(
+        &mut self,
+        obj: &'v O,
+        path: &str,
+        key: &str,
+    ) -> Option<&'v str> {
         let s = self.text(obj, path, key, false, Text::line(64))?;
-        if is_timezone(&s) {
+        if is_timezone(s) {
             Some(s)
         } else {
             self.push(
@@ -405,9 +447,9 @@ impl Checker {
         }
     }
 
-    pub fn color(&mut self, obj: &Map<String, Value>, path: &str, key: &str) -> Option<String> {
+    pub fn color<'v, O: Object>(&mut self, obj: &'v O, path: &str, key: &str) -> Option<&'v str> {
         let s = self.text(obj, path, key, false, Text::line(7))?;
-        if is_hex_color(&s) {
+        if is_hex_color(s) {
             Some(s)
         } else {
             self.push(
@@ -419,7 +461,12 @@ impl Checker {
         }
     }
 
-    pub fn username(&mut self, obj: &Map<String, Value>, path: &str, key: &str) -> Option<String> {
+    pub fn username<'v, O: Object>(
+        &mut self,
+        obj: &'v O,
+        path: &str,
+        key: &str,
+    ) -> Option<&'v str> {
         let s = self.text(
             obj,
             path,
@@ -427,87 +474,84 @@ impl Checker {
             false,
             Text::line(crate::username::USERNAME_MAX),
         )?;
-        let errors = crate::username::username_errors(&join(path, key), &s);
-        if errors.is_empty() {
+        let problems = crate::username::check_username(s);
+        if problems.is_empty() {
             Some(s)
         } else {
-            self.errors.extend(errors);
+            let field = join(path, key);
+            for (code, msg) in problems {
+                self.push(field.as_str(), code, msg);
+            }
             None
         }
     }
 
     /// An optional boolean; `default` when not given.
-    pub fn boolean(
-        &mut self,
-        obj: &Map<String, Value>,
-        path: &str,
-        key: &str,
-        default: bool,
-    ) -> bool {
+    pub fn boolean<O: Object>(&mut self, obj: &O, path: &str, key: &str, default: bool) -> bool {
         match self.present(obj, path, key, false) {
             None => default,
-            Some(Value::Bool(b)) => *b,
-            Some(v) => {
-                self.push(
-                    join(path, key),
-                    Code::WrongType,
-                    format!("Must be true or false, not {}.", type_name(v)),
-                );
-                default
-            }
+            Some(v) => match v.kind() {
+                Kind::Bool(b) => b,
+                _ => {
+                    self.push(
+                        join(path, key),
+                        Code::WrongType,
+                        format!("Must be true or false, not {}.", type_name(v)),
+                    );
+                    default
+                }
+            },
         }
     }
 
     /// A required whole number in `min..=max`. JSON has one number type, so `3.0` is 3.
-    pub fn integer(
+    pub fn integer<O: Object>(
         &mut self,
-        obj: &Map<String, Value>,
+        obj: &O,
         path: &str,
         key: &str,
         min: i64,
         max: i64,
     ) -> Option<i64> {
-        let field = join(path, key);
         let v = self.present(obj, path, key, true)?;
         let range_msg = || format!("Must be a whole number from {min} to {max}.");
-        let Value::Number(n) = v else {
-            self.push(
-                field,
-                Code::WrongType,
-                format!("Must be a number, not {}.", type_name(v)),
-            );
-            return None;
-        };
-        let value = match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => i,
-            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 1e15 => f as i64,
-            (None, Some(f)) if f.is_finite() && f.fract() == 0.0 => {
-                self.push(field, Code::OutOfRange, range_msg());
+        let value = match v.kind() {
+            Kind::Int(i) => i,
+            Kind::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => f as i64,
+            Kind::Float(f) if f.is_finite() && f.fract() == 0.0 => {
+                self.push(join(path, key), Code::OutOfRange, range_msg());
+                return None;
+            }
+            Kind::Float(_) => {
+                self.push(join(path, key), Code::NotInteger, range_msg());
                 return None;
             }
             _ => {
-                self.push(field, Code::NotInteger, range_msg());
+                self.push(
+                    join(path, key),
+                    Code::WrongType,
+                    format!("Must be a number, not {}.", type_name(v)),
+                );
                 return None;
             }
         };
         if (min..=max).contains(&value) {
             Some(value)
         } else {
-            self.push(field, Code::OutOfRange, range_msg());
+            self.push(join(path, key), Code::OutOfRange, range_msg());
             None
         }
     }
 
     /// Tags: an array of at most 50 non-blank strings of at most 50 characters, trimmed,
     /// duplicates (compared case-insensitively) kept once.
-    pub fn tags(&mut self, obj: &Map<String, Value>, path: &str, key: &str) -> Vec<String> {
-        let field = join(path, key);
+    pub fn tags<'v, O: Object>(&mut self, obj: &'v O, path: &str, key: &str) -> Vec<&'v str> {
         let Some(v) = self.present(obj, path, key, false) else {
             return Vec::new();
         };
-        let Value::Array(items) = v else {
+        let Kind::Array(items) = v.kind() else {
             self.push(
-                field,
+                join(path, key),
                 Code::WrongType,
                 format!("Must be an array of strings, not {}.", type_name(v)),
             );
@@ -515,21 +559,31 @@ impl Checker {
         };
         if items.len() > TAGS_MAX {
             self.push(
-                field,
+                join(path, key),
                 Code::TooLong,
                 format!("Must have at most {TAGS_MAX} tags."),
             );
             return Vec::new();
         }
-        let mut tags: Vec<String> = Vec::with_capacity(items.len());
+        let mut tags: Vec<&'v str> = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            if let Some(tag) = self.text_value(&index(&field, i), item, true, Text::line(TAG_MAX))
-                && !tags.iter().any(|t| t.to_lowercase() == tag.to_lowercase())
+            let tag = self.text_value(At::Item(path, key, i), item, true, Text::line(TAG_MAX));
+            if let Some(tag) = tag
+                && !tags.iter().any(|t| same_tag(t, tag))
             {
                 tags.push(tag);
             }
         }
         tags
+    }
+}
+
+/// Tags compare case-insensitively (`to_lowercase`); ASCII pairs without allocating.
+fn same_tag(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
     }
 }
 
@@ -601,6 +655,8 @@ mod tests {
             ("https://x.com:", Code::UrlInvalid),
             ("https://bücher.de", Code::UrlInvalid),
             ("https://-x.com", Code::UrlInvalid),
+            ("httpsé://x.com", Code::UrlNotHttps),
+            ("htt€", Code::UrlNotHttps),
         ] {
             assert_eq!(check_https_url(bad).map_err(|e| e.0), Err(code), "{bad}");
         }

@@ -1,10 +1,11 @@
 //! `POST /v1/sponsors`: the sponsor payload of shared/seeds/create-sponsor.txt.
 
 use crate::error::{Code, FieldError};
+use crate::node::{Kind, Node, Object, given};
 use crate::rules::{Checker, Text, index, join, normalize_email};
 use crate::user::{DESCRIPTION_MAX, NAME_MAX, SHORT_TEXT_MAX};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Longest sponsor name.
 pub const SPONSOR_NAME_MAX: usize = 200;
@@ -116,6 +117,20 @@ const OPTIONS: &[&str] = &["displayInLobby", "highlight"];
 /// assert_eq!(errors[0].code, Code::DuplicateEmail);
 /// ```
 pub fn check_sponsor(payload: &Value) -> Result<NewSponsor, Vec<FieldError>> {
+    check_sponsor_node(payload).map(SponsorDraft::into_owned)
+}
+
+/// Only the errors of [`check_sponsor`]: empty when the payload is valid.
+pub fn validate_sponsor(payload: &Value) -> Vec<FieldError> {
+    sponsor_errors(payload)
+}
+
+/// [`validate_sponsor`] on any document, without copying any text out of it.
+pub(crate) fn sponsor_errors<N: Node>(payload: &N) -> Vec<FieldError> {
+    check_sponsor_node(payload).err().unwrap_or_default()
+}
+
+fn check_sponsor_node<N: Node>(payload: &N) -> Result<SponsorDraft<'_>, Vec<FieldError>> {
     let mut c = Checker::default();
     let sponsor = c
         .object("", payload)
@@ -126,12 +141,79 @@ pub fn check_sponsor(payload: &Value) -> Result<NewSponsor, Vec<FieldError>> {
     }
 }
 
-/// Only the errors of [`check_sponsor`]: empty when the payload is valid.
-pub fn validate_sponsor(payload: &Value) -> Vec<FieldError> {
-    check_sponsor(payload).err().unwrap_or_default()
+/// A [`NewSponsor`] whose text still borrows from the payload.
+struct SponsorDraft<'v> {
+    name: &'v str,
+    logo: &'v str,
+    level: u8,
+    has_page: bool,
+    page_content: Option<&'v str>,
+    website: Option<&'v str>,
+    speakers: Vec<SpeakerDraft<'v>>,
+    icon: Option<&'v str>,
+    color: Option<&'v str>,
+    options: SponsorOptions,
 }
 
-fn sponsor_fields(c: &mut Checker, obj: &Map<String, Value>) -> Option<NewSponsor> {
+/// A [`NewSpeaker`] whose text still borrows from the payload.
+struct SpeakerDraft<'v> {
+    email: Option<&'v str>,
+    first_name: Option<&'v str>,
+    last_name: Option<&'v str>,
+    username: Option<&'v str>,
+    avatar: Option<&'v str>,
+    description: Option<&'v str>,
+    job: Option<&'v str>,
+    company: Option<&'v str>,
+    tags: Vec<&'v str>,
+    timezone: Option<&'v str>,
+    highlighted: bool,
+}
+
+fn own(s: Option<&str>) -> Option<String> {
+    s.map(str::to_owned)
+}
+
+impl SponsorDraft<'_> {
+    fn into_owned(self) -> NewSponsor {
+        NewSponsor {
+            name: self.name.to_owned(),
+            logo: self.logo.to_owned(),
+            level: self.level,
+            has_page: self.has_page,
+            page_content: own(self.page_content),
+            website: own(self.website),
+            speakers: self
+                .speakers
+                .into_iter()
+                .map(SpeakerDraft::into_owned)
+                .collect(),
+            icon: own(self.icon),
+            color: own(self.color),
+            options: self.options,
+        }
+    }
+}
+
+impl SpeakerDraft<'_> {
+    fn into_owned(self) -> NewSpeaker {
+        NewSpeaker {
+            email: self.email.unwrap_or_default().to_owned(),
+            first_name: own(self.first_name),
+            last_name: own(self.last_name),
+            username: own(self.username),
+            avatar: own(self.avatar),
+            description: own(self.description),
+            job: own(self.job),
+            company: own(self.company),
+            tags: self.tags.into_iter().map(str::to_owned).collect(),
+            timezone: own(self.timezone),
+            highlighted: self.highlighted,
+        }
+    }
+}
+
+fn sponsor_fields<'v, O: Object>(c: &mut Checker, obj: &'v O) -> Option<SponsorDraft<'v>> {
     c.unknown_fields("", obj, FIELDS);
     let name = c.text(obj, "", "name", true, Text::line(SPONSOR_NAME_MAX));
     let logo = c.https_url(obj, "", "logo", true);
@@ -148,7 +230,7 @@ fn sponsor_fields(c: &mut Checker, obj: &Map<String, Value>) -> Option<NewSponso
     let speakers = speakers(c, obj);
     let icon = c.https_url(obj, "", "icon", false);
     let color = c.color(obj, "", "color");
-    let options = match obj.get("options").filter(|v| !v.is_null()) {
+    let options = match given(obj, "options") {
         None => SponsorOptions::default(),
         Some(v) => match c.object("options", v) {
             None => SponsorOptions::default(),
@@ -161,7 +243,7 @@ fn sponsor_fields(c: &mut Checker, obj: &Map<String, Value>) -> Option<NewSponso
             }
         },
     };
-    Some(NewSponsor {
+    Some(SponsorDraft {
         name: name?,
         logo: logo?,
         level: u8::try_from(level?).ok()?,
@@ -175,11 +257,11 @@ fn sponsor_fields(c: &mut Checker, obj: &Map<String, Value>) -> Option<NewSponso
     })
 }
 
-fn speakers(c: &mut Checker, obj: &Map<String, Value>) -> Vec<NewSpeaker> {
-    let Some(v) = obj.get("speakers").filter(|v| !v.is_null()) else {
+fn speakers<'v, O: Object>(c: &mut Checker, obj: &'v O) -> Vec<SpeakerDraft<'v>> {
+    let Some(v) = given(obj, "speakers") else {
         return Vec::new();
     };
-    let Value::Array(items) = v else {
+    let Kind::Array(items) = v.kind() else {
         c.push("speakers", Code::WrongType, "Must be an array of speakers.");
         return Vec::new();
     };
@@ -192,7 +274,9 @@ fn speakers(c: &mut Checker, obj: &Map<String, Value>) -> Vec<NewSpeaker> {
         return Vec::new();
     }
     let mut out = Vec::with_capacity(items.len());
-    let mut seen: Vec<String> = Vec::with_capacity(items.len());
+    // Valid e-mails are ASCII, so comparing them ASCII-case-insensitively is comparing
+    // their normalize_email keys, without making one per speaker.
+    let mut seen: Vec<&str> = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let path = index("speakers", i);
         let Some(s) = c.object(&path, item) else {
@@ -200,20 +284,20 @@ fn speakers(c: &mut Checker, obj: &Map<String, Value>) -> Vec<NewSpeaker> {
         };
         c.unknown_fields(&path, s, SPEAKER_FIELDS);
         let email = c.email(s, &path, "email", true);
-        if let Some(email) = &email {
-            let key = normalize_email(email);
-            if seen.contains(&key) {
+        if let Some(email) = email {
+            debug_assert_eq!(normalize_email(email), email.to_ascii_lowercase());
+            if seen.iter().any(|e| e.eq_ignore_ascii_case(email)) {
                 c.push(
                     join(&path, "email"),
                     Code::DuplicateEmail,
                     "This email is already listed for another speaker.",
                 );
             } else {
-                seen.push(key);
+                seen.push(email);
             }
         }
-        let speaker = NewSpeaker {
-            email: email.unwrap_or_default(),
+        let speaker = SpeakerDraft {
+            email,
             first_name: c.text(s, &path, "firstName", false, Text::line(NAME_MAX)),
             last_name: c.text(s, &path, "lastName", false, Text::line(NAME_MAX)),
             username: c.username(s, &path, "username"),

@@ -1,9 +1,10 @@
 //! `POST /v1/users`: the user payload of shared/seeds/create-user.txt.
 
 use crate::error::{Code, FieldError};
+use crate::node::{Node, Object, given};
 use crate::rules::{Checker, Text, join};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Longest first or last name.
 pub const NAME_MAX: usize = 100;
@@ -122,7 +123,7 @@ const FIELDS: &[&str] = &[
     "socials",
     "options",
 ];
-const SOCIALS: &[&str] = &["facebook", "linkedin", "twitter", "youtube"];
+const SOCIALS: [&str; 4] = ["facebook", "linkedin", "twitter", "youtube"];
 const OPTIONS: &[&str] = &["highlight", "endRegistration"];
 
 /// Checks a user payload against every rule at once.
@@ -142,6 +143,22 @@ const OPTIONS: &[&str] = &["highlight", "endRegistration"];
 /// assert!(found.contains(&("firstName", Code::Required)));
 /// ```
 pub fn check_user(payload: &Value) -> Result<NewUser, Vec<FieldError>> {
+    check_user_node(payload).map(UserDraft::into_owned)
+}
+
+/// Only the errors of [`check_user`]: empty when the payload is valid.
+pub fn validate_user(payload: &Value) -> Vec<FieldError> {
+    user_errors(payload)
+}
+
+/// [`validate_user`] on any document (the borrowed tree of the text entry points too),
+/// without copying any text out of it.
+pub(crate) fn user_errors<N: Node>(payload: &N) -> Vec<FieldError> {
+    check_user_node(payload).err().unwrap_or_default()
+}
+
+/// [`check_user`] on any document; the cleaned text is borrowed from it.
+pub(crate) fn check_user_node<N: Node>(payload: &N) -> Result<UserDraft<'_>, Vec<FieldError>> {
     let mut c = Checker::default();
     let user = c
         .object("", payload)
@@ -152,12 +169,59 @@ pub fn check_user(payload: &Value) -> Result<NewUser, Vec<FieldError>> {
     }
 }
 
-/// Only the errors of [`check_user`]: empty when the payload is valid.
-pub fn validate_user(payload: &Value) -> Vec<FieldError> {
-    check_user(payload).err().unwrap_or_default()
+/// A [`NewUser`] whose text still borrows from the payload: validation alone never copies it.
+pub(crate) struct UserDraft<'v> {
+    pub email: &'v str,
+    user_type: UserType,
+    first_name: &'v str,
+    last_name: &'v str,
+    username: Option<&'v str>,
+    avatar: Option<&'v str>,
+    description: Option<&'v str>,
+    job: Option<&'v str>,
+    company: Option<&'v str>,
+    tags: Vec<&'v str>,
+    timezone: Option<&'v str>,
+    country: Option<&'v str>,
+    city: Option<&'v str>,
+    status: Option<Status>,
+    website: Option<&'v str>,
+    socials: [Option<&'v str>; 4],
+    options: UserOptions,
 }
 
-fn user_fields(c: &mut Checker, obj: &Map<String, Value>) -> Option<NewUser> {
+impl UserDraft<'_> {
+    pub fn into_owned(self) -> NewUser {
+        let own = |s: Option<&str>| s.map(str::to_owned);
+        let [facebook, linkedin, twitter, youtube] = self.socials.map(own);
+        NewUser {
+            email: self.email.to_owned(),
+            user_type: self.user_type,
+            first_name: self.first_name.to_owned(),
+            last_name: self.last_name.to_owned(),
+            username: own(self.username),
+            avatar: own(self.avatar),
+            description: own(self.description),
+            job: own(self.job),
+            company: own(self.company),
+            tags: self.tags.into_iter().map(str::to_owned).collect(),
+            timezone: own(self.timezone),
+            country: own(self.country),
+            city: own(self.city),
+            status: self.status,
+            website: own(self.website),
+            socials: Socials {
+                facebook,
+                linkedin,
+                twitter,
+                youtube,
+            },
+            options: self.options,
+        }
+    }
+}
+
+fn user_fields<'v, O: Object>(c: &mut Checker, obj: &'v O) -> Option<UserDraft<'v>> {
     c.unknown_fields("", obj, FIELDS);
     let email = c.email(obj, "", "email", true);
     let user_type = c.choice(obj, "", "type", true, USER_TYPES);
@@ -182,7 +246,7 @@ fn user_fields(c: &mut Checker, obj: &Map<String, Value>) -> Option<NewUser> {
     let website = c.https_url(obj, "", "website", false);
     let socials = socials(c, obj);
     let options = options(c, obj, user_type);
-    Some(NewUser {
+    Some(UserDraft {
         email: email?,
         user_type: user_type?,
         first_name: first_name?,
@@ -203,24 +267,20 @@ fn user_fields(c: &mut Checker, obj: &Map<String, Value>) -> Option<NewUser> {
     })
 }
 
-fn socials(c: &mut Checker, obj: &Map<String, Value>) -> Socials {
-    let Some(v) = obj.get("socials").filter(|v| !v.is_null()) else {
-        return Socials::default();
+/// facebook, linkedin, twitter, youtube (the order of [`SOCIALS`]).
+fn socials<'v, O: Object>(c: &mut Checker, obj: &'v O) -> [Option<&'v str>; 4] {
+    let Some(v) = given(obj, "socials") else {
+        return [None; 4];
     };
     let Some(s) = c.object("socials", v) else {
-        return Socials::default();
+        return [None; 4];
     };
-    c.unknown_fields("socials", s, SOCIALS);
-    Socials {
-        facebook: c.https_url(s, "socials", "facebook", false),
-        linkedin: c.https_url(s, "socials", "linkedin", false),
-        twitter: c.https_url(s, "socials", "twitter", false),
-        youtube: c.https_url(s, "socials", "youtube", false),
-    }
+    c.unknown_fields("socials", s, &SOCIALS);
+    SOCIALS.map(|key| c.https_url(s, "socials", key, false))
 }
 
-fn options(c: &mut Checker, obj: &Map<String, Value>, user_type: Option<UserType>) -> UserOptions {
-    let Some(v) = obj.get("options").filter(|v| !v.is_null()) else {
+fn options<O: Object>(c: &mut Checker, obj: &O, user_type: Option<UserType>) -> UserOptions {
+    let Some(v) = given(obj, "options") else {
         return UserOptions::default();
     };
     let Some(o) = c.object("options", v) else {

@@ -1,6 +1,6 @@
 //! Usernames: the generated `last.first#NNNN` form and the rules for chosen ones.
 
-use crate::error::{Code, FieldError};
+use crate::error::Code;
 use crate::fold::{fold_char, is_combining_mark};
 use rand::{Rng, RngExt};
 
@@ -124,14 +124,6 @@ pub fn check_username(username: &str) -> Vec<(Code, &'static str)> {
         ));
     }
     problems
-}
-
-/// [`check_username`] as field errors at `field`.
-pub(crate) fn username_errors(field: &str, username: &str) -> Vec<FieldError> {
-    check_username(username)
-        .into_iter()
-        .map(|(code, msg)| FieldError::new(field, code, msg))
-        .collect()
 }
 
 #[cfg(test)]

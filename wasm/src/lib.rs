@@ -11,7 +11,7 @@
 
 use onboard_shared as rules;
 use rules::{Code, FieldError};
-use serde::Serialize;
+use std::fmt::Write;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -108,39 +108,142 @@ export interface PasswordPolicy {
 }
 "##;
 
-/// Errors go back as plain JS objects `{field, code, message}`.
-fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .unwrap_or(JsValue::NULL)
+// Crossing the boundary, both ways, as JSON text: one native JSON.stringify and one string
+// copy in, one string copy and one native JSON.parse out. Walking a JS object from wasm
+// (serde-wasm-bindgen did) costs a boundary call per key and value and copies every string
+// separately; this is several times faster on real payloads and keeps serde out of the
+// module. `payloadJson` first looks for what JSON.stringify would silently drop or alter, so
+// that is reported instead of validated away: it returns the JSON text, or a number saying
+// why there is none (see `Unrepresentable`).
+#[wasm_bindgen(inline_js = r#"
+export function payloadJson(value) {
+  const why = unrepresentable(value, 0);
+  try {
+    if (why === 0) return JSON.stringify(value) ?? "null";
+    if (why === 4) return JSON.stringify(value, bigintAsNumber) ?? "null";
+  } catch {
+    return 1; // a throwing getter or toJSON
+  }
+  return why;
 }
-
-/// A JS value as JSON, converted with the rulebook's limits (nesting capped, so a hostile
-/// 10,000-level object cannot overflow the wasm stack). What JSON cannot hold (functions,
-/// symbols, Infinity, NaN) or too deep a nesting is reported as `invalid_json` on the whole payload, as
-/// the server does for a body it cannot parse.
-fn from_js(value: JsValue) -> Result<serde_json::Value, FieldError> {
-    rules::value_from(serde_wasm_bindgen::Deserializer::from(value)).map_err(|e| {
-        let reason = e.to_string();
-        let message = if reason.contains("nesting") {
-            "The payload is nested more than 128 levels deep."
-        } else if reason.contains("number out of range") {
-            "The payload holds a number JSON cannot represent (Infinity or NaN)."
-        } else {
-            "The payload holds a value JSON cannot represent (a function, a symbol...)."
-        };
-        FieldError::new("", Code::InvalidJson, message)
-    })
-}
-
-fn errors_of(
-    result: Result<serde_json::Value, FieldError>,
-    check: fn(&serde_json::Value) -> Vec<FieldError>,
-) -> JsValue {
-    match result {
-        Ok(v) => to_js(&check(&v)),
-        Err(e) => to_js(&[e]),
+const bigintAsNumber = (_key, v) => (typeof v === "bigint" ? Number(v) : v);
+// 0: plain JSON data; 1: a function or symbol; 2: NaN or an infinity; 3: nested deeper than
+// the parser's 127 levels (or cyclic); 4: a BigInt (converted to a number, nothing worse).
+function unrepresentable(v, depth) {
+  switch (typeof v) {
+    case "function":
+    case "symbol":
+      return 1;
+    case "number":
+      return Number.isFinite(v) ? 0 : 2;
+    case "bigint":
+      return 4;
+    case "object": {
+      if (v === null || typeof v.toJSON === "function") return 0;
+      if (depth >= 127) return 3;
+      let found = 0;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) {
+          const w = unrepresentable(v[i], depth + 1);
+          if (w !== 0 && w !== 4) return w;
+          found |= w;
+        }
+      } else {
+        for (const k of Object.keys(v)) {
+          const w = unrepresentable(v[k], depth + 1);
+          if (w !== 0 && w !== 4) return w;
+          found |= w;
+        }
+      }
+      return found;
     }
+    default:
+      return 0;
+  }
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = payloadJson)]
+    fn payload_json(value: &JsValue) -> JsValue;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse)]
+    fn json_parse(text: &str) -> JsValue;
+    #[wasm_bindgen(js_namespace = Array, js_name = of)]
+    fn empty_array() -> JsValue;
+}
+
+/// A JS value as JSON text, or the `invalid_json` error saying why JSON cannot hold it (as
+/// the server answers a body it cannot parse).
+fn from_js(value: &JsValue) -> Result<String, FieldError> {
+    let json = payload_json(value);
+    if let Some(text) = json.as_string() {
+        return Ok(text);
+    }
+    let message = match json.as_f64() {
+        Some(2.0) => "The payload holds a number JSON cannot represent (Infinity or NaN).",
+        Some(3.0) => "The payload is nested more than 127 levels deep (or refers to itself).",
+        _ => "The payload holds a value JSON cannot represent (a function, a symbol...).",
+    };
+    Err(FieldError::new("", Code::InvalidJson, message))
+}
+
+/// Appends `s` as a JSON string.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c < ' ' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn push_errors(out: &mut String, errors: &[FieldError]) {
+    out.push('[');
+    for (i, e) in errors.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"field\":");
+        push_json_str(out, &e.field);
+        out.push_str(",\"code\":\"");
+        out.push_str(e.code.as_str());
+        out.push_str("\",\"message\":");
+        push_json_str(out, &e.message);
+        out.push('}');
+    }
+    out.push(']');
+}
+
+/// Errors go back as plain JS objects `{field, code, message}`; no errors as a fresh `[]`
+/// without any text at all (the common case of a valid payload).
+fn errors_to_js(errors: &[FieldError]) -> JsValue {
+    if errors.is_empty() {
+        return empty_array();
+    }
+    let mut out = String::with_capacity(96 * errors.len());
+    push_errors(&mut out, errors);
+    json_parse(&out)
+}
+
+fn strings_to_js<'a>(items: impl IntoIterator<Item = &'a str>) -> JsValue {
+    let mut out = String::from("[");
+    for (i, s) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_json_str(&mut out, s);
+    }
+    out.push(']');
+    json_parse(&out)
 }
 
 /// Validates a user payload (a JS object). Returns every problem; `[]` means valid.
@@ -148,7 +251,10 @@ fn errors_of(
 pub fn validate_user(
     #[wasm_bindgen(unchecked_param_type = "UserPayload")] payload: JsValue,
 ) -> JsValue {
-    errors_of(from_js(payload), rules::validate_user)
+    match from_js(&payload) {
+        Ok(text) => errors_to_js(&rules::validate_user_json(&text)),
+        Err(e) => errors_to_js(&[e]),
+    }
 }
 
 /// Validates a sponsor payload (a JS object), speakers included. `[]` means valid.
@@ -156,20 +262,23 @@ pub fn validate_user(
 pub fn validate_sponsor(
     #[wasm_bindgen(unchecked_param_type = "SponsorPayload")] payload: JsValue,
 ) -> JsValue {
-    errors_of(from_js(payload), rules::validate_sponsor)
+    match from_js(&payload) {
+        Ok(text) => errors_to_js(&rules::validate_sponsor_json(&text)),
+        Err(e) => errors_to_js(&[e]),
+    }
 }
 
 /// Validates a user payload given as JSON text, parsed strictly as the server does
 /// (duplicate keys and a byte-order mark are `invalid_json`).
 #[wasm_bindgen(js_name = validateUserJson, unchecked_return_type = "FieldError[]")]
 pub fn validate_user_json(json: &str) -> JsValue {
-    to_js(&rules::validate_user_json(json))
+    errors_to_js(&rules::validate_user_json(json))
 }
 
 /// Validates a sponsor payload given as JSON text (see `validateUserJson`).
 #[wasm_bindgen(js_name = validateSponsorJson, unchecked_return_type = "FieldError[]")]
 pub fn validate_sponsor_json(json: &str) -> JsValue {
-    to_js(&rules::validate_sponsor_json(json))
+    errors_to_js(&rules::validate_sponsor_json(json))
 }
 
 /// Validates many user payloads at once, as a bulk import does: one error list per row, in
@@ -178,22 +287,19 @@ pub fn validate_sponsor_json(json: &str) -> JsValue {
 pub fn validate_users(
     #[wasm_bindgen(unchecked_param_type = "UserPayload[]")] rows: JsValue,
 ) -> JsValue {
-    let rows = match from_js(rows) {
-        Ok(serde_json::Value::Array(rows)) => rows,
-        Ok(_) => {
-            return to_js(&[[FieldError::new(
-                "",
-                Code::WrongType,
-                "Must be an array of users.",
-            )]]);
-        }
-        Err(e) => return to_js(&[[e]]),
+    let results = match from_js(&rows) {
+        Ok(text) => rules::validate_users_json(&text),
+        Err(e) => vec![vec![e]],
     };
-    let results: Vec<Vec<FieldError>> = rules::check_users(&rows)
-        .into_iter()
-        .map(|r| r.err().unwrap_or_default())
-        .collect();
-    to_js(&results)
+    let mut out = String::from("[");
+    for (i, errors) in results.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_errors(&mut out, errors);
+    }
+    out.push(']');
+    json_parse(&out)
 }
 
 /// The username that will be generated, for live previews: `"doe.jane#····"`.
@@ -215,7 +321,7 @@ pub fn check_username(username: &str) -> JsValue {
         .into_iter()
         .map(|(code, message)| FieldError::new("username", code, message))
         .collect();
-    to_js(&errors)
+    errors_to_js(&errors)
 }
 
 /// A sponsor name's slug: `"Super Sponsor"` -> `"super-sponsor"` (the server adds `-2`,
@@ -231,10 +337,11 @@ pub fn slugify(name: &str) -> String {
 pub fn generate_password(
     #[wasm_bindgen(unchecked_param_type = "PasswordPolicy | undefined")] policy: JsValue,
 ) -> Result<String, JsError> {
-    let policy: rules::PasswordPolicy = if policy.is_undefined() || policy.is_null() {
+    let policy = if policy.is_undefined() || policy.is_null() {
         rules::PasswordPolicy::default()
     } else {
-        serde_wasm_bindgen::from_value(policy)
+        let text = from_js(&policy).map_err(|e| JsError::new(&e.message))?;
+        rules::PasswordPolicy::from_json(&text)
             .map_err(|e| JsError::new(&format!("invalid password policy: {e}")))?
     };
     policy.validate().map_err(JsError::new)?;
@@ -244,12 +351,11 @@ pub fn generate_password(
 /// Every IANA time zone name the rules accept, sorted: for a time zone picker.
 #[wasm_bindgen(unchecked_return_type = "string[]")]
 pub fn timezones() -> JsValue {
-    to_js(rules::timezones())
+    strings_to_js(rules::timezones().iter().copied())
 }
 
 /// The allowed user `status` values, in display order: for a select.
 #[wasm_bindgen(unchecked_return_type = "UserStatus[]")]
 pub fn statuses() -> JsValue {
-    let names: Vec<&str> = rules::STATUSES.iter().map(|(name, _)| *name).collect();
-    to_js(&names)
+    strings_to_js(rules::STATUSES.iter().map(|(name, _)| *name))
 }

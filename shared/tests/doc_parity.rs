@@ -1,0 +1,232 @@
+//! The text entry points parse with the rulebook's own borrowed parser (src/doc.rs), the
+//! server with `parse_json` (serde_json). They must agree: the same texts accepted, and on
+//! those the same errors as validating the parsed `Value`. Checked on the corpus payloads
+//! with random edits (which makes mostly invalid JSON) and on random JSON documents.
+
+use onboard_shared::{
+    Code, FieldError, parse_json, validate_sponsor, validate_sponsor_json, validate_user,
+    validate_user_json,
+};
+use proptest::prelude::*;
+use serde_json::Value;
+
+fn corpus_texts() -> Vec<String> {
+    let cases: Vec<Value> = serde_json::from_str(include_str!("../corpus/cases.json")).unwrap();
+    cases
+        .iter()
+        .map(|c| match c.get("text").and_then(Value::as_str) {
+            Some(text) => text.to_string(),
+            None => serde_json::to_string_pretty(&c["payload"]).unwrap(),
+        })
+        .collect()
+}
+
+/// What serde_json's path says about `text`.
+fn reference(text: &str, validate: fn(&Value) -> Vec<FieldError>) -> Option<Vec<FieldError>> {
+    parse_json(text).ok().map(|v| validate(&v))
+}
+
+fn assert_same(text: &str) {
+    for (fast, slow) in [
+        (
+            validate_user_json as fn(&str) -> Vec<FieldError>,
+            validate_user as fn(&Value) -> Vec<FieldError>,
+        ),
+        (validate_sponsor_json, validate_sponsor),
+    ] {
+        let got = fast(text);
+        match reference(text, slow) {
+            Some(want) => assert_eq!(got, want, "{text:?}"),
+            None => {
+                assert_eq!(got.len(), 1, "{text:?}: {got:?}");
+                assert_eq!(got[0].code, Code::InvalidJson, "{text:?}: {got:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn corpus_texts_agree() {
+    for text in corpus_texts() {
+        assert_same(&text);
+    }
+}
+
+#[test]
+fn tricky_texts_agree() {
+    for text in [
+        "",
+        " ",
+        "null",
+        "{}",
+        "[]",
+        "{\"a\":1}x",
+        "{\"a\":01}",
+        "{\"a\":-}",
+        "{\"a\":1.}",
+        "{\"a\":.5}",
+        "{\"a\":1e}",
+        "{\"a\":1e+}",
+        "{\"a\":-0}",
+        "{\"a\":-0.0}",
+        "{\"level\":3.0}",
+        "{\"level\":1e400}",
+        "{\"level\":-1e400}",
+        "{\"level\":1e-400}",
+        "{\"level\":18446744073709551616}",
+        "{\"level\":9223372036854775808}",
+        "{\"level\":-9223372036854775809}",
+        "{\"level\":9007199254740993}",
+        "{\"a\":\"\\ud800\"}",
+        "{\"a\":\"\\udc00\"}",
+        "{\"a\":\"\\ud800\\u0041\"}",
+        "{\"a\":\"\\ud83c\\udf89\"}",
+        "{\"a\":\"\\x\"}",
+        "{\"a\":\"\u{1}\"}",
+        "{\"a\":\"\\u00e9\"}",
+        "{\"a\":\"\\u12\"}",
+        "{\"a\":\"\\u12G4\"}",
+        "{\"a\":tru}",
+        "{\"a\":nul}",
+        "{\"a\" 1}",
+        "{a:1}",
+        "{\"a\":1,}",
+        "[1,]",
+        "[1 2]",
+        "{\"a\":1 \"b\":2}",
+        "{\"a\":1,\"a\":2}",
+        "\u{feff}{}",
+        "{\"email\":\"a@b.co\",\"email\":\"a@b.co\"}",
+        "\t\n\r {} \n",
+        "{\"firstName\":\"Ja\\u0000ne\"}",
+        "{\"tags\":[\"a\",\"A\",\"\\u0041\"]}",
+    ] {
+        assert_same(text);
+    }
+    let deep = |n: usize| "[".repeat(n) + &"]".repeat(n);
+    for n in [127, 128, 129, 10_000] {
+        assert_same(&format!("{{\"tags\":{}}}", deep(n)));
+    }
+    let mut big = String::from("{");
+    for i in 0..300 {
+        big.push_str(&format!("\"k{i}\":{i},"));
+    }
+    assert_same(&(big.clone() + "\"k7\":1}"));
+    assert_same(&(big + "\"email\":\"a@b.co\"}"));
+}
+
+/// Edits that make JSON interesting: structure characters, escapes, digits, duplicates.
+const PIECES: &[&str] = &[
+    "{",
+    "}",
+    "[",
+    "]",
+    "\"",
+    ",",
+    ":",
+    "\\",
+    "\\u",
+    "\\ud800",
+    "0",
+    "1",
+    "-",
+    ".",
+    "e",
+    "E",
+    "+",
+    " ",
+    "\n",
+    "null",
+    "true",
+    "é",
+    "\u{0}",
+    "\"email\":\"x@y.co\",",
+    "1e400",
+    "01",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn edited_corpus_texts_agree(
+        which in any::<prop::sample::Index>(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), 0usize..3, prop::sample::select(PIECES)), 1..4),
+    ) {
+        let texts = corpus_texts();
+        let mut text = texts[which.index(texts.len())].clone();
+        for (at, op, piece) in edits {
+            let mut i = at.index(text.len() + 1);
+            while !text.is_char_boundary(i) {
+                i -= 1;
+            }
+            match op {
+                0 => text.insert_str(i, piece),
+                1 => {
+                    let mut j = (i + piece.len()).min(text.len());
+                    while !text.is_char_boundary(j) {
+                        j += 1;
+                    }
+                    text.replace_range(i..j, "");
+                }
+                _ => {
+                    let mut j = (i + 1).min(text.len());
+                    while !text.is_char_boundary(j) {
+                        j += 1;
+                    }
+                    text.replace_range(i..j, piece);
+                }
+            }
+        }
+        assert_same(&text);
+    }
+
+    #[test]
+    fn random_documents_agree(value in json_value(), pretty in any::<bool>()) {
+        let text = if pretty { serde_json::to_string_pretty(&value) } else { serde_json::to_string(&value) };
+        assert_same(&text.unwrap());
+    }
+}
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let key = prop::sample::select(vec![
+        "email",
+        "type",
+        "firstName",
+        "lastName",
+        "tags",
+        "level",
+        "name",
+        "logo",
+        "speakers",
+        "options",
+        "highlight",
+        "timezone",
+        "color",
+        "x",
+    ]);
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        (-10.0f64..10.0).prop_map(Value::from),
+        "[ -~éA-Z\u{0}-\u{1f}]{0,12}".prop_map(Value::from),
+        prop::sample::select(vec![
+            "a@b.co",
+            "Attendee",
+            "Speaker",
+            "https://x.com",
+            "Europe/Paris",
+            "#fff"
+        ])
+        .prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 40, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::btree_map(key.clone(), inner, 0..6).prop_map(|m| Value::Object(
+                m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+            )),
+        ]
+    })
+}
