@@ -6,7 +6,6 @@ use crate::node::{Kind, Node, Object};
 use crate::rules::normalize_email;
 use crate::user::{NewUser, UserDraft, check_user_node};
 use serde_json::Value;
-use std::collections::HashSet;
 
 /// Most rows in one `POST /v1/users/bulk` request.
 pub const BULK_MAX: usize = 1000;
@@ -39,7 +38,9 @@ fn check_rows<'v, N: Node, T>(
     rows: &'v [N],
     mut finish: impl FnMut(UserDraft<'v>) -> T,
 ) -> Vec<Result<T, Vec<FieldError>>> {
-    let mut seen: HashSet<String> = HashSet::with_capacity(rows.len());
+    // Sorted, for binary search: a HashSet would bring hashbrown and SipHash into the wasm
+    // package for a list of at most BULK_MAX addresses.
+    let mut seen: Vec<String> = Vec::with_capacity(rows.len());
     rows.iter()
         .map(|row| {
             let result = check_user_node(row);
@@ -50,7 +51,16 @@ fn check_rows<'v, N: Node, T>(
                 Err(errors) if !errors.iter().any(|e| e.field == "email") => raw_email(row),
                 Err(_) => None,
             };
-            let duplicate = email.is_some_and(|e| !seen.insert(normalize_email(e)));
+            let duplicate = email.is_some_and(|e| {
+                let key = normalize_email(e);
+                match seen.binary_search(&key) {
+                    Ok(_) => true,
+                    Err(at) => {
+                        seen.insert(at, key);
+                        false
+                    }
+                }
+            });
             let result = result.map(&mut finish);
             match duplicate {
                 true => {

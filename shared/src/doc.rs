@@ -171,13 +171,21 @@ impl<'a> Parser<'a> {
         Ok(value)
     }
 
-    /// RFC 8259 numbers. Integers that fit `i64` stay exact (as serde_json's `as_i64`);
-    /// everything else is the correctly rounded f64, and one that overflows is an error.
+    /// RFC 8259 numbers, converted exactly as serde_json converts them (without its
+    /// `float_roundtrip` feature): integers that fit `u64`/`i64` stay exact, the rest is the
+    /// significand's first 19-20 digits scaled by a power of ten. Being serde_json's own
+    /// arithmetic, a payload gets the same verdict here and on the server; and it needs only
+    /// the powers of ten, not core's correctly rounded float parser and its 10 KB of tables.
     fn number(&mut self) -> Result<Json<'a>, Fail> {
-        let start = self.pos;
-        if self.peek() == Some(b'-') {
+        let positive = if self.peek() == Some(b'-') {
             self.pos += 1;
-        }
+            false
+        } else {
+            true
+        };
+        let mut significand: u64 = 0;
+        let mut exponent: i32 = 0;
+        let mut overflowed = false;
         match self.peek() {
             Some(b'0') => {
                 self.pos += 1;
@@ -185,52 +193,118 @@ impl<'a> Parser<'a> {
                     return Err(self.fail("invalid number"));
                 }
             }
-            Some(b'1'..=b'9') => self.digits(),
+            Some(b'1'..=b'9') => {
+                while let Some(c @ b'0'..=b'9') = self.peek() {
+                    self.pos += 1;
+                    if overflowed {
+                        exponent += 1; // digits past u64 are dropped, their place kept
+                    } else if let Some(n) = significand
+                        .checked_mul(10)
+                        .and_then(|n| n.checked_add(u64::from(c - b'0')))
+                    {
+                        significand = n;
+                    } else {
+                        overflowed = true;
+                        exponent += 1;
+                    }
+                }
+            }
             Some(_) => return Err(self.fail("invalid number")),
             None => return Err(self.eof("EOF while parsing a value")),
         }
-        let mut integer = true;
+        let mut float = overflowed;
         if self.peek() == Some(b'.') {
-            integer = false;
+            float = true;
             self.pos += 1;
-            self.required_digits()?;
+            let mut fraction_digits = 0;
+            // As serde_json: fraction digits are added while they fit (even after integer
+            // digits were dropped); from the first that does not, the rest are ignored.
+            let mut full = false;
+            while let Some(c @ b'0'..=b'9') = self.peek() {
+                self.pos += 1;
+                fraction_digits += 1;
+                if full {
+                    continue;
+                }
+                match significand
+                    .checked_mul(10)
+                    .and_then(|n| n.checked_add(u64::from(c - b'0')))
+                {
+                    Some(n) => {
+                        significand = n;
+                        exponent -= 1;
+                    }
+                    None => full = true,
+                }
+            }
+            if fraction_digits == 0 {
+                return match self.peek() {
+                    Some(_) => Err(self.fail("invalid number")),
+                    None => Err(self.eof("EOF while parsing a value")),
+                };
+            }
         }
         if let Some(b'e' | b'E') = self.peek() {
-            integer = false;
+            float = true;
             self.pos += 1;
-            if let Some(b'+' | b'-') = self.peek() {
+            let positive_exp = match self.peek() {
+                Some(b'+') => {
+                    self.pos += 1;
+                    true
+                }
+                Some(b'-') => {
+                    self.pos += 1;
+                    false
+                }
+                _ => true,
+            };
+            match self.peek() {
+                Some(b'0'..=b'9') => {}
+                Some(_) => return Err(self.fail("invalid number")),
+                None => return Err(self.eof("EOF while parsing a value")),
+            }
+            let mut exp: i32 = 0;
+            while let Some(c @ b'0'..=b'9') = self.peek() {
                 self.pos += 1;
+                match exp
+                    .checked_mul(10)
+                    .and_then(|n| n.checked_add(i32::from(c - b'0')))
+                {
+                    Some(n) => exp = n,
+                    None => {
+                        // An exponent past i32: infinity is refused, anything else is zero.
+                        if significand != 0 && positive_exp {
+                            return Err(self.at_pos("number out of range"));
+                        }
+                        while let Some(b'0'..=b'9') = self.peek() {
+                            self.pos += 1;
+                        }
+                        return Ok(Json::Float(if positive { 0.0 } else { -0.0 }));
+                    }
+                }
             }
-            self.required_digits()?;
+            exponent = if positive_exp {
+                exponent.saturating_add(exp)
+            } else {
+                exponent.saturating_sub(exp)
+            };
         }
-        let literal = &self.text[start..self.pos];
-        if integer && let Ok(i) = literal.parse::<i64>() {
-            return Ok(Json::Int(i));
+        if !float {
+            return Ok(if positive {
+                i64::try_from(significand).map_or(Json::Float(significand as f64), Json::Int)
+            } else {
+                let neg = (significand as i64).wrapping_neg();
+                // serde_json makes -0 and integers below i64::MIN floats.
+                if neg >= 0 {
+                    Json::Float(-(significand as f64))
+                } else {
+                    Json::Int(neg)
+                }
+            });
         }
-        match literal.parse::<f64>() {
-            Ok(f) if f.is_finite() => Ok(Json::Float(f)),
-            _ => Err(Fail {
-                pos: self.pos,
-                message: Cow::Borrowed("number out of range"),
-            }),
-        }
-    }
-
-    fn digits(&mut self) {
-        while let Some(b'0'..=b'9') = self.peek() {
-            self.pos += 1;
-        }
-    }
-
-    fn required_digits(&mut self) -> Result<(), Fail> {
-        match self.peek() {
-            Some(b'0'..=b'9') => {
-                self.digits();
-                Ok(())
-            }
-            Some(_) => Err(self.fail("invalid number")),
-            None => Err(self.eof("EOF while parsing a value")),
-        }
+        let f = f64_from_parts(significand, exponent)
+            .ok_or_else(|| self.at_pos("number out of range"))?;
+        Ok(Json::Float(if positive { f } else { -f }))
     }
 
     /// A string starting at the opening quote; borrowed unless it holds escapes.
@@ -427,6 +501,40 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// `significand × 10^exponent` as serde_json computes it; `None` when it overflows.
+fn f64_from_parts(significand: u64, mut exponent: i32) -> Option<f64> {
+    let mut f = significand as f64;
+    loop {
+        match POW10.get(exponent.unsigned_abs() as usize) {
+            Some(&pow) => {
+                if exponent >= 0 {
+                    f *= pow;
+                    if f.is_infinite() {
+                        return None;
+                    }
+                } else {
+                    f /= pow;
+                }
+                return Some(f);
+            }
+            None => {
+                if f == 0.0 {
+                    return Some(f);
+                }
+                if exponent >= 0 {
+                    return None;
+                }
+                f /= 1e308;
+                exponent += 308;
+            }
+        }
+    }
+}
+
+/// 1e0 ..= 1e308, each the correctly rounded literal (serde_json's table).
+#[rustfmt::skip]
+static POW10: [f64; 309] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22, 1e23, 1e24, 1e25, 1e26, 1e27, 1e28, 1e29, 1e30, 1e31, 1e32, 1e33, 1e34, 1e35, 1e36, 1e37, 1e38, 1e39, 1e40, 1e41, 1e42, 1e43, 1e44, 1e45, 1e46, 1e47, 1e48, 1e49, 1e50, 1e51, 1e52, 1e53, 1e54, 1e55, 1e56, 1e57, 1e58, 1e59, 1e60, 1e61, 1e62, 1e63, 1e64, 1e65, 1e66, 1e67, 1e68, 1e69, 1e70, 1e71, 1e72, 1e73, 1e74, 1e75, 1e76, 1e77, 1e78, 1e79, 1e80, 1e81, 1e82, 1e83, 1e84, 1e85, 1e86, 1e87, 1e88, 1e89, 1e90, 1e91, 1e92, 1e93, 1e94, 1e95, 1e96, 1e97, 1e98, 1e99, 1e100, 1e101, 1e102, 1e103, 1e104, 1e105, 1e106, 1e107, 1e108, 1e109, 1e110, 1e111, 1e112, 1e113, 1e114, 1e115, 1e116, 1e117, 1e118, 1e119, 1e120, 1e121, 1e122, 1e123, 1e124, 1e125, 1e126, 1e127, 1e128, 1e129, 1e130, 1e131, 1e132, 1e133, 1e134, 1e135, 1e136, 1e137, 1e138, 1e139, 1e140, 1e141, 1e142, 1e143, 1e144, 1e145, 1e146, 1e147, 1e148, 1e149, 1e150, 1e151, 1e152, 1e153, 1e154, 1e155, 1e156, 1e157, 1e158, 1e159, 1e160, 1e161, 1e162, 1e163, 1e164, 1e165, 1e166, 1e167, 1e168, 1e169, 1e170, 1e171, 1e172, 1e173, 1e174, 1e175, 1e176, 1e177, 1e178, 1e179, 1e180, 1e181, 1e182, 1e183, 1e184, 1e185, 1e186, 1e187, 1e188, 1e189, 1e190, 1e191, 1e192, 1e193, 1e194, 1e195, 1e196, 1e197, 1e198, 1e199, 1e200, 1e201, 1e202, 1e203, 1e204, 1e205, 1e206, 1e207, 1e208, 1e209, 1e210, 1e211, 1e212, 1e213, 1e214, 1e215, 1e216, 1e217, 1e218, 1e219, 1e220, 1e221, 1e222, 1e223, 1e224, 1e225, 1e226, 1e227, 1e228, 1e229, 1e230, 1e231, 1e232, 1e233, 1e234, 1e235, 1e236, 1e237, 1e238, 1e239, 1e240, 1e241, 1e242, 1e243, 1e244, 1e245, 1e246, 1e247, 1e248, 1e249, 1e250, 1e251, 1e252, 1e253, 1e254, 1e255, 1e256, 1e257, 1e258, 1e259, 1e260, 1e261, 1e262, 1e263, 1e264, 1e265, 1e266, 1e267, 1e268, 1e269, 1e270, 1e271, 1e272, 1e273, 1e274, 1e275, 1e276, 1e277, 1e278, 1e279, 1e280, 1e281, 1e282, 1e283, 1e284, 1e285, 1e286, 1e287, 1e288, 1e289, 1e290, 1e291, 1e292, 1e293, 1e294, 1e295, 1e296, 1e297, 1e298, 1e299, 1e300, 1e301, 1e302, 1e303, 1e304, 1e305, 1e306, 1e307, 1e308];
+
 fn duplicate(key: &str, end: usize) -> Fail {
     Fail {
         pos: end,
@@ -470,7 +578,7 @@ mod tests {
     #[test]
     fn numbers_like_serde_json() {
         assert_eq!(parse("3").unwrap(), Json::Int(3));
-        assert_eq!(parse("-0").unwrap(), Json::Int(0));
+        assert_eq!(parse("-0").unwrap(), Json::Float(-0.0)); // as serde_json
         assert_eq!(parse("3.0").unwrap(), Json::Float(3.0));
         assert_eq!(parse("100000000000000000000").unwrap(), Json::Float(1e20));
         assert_eq!(parse("1e400").unwrap_err().message, "number out of range");

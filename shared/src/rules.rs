@@ -173,11 +173,37 @@ pub fn is_hex_color(color: &str) -> bool {
 
 /// Is `tz` an IANA time zone name (`Europe/Paris`, `UTC`, or a link like `Europe/Kiev`)?
 pub fn is_timezone(tz: &str) -> bool {
-    TIMEZONES.binary_search(&tz).is_ok()
+    // Binary search over the sorted lines of TIMEZONES, by byte offset.
+    let list = TIMEZONES.as_bytes();
+    let (mut lo, mut hi) = (0, list.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let start = list[..mid]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let end = list[mid..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(list.len(), |i| mid + i);
+        match list[start..end].cmp(tz.as_bytes()) {
+            std::cmp::Ordering::Equal => return true,
+            std::cmp::Ordering::Less => lo = end + 1,
+            std::cmp::Ordering::Greater => hi = start,
+        }
+    }
+    false
 }
 
 /// Every IANA time zone name the rulebook accepts, sorted (for pickers).
 pub fn timezones() -> &'static [&'static str] {
+    static LIST: std::sync::LazyLock<Vec<&'static str>> =
+        std::sync::LazyLock::new(|| TIMEZONES.split('\n').collect());
+    &LIST
+}
+
+/// [`timezones`] as one string, a name per line: what the wasm package hands to JS.
+pub fn timezone_lines() -> &'static str {
     TIMEZONES
 }
 
@@ -659,6 +685,25 @@ mod tests {
             ("htt€", Code::UrlNotHttps),
         ] {
             assert_eq!(check_https_url(bad).map_err(|e| e.0), Err(code), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_listed_timezone_is_found() {
+        assert!(timezones().len() > 500);
+        for tz in timezones() {
+            assert!(is_timezone(tz), "{tz}");
+        }
+        for bad in [
+            "Africa",
+            "A",
+            "Zz",
+            "Zulu\n",
+            "\nZulu",
+            "Africa/Abidjan\nAfrica/Accra",
+            "~",
+        ] {
+            assert!(!is_timezone(bad), "{bad:?}");
         }
     }
 
