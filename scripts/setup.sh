@@ -73,4 +73,12 @@ npm_ci wasm/tools
 for dir in web tests/npm; do
   [[ -f "$dir/package-lock.json" ]] && npm_ci "$dir"
 done
+# --- Python tools (schemathesis for the API gate), pinned, in .tools/venv --------------
+venv="$ROOT/.tools/venv"
+if ! cmp -s tests/api/requirements.txt "$venv/requirements.installed" 2>/dev/null; then
+  log "pip install -r tests/api/requirements.txt into .tools/venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r tests/api/requirements.txt
+  cp tests/api/requirements.txt "$venv/requirements.installed"
+fi
 log "ready"

@@ -23,6 +23,9 @@ step "npm package: build, pack, install the tarball in a scratch project, run th
 wasm/build.sh
 tests/npm/run.sh
 
+step "API fuzzing: schemathesis against onboard serve and its /openapi.json"
+tests/api/schemathesis.sh
+
 if [[ -x web/test.sh ]]; then
   step "web page: build and browser tests (Chromium) against onboard serve"
   web/test.sh
