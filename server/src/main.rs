@@ -110,8 +110,32 @@ fn database_name(args: &ServeArgs) -> String {
         .unwrap_or_else(|| "onboard".to_string())
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// glibc raises its mmap threshold after the first large free, so argon2's 19 MiB blocks
+/// end up in per-thread arenas that are never returned: RSS grew to ~250 MiB under load.
+/// A fixed threshold keeps big blocks mmapped (freed to the OS at once), and capping the
+/// arenas bounds fragmentation across the worker threads.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn tune_allocator() {
+    // SAFETY: mallopt only changes allocator tunables; called before other threads start.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1024 * 1024);
+        libc::mallopt(libc::M_ARENA_MAX, 4);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_allocator() {}
+
+fn main() -> ExitCode {
+    tune_allocator();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(async_main())
+}
+
+async fn async_main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => {
