@@ -37,13 +37,14 @@ pub(crate) struct Members<'a>(Vec<(Cow<'a, str>, Json<'a>)>);
 impl<'a> Node for Json<'a> {
     type Object = Members<'a>;
 
+    #[inline]
     fn kind(&self) -> Kind<'_, Self> {
         match self {
             Json::Null => Kind::Null,
             Json::Bool(b) => Kind::Bool(*b),
             Json::Int(i) => Kind::Int(*i),
             Json::Float(f) => Kind::Float(*f),
-            Json::Str(s) => Kind::Str(s),
+            Json::Str(s) => Kind::Str(text(s)),
             Json::Array(items) => Kind::Array(items),
             Json::Object(m) => Kind::Object(m),
         }
@@ -55,11 +56,39 @@ impl<'a> Object for Members<'a> {
     const SORT_UNKNOWN: bool = true;
 
     fn get(&self, key: &str) -> Option<&Json<'a>> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        // A plain loop on bytes: at the size-first opt-level the iterator and `Cow`
+        // comparisons stayed calls, and this lookup runs for every field of every object.
+        let key = key.as_bytes();
+        for (k, v) in &self.0 {
+            let k = text(k).as_bytes();
+            if k.len() == key.len() && k == key {
+                return Some(v);
+            }
+        }
+        None
     }
     fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(k, _)| k.as_ref())
+        self.0.iter().map(|(k, _)| text(k))
     }
+}
+
+/// The text of a string, without the call `Cow`'s `Deref` stays at the size-first
+/// opt-level (this is on every key lookup).
+#[inline(always)]
+#[allow(clippy::ptr_arg)] // taking the Cow itself is the point: no Deref call
+fn text<'s>(s: &'s Cow<'_, str>) -> &'s str {
+    match s {
+        Cow::Borrowed(s) => s,
+        Cow::Owned(s) => s.as_str(),
+    }
+}
+
+/// Two keys are the same: lengths first, most keys differ there.
+#[inline(always)]
+#[allow(clippy::ptr_arg)]
+fn same(a: &Cow<'_, str>, b: &Cow<'_, str>) -> bool {
+    let (a, b) = (text(a).as_bytes(), text(b).as_bytes());
+    a.len() == b.len() && a == b
 }
 
 /// Parses `text` (which must not start with a byte-order mark: see `parse_json`).
@@ -124,12 +153,14 @@ impl<'a> Parser<'a> {
         }
     }
 
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
 
+    #[inline(always)]
     fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
             self.pos += 1;
         }
     }
@@ -311,6 +342,20 @@ impl<'a> Parser<'a> {
     fn string(&mut self) -> Result<Cow<'a, str>, Fail> {
         self.pos += 1;
         let start = self.pos;
+        // Nearly every string has no escape: find its end in a tight loop and borrow it.
+        let bytes = self.bytes;
+        let mut i = start;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'"' => {
+                    self.pos = i + 1;
+                    return Ok(Cow::Borrowed(&self.text[start..i]));
+                }
+                b'\\' | 0x00..=0x1f => break,
+                _ => i += 1,
+            }
+        }
+        self.pos = i;
         let mut owned: Option<String> = None;
         let mut run = start; // start of the bytes not yet copied into `owned`
         loop {
@@ -421,7 +466,7 @@ impl<'a> Parser<'a> {
 
     fn array(&mut self, depth: usize) -> Result<Json<'a>, Fail> {
         self.pos += 1;
-        let mut items = Vec::new();
+        let mut items = Vec::with_capacity(4);
         self.skip_ws();
         if self.peek() == Some(b']') {
             self.pos += 1;
@@ -450,9 +495,8 @@ impl<'a> Parser<'a> {
 
     fn object(&mut self, depth: usize) -> Result<Json<'a>, Fail> {
         self.pos += 1;
-        let mut members: Vec<(Cow<'a, str>, Json<'a>)> = Vec::new();
-        // Where each key ended, for reporting a duplicate found by sorting (big objects).
-        let mut key_ends: Vec<usize> = Vec::new();
+        // Payload objects have about 4 to 17 members: start big enough for most.
+        let mut members: Vec<(Cow<'a, str>, Json<'a>)> = Vec::with_capacity(16);
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -465,10 +509,9 @@ impl<'a> Parser<'a> {
                 None => return Err(self.eof("EOF while parsing an object")),
             }
             let key = self.string()?;
-            if members.len() < SCAN_MAX && members.iter().any(|(k, _)| *k == key) {
+            if members.len() < SCAN_MAX && members.iter().any(|(k, _)| same(k, &key)) {
                 return Err(duplicate(&key, self.pos));
             }
-            key_ends.push(self.pos);
             self.skip_ws();
             match self.peek() {
                 Some(b':') => self.pos += 1,
@@ -495,7 +538,8 @@ impl<'a> Parser<'a> {
             }
         }
         if members.len() > SCAN_MAX {
-            check_unique(&members, &key_ends)?;
+            // Reported at the object's end (serde_json points at the repeated key).
+            check_unique(&members, self.pos)?;
         }
         Ok(Json::Object(Members(members)))
     }
@@ -544,7 +588,7 @@ fn duplicate(key: &str, end: usize) -> Fail {
 
 /// Duplicate keys of a big object, in O(n log n) (a scan per key would be quadratic on a
 /// hostile 100,000-key object). Reports the first repeated key in document order.
-fn check_unique(members: &[(Cow<'_, str>, Json<'_>)], key_ends: &[usize]) -> Result<(), Fail> {
+fn check_unique(members: &[(Cow<'_, str>, Json<'_>)], end: usize) -> Result<(), Fail> {
     let mut order: Vec<usize> = (0..members.len()).collect();
     order.sort_unstable_by(|&a, &b| members[a].0.cmp(&members[b].0).then(a.cmp(&b)));
     let first_repeat = order
@@ -553,7 +597,7 @@ fn check_unique(members: &[(Cow<'_, str>, Json<'_>)], key_ends: &[usize]) -> Res
         .map(|w| w[1])
         .min();
     match first_repeat {
-        Some(i) => Err(duplicate(&members[i].0, key_ends[i])),
+        Some(i) => Err(duplicate(&members[i].0, end)),
         None => Ok(()),
     }
 }

@@ -40,6 +40,7 @@ pub(crate) trait Object {
 impl Node for Value {
     type Object = Map<String, Value>;
 
+    #[inline]
     fn kind(&self) -> Kind<'_, Self> {
         match self {
             Value::Null => Kind::Null,
@@ -69,6 +70,7 @@ impl Object for Map<String, Value> {
 }
 
 /// A member of `obj` that is present and not null (null means "not given").
+#[inline]
 pub(crate) fn given<'v, O: Object>(obj: &'v O, key: &str) -> Option<&'v O::Node> {
     obj.get(key).filter(|v| !matches!(v.kind(), Kind::Null))
 }

@@ -73,17 +73,32 @@ pub fn normalize_email(email: &str) -> String {
 
 /// DNS host name: dot-separated labels of 1..=63 ASCII letters, digits and inner hyphens.
 fn is_hostname(host: &str) -> bool {
-    !host.is_empty()
-        && host.len() <= 253
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
+    // One pass over the bytes (this runs for every e-mail and URL).
+    let bytes = host.as_bytes();
+    if bytes.is_empty() || bytes.len() > 253 {
+        return false;
+    }
+    let (mut label_len, mut prev) = (0usize, b'.');
+    for &b in bytes {
+        if b == b'.' {
+            if label_len == 0 || prev == b'-' {
+                return false;
+            }
+            label_len = 0;
+        } else if b.is_ascii_alphanumeric() || b == b'-' {
+            if label_len == 0 && b == b'-' {
+                return false;
+            }
+            label_len += 1;
+            if label_len > 63 {
+                return false;
+            }
+        } else {
+            return false;
+        }
+        prev = b;
+    }
+    label_len > 0 && prev != b'-'
 }
 
 /// Checks an https URL (already trimmed). `Ok(())` or the code and message to report.
@@ -96,7 +111,8 @@ fn is_hostname(host: &str) -> bool {
 /// ```
 pub fn check_https_url(url: &str) -> Result<(), (Code, &'static str)> {
     const INVALID: &str = "Must be a full URL like https://example.com/page.";
-    if url.chars().count() > URL_MAX {
+    // Characters never outnumber bytes: count them only for a long URL.
+    if url.len() > URL_MAX && url.chars().count() > URL_MAX {
         return Err((Code::TooLong, "Must be at most 2048 characters."));
     }
     // Compare bytes: slicing the str at 8 would panic when a multi-byte character straddles
@@ -109,13 +125,23 @@ pub fn check_https_url(url: &str) -> Result<(), (Code, &'static str)> {
         return Err((Code::UrlNotHttps, "Must start with https://."));
     }
     let rest = &url[8..];
-    if rest.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    // ASCII (nearly every URL): whitespace and control characters are the bytes up to
+    // space, and DEL; otherwise ask each char.
+    let bad = if rest.is_ascii() {
+        rest.bytes().any(|b| b <= b' ' || b == 0x7f)
+    } else {
+        rest.chars().any(|c| c.is_whitespace() || c.is_control())
+    };
+    if bad {
         return Err((
             Code::UrlInvalid,
             "Must not contain spaces or control characters.",
         ));
     }
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority_end = rest
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
     let authority = &rest[..authority_end];
     if authority.contains('@') {
         return Err((
@@ -178,14 +204,14 @@ pub fn is_timezone(tz: &str) -> bool {
     let (mut lo, mut hi) = (0, list.len());
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        let start = list[..mid]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
-        let end = list[mid..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(list.len(), |i| mid + i);
+        let mut start = mid;
+        while start > 0 && list[start - 1] != b'\n' {
+            start -= 1;
+        }
+        let mut end = mid;
+        while end < list.len() && list[end] != b'\n' {
+            end += 1;
+        }
         match list[start..end].cmp(tz.as_bytes()) {
             std::cmp::Ordering::Equal => return true,
             std::cmp::Ordering::Less => lo = end + 1,
@@ -252,7 +278,24 @@ pub(crate) fn join(parent: &str, key: &str) -> String {
 
 /// Path of item `i` of the array at `parent`.
 pub(crate) fn index(parent: &str, i: usize) -> String {
-    format!("{parent}[{i}]")
+    // Without format!: this runs once per speaker, valid or not.
+    let mut digits = [0u8; 20];
+    let mut n = i;
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut path = String::with_capacity(parent.len() + 2 + digits.len() - at);
+    path.push_str(parent);
+    path.push('[');
+    path.extend(digits[at..].iter().map(|&d| char::from(d)));
+    path.push(']');
+    path
 }
 
 /// Where a value sits, turned into its path string only when an error is reported: most
@@ -307,7 +350,12 @@ impl Checker {
 
     /// Reports every key of `obj` that is not in `known`.
     pub fn unknown_fields<O: Object>(&mut self, path: &str, obj: &O, known: &[&str]) {
-        let mut unknown: Vec<&str> = obj.keys().filter(|key| !known.contains(key)).collect();
+        let is_known = |key: &str| {
+            known
+                .iter()
+                .any(|k| k.len() == key.len() && k.as_bytes() == key.as_bytes())
+        };
+        let mut unknown: Vec<&str> = obj.keys().filter(|key| !is_known(key)).collect();
         if O::SORT_UNKNOWN {
             unknown.sort_unstable();
         }
