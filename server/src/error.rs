@@ -29,8 +29,12 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("conflict")]
     Conflict(Vec<FieldError>),
+    /// The body is larger than this many bytes.
     #[error("payload too large")]
-    PayloadTooLarge,
+    PayloadTooLarge(u64),
+    /// More items than one request may carry (`POST /v1/users/bulk`).
+    #[error("too many items ({got} > {max})")]
+    TooManyItems { max: usize, got: usize },
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error("rate limited")]
@@ -58,6 +62,9 @@ struct ErrorBody<'a> {
 /// Largest accepted request body.
 pub const BODY_LIMIT: u64 = 1024 * 1024;
 
+/// Largest body of `POST /v1/users/bulk`: 1,000 rows with long descriptions exceed 1 MiB.
+pub const BULK_BODY_LIMIT: u64 = 8 * 1024 * 1024;
+
 impl ApiError {
     /// Wraps an unexpected failure; its text goes to the log only.
     pub fn internal(e: impl std::fmt::Display) -> Self {
@@ -83,7 +90,9 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Overloaded | ApiError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -101,7 +110,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
-            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::Overloaded => "overloaded",
@@ -110,7 +119,8 @@ impl ApiError {
         }
     }
 
-    fn message(&self) -> String {
+    /// The human message of the body (never an internal detail).
+    pub fn message(&self) -> String {
         match self {
             ApiError::InvalidJson(e) => format!("Invalid JSON: {e}."),
             ApiError::Validation(errors) => match errors.len() {
@@ -124,9 +134,12 @@ impl ApiError {
             ApiError::NotFound(what) => format!("{what} not found."),
             ApiError::MethodNotAllowed => "This method is not allowed on this path.".to_string(),
             ApiError::Conflict(_) => "A unique value is already taken.".to_string(),
-            ApiError::PayloadTooLarge => {
-                format!("The request body is larger than {} bytes.", BODY_LIMIT)
+            ApiError::PayloadTooLarge(limit) => {
+                format!("The request body is larger than {limit} bytes.")
             }
+            ApiError::TooManyItems { max, got } => format!(
+                "At most {max} users per request, this one has {got}: send them in several requests."
+            ),
             ApiError::UnsupportedMediaType => {
                 "The request body must be JSON (Content-Type: application/json).".to_string()
             }
@@ -215,7 +228,7 @@ pub async fn handle_rejection(r: warp::Rejection) -> Result<Response, std::conve
     } else if r.find::<warp::reject::MethodNotAllowed>().is_some() {
         ApiError::MethodNotAllowed
     } else if r.find::<warp::reject::PayloadTooLarge>().is_some() {
-        ApiError::PayloadTooLarge
+        ApiError::PayloadTooLarge(BODY_LIMIT)
     } else if r.find::<warp::reject::UnsupportedMediaType>().is_some() {
         ApiError::UnsupportedMediaType
     } else if let Some(e) = r.find::<warp::reject::InvalidQuery>() {

@@ -190,6 +190,22 @@ pub fn document() -> Value {
                     ]),
                     params(&users_list_params)),
             },
+            "/v1/users/bulk": {
+                "post": op("Create many users, each row on its own", "bulkCreateUsers", "users",
+                    with(common_errors(true, true), vec![
+                        ("200", resp("One result per row, in request order: `created` (password shown only here), `exists` (the e-mail is already a user; nothing changed), `invalid` (rulebook errors, `duplicate_in_batch`, or `username_taken`), `failed` (not stored; safe to send again).", r("BulkResult"), &rl)),
+                        ("413", error("Body larger than 8 MiB, or more than 1,000 users.")),
+                    ]),
+                    body("BulkInput")),
+            },
+            "/v1/users/{id}/password": {
+                "post": op("Issue a new generated password (the old one stops working)", "reissuePassword", "users",
+                    with(common_errors(true, false), vec![
+                        ("200", resp("The new password, shown only here.", r("PasswordReissued"), &rl)),
+                        not_found.clone(),
+                    ]),
+                    params(&id_param("id"))),
+            },
             "/v1/users/{id}": {
                 "get": op("Get a user", "getUser", "users",
                     with(common_errors(false, false), vec![("200", resp("The user.", r("User"), &rl)), not_found.clone()]),
@@ -370,6 +386,71 @@ fn schemas() -> Value {
                 "email": { "type": "string" },
                 "password": { "type": "string", "minLength": 8 },
                 "sideErrors": { "type": "array", "items": r("SideError") }
+            }
+        },
+        "BulkInput": {
+            "type": "object", "additionalProperties": false, "required": ["users"],
+            "properties": {
+                "users": { "type": "array", "maxItems": onboard_shared::BULK_MAX, "items": r("UserInput") }
+            }
+        },
+        "BulkResult": {
+            "type": "object", "additionalProperties": false, "required": ["code", "counts", "results"],
+            "properties": {
+                "code": { "const": "ok" },
+                "counts": {
+                    "type": "object", "additionalProperties": false,
+                    "required": ["created", "exists", "invalid", "failed"],
+                    "properties": {
+                        "created": { "type": "integer", "minimum": 0 },
+                        "exists": { "type": "integer", "minimum": 0 },
+                        "invalid": { "type": "integer", "minimum": 0 },
+                        "failed": { "type": "integer", "minimum": 0 }
+                    }
+                },
+                "results": { "type": "array", "items": r("BulkRowResult") }
+            }
+        },
+        "BulkRowResult": {
+            "oneOf": [
+                {
+                    "type": "object", "additionalProperties": false,
+                    "required": ["index", "status", "id", "email", "password"],
+                    "properties": {
+                        "index": { "type": "integer", "minimum": 0 }, "status": { "const": "created" },
+                        "id": id, "email": { "type": "string" }, "password": { "type": "string", "minLength": 8 }
+                    }
+                },
+                {
+                    "type": "object", "additionalProperties": false, "required": ["index", "status", "id", "email"],
+                    "properties": {
+                        "index": { "type": "integer", "minimum": 0 }, "status": { "const": "exists" },
+                        "id": id, "email": { "type": "string" }
+                    }
+                },
+                {
+                    "type": "object", "additionalProperties": false, "required": ["index", "status", "errors"],
+                    "properties": {
+                        "index": { "type": "integer", "minimum": 0 }, "status": { "const": "invalid" },
+                        "errors": { "type": "array", "minItems": 1, "items": r("FieldError") }
+                    }
+                },
+                {
+                    "type": "object", "additionalProperties": false, "required": ["index", "status", "error"],
+                    "properties": {
+                        "index": { "type": "integer", "minimum": 0 }, "status": { "const": "failed" },
+                        "error": { "type": "string" }
+                    }
+                }
+            ]
+        },
+        "PasswordReissued": {
+            "type": "object", "additionalProperties": false, "required": ["code", "message", "id", "password"],
+            "properties": {
+                "code": { "const": "ok" },
+                "message": { "const": "Password reissued successfully" },
+                "id": id,
+                "password": { "type": "string", "minLength": 8 }
             }
         },
         "SideError": {

@@ -10,6 +10,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// OWASP's first argon2id recommendation: m = 19 MiB, t = 2, p = 1.
@@ -77,16 +78,39 @@ impl PasswordPool {
 
     /// Hashes `password` on the pool; 503 `overloaded` when the queue is full.
     pub async fn hash(&self, password: &str) -> Result<String, ApiError> {
+        self.hash_within(password, Duration::ZERO).await
+    }
+
+    /// Hashes `password`, waiting up to `patience` for room in a full queue; `overloaded`
+    /// after that. Bulk imports use this: a request that carries hundreds of rows is
+    /// already slow by nature, and failing rows because single creates filled the queue
+    /// for a moment would only make the client send them again.
+    pub async fn hash_within(
+        &self,
+        password: &str,
+        patience: Duration,
+    ) -> Result<String, ApiError> {
         let (reply, rx) = oneshot::channel();
-        let job = Job {
+        let mut job = Job {
             password: password.to_string(),
             reply,
         };
-        match self.tx.try_send(job) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => return Err(ApiError::Overloaded),
-            Err(TrySendError::Disconnected(_)) => {
-                return Err(ApiError::internal("password pool stopped"));
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            match self.tx.try_send(job) {
+                Ok(()) => break,
+                Err(TrySendError::Full(back)) => {
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(ApiError::Overloaded);
+                    }
+                    job = back;
+                    // A std channel cannot be awaited; a short sleep is far below the time
+                    // of one hash, so a freed slot is taken almost at once.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err(TrySendError::Disconnected(_)) => {
+                    return Err(ApiError::internal("password pool stopped"));
+                }
             }
         }
         match rx.await {
@@ -144,5 +168,21 @@ mod tests {
         }
         assert!(ok >= 1, "ok={ok}");
         assert!(overloaded >= 1, "overloaded={overloaded}");
+    }
+
+    #[tokio::test]
+    async fn a_patient_caller_waits_for_room_instead_of_failing() {
+        let pool = PasswordPool::new(1, 1);
+        let mut tasks = Vec::new();
+        for _ in 0..6 {
+            let pool = pool.clone();
+            tasks.push(tokio::spawn(async move {
+                pool.hash_within("x-Password-1", Duration::from_secs(60))
+                    .await
+            }));
+        }
+        for t in tasks {
+            assert!(t.await.unwrap().is_ok());
+        }
     }
 }

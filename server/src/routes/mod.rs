@@ -82,19 +82,26 @@ pub fn authed(
 /// A JSON body: `Content-Type: application/json` (415 otherwise), at most 1 MiB (413),
 /// parsed strictly by the rulebook's `parse_json` (400 `invalid_json` with line/column).
 pub fn json_body() -> impl Filter<Extract = (Value,), Error = Rejection> + Clone {
+    json_body_limited(BODY_LIMIT)
+}
+
+/// [`json_body`] with another size limit in bytes.
+pub fn json_body_limited(limit: u64) -> impl Filter<Extract = (Value,), Error = Rejection> + Clone {
     warp::header::optional::<String>("content-type")
         .and(warp::header::optional::<u64>("content-length"))
         .and(warp::body::stream())
         .and_then(
-            |ctype: Option<String>, length: Option<u64>, body| async move {
+            move |ctype: Option<String>, length: Option<u64>, body| async move {
                 if !is_json(ctype.as_deref()) {
                     return Err(warp::reject::custom(ApiError::UnsupportedMediaType));
                 }
                 // Refuse a declared oversize body without reading it; count chunked ones.
-                if length.is_some_and(|n| n > BODY_LIMIT) {
-                    return Err(warp::reject::custom(ApiError::PayloadTooLarge));
+                if length.is_some_and(|n| n > limit) {
+                    return Err(warp::reject::custom(ApiError::PayloadTooLarge(limit)));
                 }
-                let bytes = read_capped(body).await.map_err(warp::reject::custom)?;
+                let bytes = read_capped(body, limit)
+                    .await
+                    .map_err(warp::reject::custom)?;
                 let text = std::str::from_utf8(&bytes).map_err(|e| {
                     warp::reject::custom(ApiError::InvalidJson(onboard_shared::JsonError {
                         line: 1,
@@ -120,7 +127,7 @@ fn is_json(ctype: Option<&str>) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-async fn read_capped<S, B>(body: S) -> Result<BytesMut, ApiError>
+async fn read_capped<S, B>(body: S, limit: u64) -> Result<BytesMut, ApiError>
 where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
@@ -135,8 +142,8 @@ where
                 message: format!("the body could not be read ({e})"),
             })
         })?;
-        if out.len() as u64 + chunk.remaining() as u64 > BODY_LIMIT {
-            return Err(ApiError::PayloadTooLarge);
+        if out.len() as u64 + chunk.remaining() as u64 > limit {
+            return Err(ApiError::PayloadTooLarge(limit));
         }
         out.put(chunk);
     }

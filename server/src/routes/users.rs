@@ -1,4 +1,8 @@
-//! Users: `POST /v1/users`, `GET /v1/users/{id}`, `GET /v1/users`.
+//! Users: `POST /v1/users`, `GET /v1/users/{id}`, `GET /v1/users`, and in submodules
+//! `POST /v1/users/bulk` (`bulk`) and `POST /v1/users/{id}/password` (`password`).
+
+mod bulk;
+mod password;
 
 use super::{List, Query, authed, json_body, query_pairs, rfc3339, with_state};
 use crate::AppState;
@@ -40,9 +44,18 @@ pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(authed(state.clone(), Need::Read))
         .and(query_pairs())
-        .and(with_state(state))
+        .and(with_state(state.clone()))
         .and_then(list);
-    create.or(get).unify().or(list).unify().boxed()
+    bulk::routes(state.clone())
+        .or(password::routes(state))
+        .unify()
+        .or(create)
+        .unify()
+        .or(get)
+        .unify()
+        .or(list)
+        .unify()
+        .boxed()
 }
 
 /// The 201 body of `POST /v1/users`, as in the seed.
@@ -79,7 +92,7 @@ async fn create_user(state: &AppState, body: &Value) -> Result<Response, ApiErro
     let user = check_user(body).map_err(ApiError::Validation)?;
     let password = PasswordPolicy::default().generate();
     let hash = state.passwords.hash(&password).await?;
-    let doc = insert_new_user(state, &user, hash).await?;
+    let doc = insert_new_user(state, &user, hash, Vec::new()).await?;
     let mut side_errors = Vec::new();
     if !user.tags.is_empty() {
         // The user exists now; a failing tag step must not turn the create into an error.
@@ -133,13 +146,16 @@ pub fn taken(e: &mongodb::error::Error) -> Taken {
 
 /// Inserts a user. A generated username that collides is generated again; a chosen one
 /// that is taken, or a taken e-mail, is a 409. The unique indexes decide, never a read.
+/// `tag_ids` are stored with the user (bulk imports upsert a batch's tags beforehand).
 async fn insert_new_user(
     state: &AppState,
     user: &NewUser,
     hash: String,
+    tag_ids: Vec<ObjectId>,
 ) -> Result<UserDoc, ApiError> {
     let generated = user.username.is_none();
     let mut doc = user_doc(user, hash);
+    doc.tag_ids = tag_ids;
     for _ in 0..20 {
         match store::users::insert(&state.store, &doc, None).await {
             Ok(()) => return Ok(doc),
@@ -310,6 +326,10 @@ async fn get_one(
     state: Arc<AppState>,
 ) -> Result<Response, Infallible> {
     let result = async {
+        // `/v1/users/bulk` is a POST-only path, not a user id.
+        if id == "bulk" {
+            return Err(ApiError::MethodNotAllowed);
+        }
         let id = parse_id(&id).ok_or(ApiError::NotFound("User"))?;
         let user = store::users::find_by_id(&state.store, id)
             .await?

@@ -157,6 +157,17 @@ pub async fn list(
     Ok(finish_page(items, page, |u| u.id))
 }
 
+/// Replaces a user's password hash; false when no such user.
+pub async fn set_password_hash(store: &Store, id: ObjectId, hash: &str) -> Result<bool, DbError> {
+    let r = coll(store)
+        .update_one(
+            doc! { "_id": id },
+            doc! { "$set": { "passwordHash": hash, "updatedAt": DateTime::now() } },
+        )
+        .await?;
+    Ok(r.matched_count == 1)
+}
+
 pub async fn set_tags(store: &Store, id: ObjectId, tag_ids: &[ObjectId]) -> Result<(), DbError> {
     coll(store)
         .update_one(

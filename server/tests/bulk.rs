@@ -1,0 +1,308 @@
+//! `POST /v1/users/bulk` and `POST /v1/users/{id}/password` over real HTTP against a real
+//! secantusd-rs (see common/mod.rs), every answer checked against the OpenAPI document.
+
+mod common;
+
+use common::*;
+use mongodb::bson::{Document, doc, oid::ObjectId};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn bulk(app: &TestApp, users: Value) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let r = app.post("/v1/users/bulk", &json!({ "users": users })).await;
+    checked(r, "POST", "/v1/users/bulk").await
+}
+
+async fn stored_hash(app: &TestApp, id: &str) -> String {
+    let doc = app
+        .mongo()
+        .await
+        .collection::<Document>("users")
+        .find_one(doc! { "_id": ObjectId::parse_str(id).unwrap() })
+        .await
+        .unwrap()
+        .expect("user stored");
+    doc.get_str("passwordHash").unwrap().to_string()
+}
+
+async fn user_count(app: &TestApp) -> u64 {
+    app.mongo()
+        .await
+        .collection::<Document>("users")
+        .count_documents(doc! {})
+        .await
+        .unwrap()
+}
+
+fn statuses(body: &Value) -> Vec<String> {
+    body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_mixed_batch_gets_one_result_per_row_in_order_and_rerunning_it_creates_nothing() {
+    let app = spawn_app().await;
+    let existing = app.create_user(&user("Known@Example.com")).await;
+    let mut taken = user("owner@example.com");
+    taken["username"] = json!("Taken_Name");
+    app.create_user(&taken).await;
+
+    let mut with_username = user("new-user@example.com");
+    with_username["username"] = json!("taken_name");
+    let mut tagged = user("tagged@example.com");
+    tagged["tags"] = json!(["Mentor", "host"]);
+    let rows = json!([
+        user("first@example.com"),            // 0 created
+        { "email": "not-an-email", "type": "Guest" }, // 1 invalid
+        user("FIRST@example.com"),            // 2 duplicate in batch
+        user("known@example.COM"),            // 3 exists
+        with_username,                        // 4 username taken
+        tagged,                               // 5 created, with tags
+    ]);
+    let (status, _, body) = bulk(&app, rows.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["code"], "ok");
+    assert_eq!(
+        statuses(&body),
+        [
+            "created", "invalid", "invalid", "exists", "invalid", "created"
+        ]
+    );
+    assert_eq!(
+        body["counts"],
+        json!({ "created": 2, "exists": 1, "invalid": 3, "failed": 0 })
+    );
+    let results = body["results"].as_array().unwrap();
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r["index"], i);
+    }
+    let codes = |i: usize| pairs(&results[i]);
+    assert!(codes(1).contains(&("email".into(), "email_invalid".into())));
+    assert!(codes(1).contains(&("type".into(), "invalid_choice".into())));
+    assert_eq!(codes(2), [("email".into(), "duplicate_in_batch".into())]);
+    assert_eq!(codes(4), [("username".into(), "username_taken".into())]);
+    assert_eq!(results[3]["id"], existing["id"]);
+    assert_eq!(results[3]["email"], "Known@Example.com");
+
+    // Created rows: the returned password verifies against the stored hash.
+    for i in [0, 5] {
+        let id = results[i]["id"].as_str().unwrap();
+        let password = results[i]["password"].as_str().unwrap();
+        assert!(onboard::passwords::verify(
+            password,
+            &stored_hash(&app, id).await
+        ));
+    }
+    assert_eq!(results[0]["email"], "first@example.com");
+    // Tags were upserted as for single creates.
+    let (_, _, tagged) = checked(
+        app.get(&format!("/v1/users/{}", results[5]["id"].as_str().unwrap()))
+            .await,
+        "GET",
+        "/v1/users/{id}",
+    )
+    .await;
+    assert_eq!(tagged["tags"], json!(["Mentor", "host"]));
+    assert_eq!(user_count(&app).await, 4);
+
+    // The same file again: nothing new, the created rows are now `exists` with their ids.
+    let (status, _, again) = bulk(&app, rows).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        statuses(&again),
+        [
+            "exists", "invalid", "invalid", "exists", "invalid", "exists"
+        ]
+    );
+    assert_eq!(
+        again["counts"],
+        json!({ "created": 0, "exists": 3, "invalid": 3, "failed": 0 })
+    );
+    assert_eq!(again["results"][0]["id"], results[0]["id"]);
+    assert_eq!(again["results"][5]["id"], results[5]["id"]);
+    assert!(again["results"][0].get("password").is_none());
+    assert_eq!(user_count(&app).await, 4);
+}
+
+#[tokio::test]
+async fn more_than_1000_rows_is_413_and_nothing_is_created() {
+    let app = spawn_app().await;
+    let rows: Vec<Value> = (0..1001)
+        .map(|i| user(&format!("u{i}@example.com")))
+        .collect();
+    let (status, _, body) = bulk(&app, json!(rows)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(body["code"], "payload_too_large");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("1000") && message.contains("1001"),
+        "{message}"
+    );
+    assert_eq!(user_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn a_thousand_rows_above_one_mib_are_accepted() {
+    let app = spawn_app().await;
+    // Invalid rows (unknown type) so no hashing: this is about the body limit.
+    let description = "x".repeat(1500);
+    let rows: Vec<Value> = (0..1000)
+        .map(|i| {
+            json!({ "email": format!("u{i}@example.com"), "type": "Guest", "firstName": "A",
+                    "lastName": "B", "description": description })
+        })
+        .collect();
+    let body = json!({ "users": rows });
+    assert!(body.to_string().len() > 1024 * 1024);
+    let (status, _, body) = checked(
+        app.post("/v1/users/bulk", &body).await,
+        "POST",
+        "/v1/users/bulk",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["counts"]["invalid"], 1000);
+    // Single creates keep the 1 MiB limit.
+    let mut big = user("big@example.com");
+    big["description"] = json!("x".repeat(1024 * 1024));
+    let (status, _, _) = checked(app.post("/v1/users", &big).await, "POST", "/v1/users").await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn the_envelope_is_validated() {
+    let app = spawn_app().await;
+    for (body, expected) in [
+        (json!([]), vec![("", "wrong_type")]),
+        (json!({}), vec![("users", "required")]),
+        (json!({ "users": {} }), vec![("users", "wrong_type")]),
+        (
+            json!({ "users": [], "dryRun": true }),
+            vec![("dryRun", "unknown_field")],
+        ),
+    ] {
+        let (status, _, got) = checked(
+            app.post("/v1/users/bulk", &body).await,
+            "POST",
+            "/v1/users/bulk",
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(f, c)| (f.to_string(), c.to_string()))
+            .collect();
+        assert_eq!(pairs(&got), expected);
+    }
+    let (status, _, body) = bulk(&app, json!([])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["counts"],
+        json!({ "created": 0, "exists": 0, "invalid": 0, "failed": 0 })
+    );
+    // GET on the bulk path is a 405, not "user not found".
+    let r = app.get("/v1/users/bulk").await;
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.headers()["allow"], "POST");
+}
+
+#[tokio::test]
+async fn restricted_keys_cannot_import_and_a_batch_is_one_request_for_the_rate_limit() {
+    let mut config = test_config();
+    config.rate_limit = 50;
+    let app = spawn_with(config).await;
+    let restricted = app.new_key("restricted").await;
+    let r = app
+        .post_with_key(
+            "/v1/users/bulk",
+            &restricted,
+            &json!({ "users": [user("a@example.com")] }),
+        )
+        .await;
+    let (status, _, body) = checked(r, "POST", "/v1/users/bulk").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["message"], "Access denied: Insufficient permissions.");
+    assert_eq!(user_count(&app).await, 0);
+
+    let remaining = |h: &reqwest::header::HeaderMap| -> i64 {
+        h["ratelimit-remaining"].to_str().unwrap().parse().unwrap()
+    };
+    let rows: Vec<Value> = (0..5).map(|i| user(&format!("r{i}@example.com"))).collect();
+    let (_, first, _) = bulk(&app, json!(rows)).await;
+    let (_, second, _) = bulk(&app, json!(rows)).await;
+    assert_eq!(remaining(&first) - remaining(&second), 1);
+}
+
+#[tokio::test]
+async fn a_full_hashing_queue_makes_rows_wait_not_fail() {
+    let mut config = test_config();
+    config.hash_workers = 1;
+    config.hash_queue = 1;
+    let app = spawn_with(config).await;
+    let rows: Vec<Value> = (0..6).map(|i| user(&format!("q{i}@example.com"))).collect();
+    // Two batches at once compete for one worker and one queue slot.
+    let (a, b) = tokio::join!(bulk(&app, json!(rows[..3])), bulk(&app, json!(rows[3..])));
+    for (status, _, body) in [a, b] {
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["counts"]["created"], 3, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn a_reissued_password_replaces_the_old_one() {
+    let app = spawn_app().await;
+    let created = app.create_user(&user("jane@example.com")).await;
+    let id = created["id"].as_str().unwrap();
+    let old_password = created["password"].as_str().unwrap();
+    let old_hash = stored_hash(&app, id).await;
+    assert!(onboard::passwords::verify(old_password, &old_hash));
+
+    let r = app
+        .post(&format!("/v1/users/{id}/password"), &Value::Null)
+        .await;
+    let (status, _, body) = checked(r, "POST", "/v1/users/{id}/password").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["code"], "ok");
+    assert_eq!(body["id"], id);
+    let new_password = body["password"].as_str().unwrap();
+    assert_ne!(new_password, old_password);
+    assert_eq!(new_password.len(), 20);
+
+    let new_hash = stored_hash(&app, id).await;
+    assert_ne!(new_hash, old_hash);
+    assert!(onboard::passwords::verify(new_password, &new_hash));
+    assert!(!onboard::passwords::verify(old_password, &new_hash));
+    // The user reads back without any secret.
+    let text = app
+        .get(&format!("/v1/users/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains(new_password) && !text.contains("argon2"));
+
+    for unknown in ["0123456789abcdef01234567", "nope"] {
+        let r = app
+            .post(&format!("/v1/users/{unknown}/password"), &Value::Null)
+            .await;
+        let (status, _, body) = checked(r, "POST", "/v1/users/{id}/password").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["message"], "User not found.");
+    }
+
+    let restricted = app.new_key("restricted").await;
+    let r = app
+        .post_with_key(
+            &format!("/v1/users/{id}/password"),
+            &restricted,
+            &Value::Null,
+        )
+        .await;
+    let (status, _, _) = checked(r, "POST", "/v1/users/{id}/password").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(stored_hash(&app, id).await, new_hash);
+}
