@@ -15,6 +15,8 @@ export default defineConfig({
     modulePreload: false,
     rolldownOptions: {
       // src/rules.ts is a second entry with a fixed name, so main.ts can import() it by URL.
+      // (src/import.ts, the Import tab, is built on its own by vite.import.config.ts: as a third
+      // entry here it would share a runtime chunk with rules.js and grow the first load.)
       input: { index: "index.html", rules: "src/rules.ts" },
       preserveEntrySignatures: "strict",
       output: {

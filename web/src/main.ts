@@ -36,6 +36,7 @@ function selectTab(tab: HTMLButtonElement) {
     t.tabIndex = on ? 0 : -1;
     $(document, "#" + t.getAttribute("aria-controls")).hidden = !on;
   }
+  if (tab.id === "tab-import") openImport();
   tab.focus();
 }
 tabs.forEach((t, i) => {
@@ -428,7 +429,8 @@ $(sponsorForm, ".add-speaker").onclick = () => {
 const status = $(document, "#rules-status");
 // Not `import("onboard-rules")`: see src/rules.ts. The URL is the dev server's or the build's.
 const RULES = import.meta.env.DEV ? "/src/rules.ts" : "/assets/rules.js";
-(import(/* @vite-ignore */ RULES) as Promise<Rules>).then(
+const loading = import(/* @vite-ignore */ RULES) as Promise<Rules>;
+loading.then(
   (r) => {
     rules = r;
     $(document, "#timezones").append(...r.timezones().map((t) => new Option(t)));
@@ -444,3 +446,13 @@ const RULES = import.meta.env.DEV ? "/src/rules.ts" : "/assets/rules.js";
     status.textContent = "The rules could not be loaded here; the server checks each form when you submit it.";
   },
 );
+
+// ---- The Import tab: its code and CSV parser (src/import.ts) are fetched when it first opens. ----
+let imported: Promise<void> | undefined;
+function openImport() {
+  const panel = $(document, "#panel-import");
+  imported ??= import(/* @vite-ignore */ import.meta.env.DEV ? "/src/import.ts" : "/assets/import.js").then(
+    (m) => m.mount(panel, loading, keyInput),
+    () => ($(panel, "p").textContent = "The import tool could not be loaded: reload the page to try again."),
+  );
+}
