@@ -298,6 +298,17 @@ pub(crate) fn index(parent: &str, i: usize) -> String {
     path
 }
 
+/// `str::trim`, answering at once for text that starts and ends with a visible ASCII
+/// character (nearly all of it), where the Unicode whitespace test would run on both ends.
+#[inline]
+fn trim(s: &str) -> &str {
+    let visible = |b: &u8| (0x21..0x7f).contains(b);
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(first), Some(last)) if visible(first) && visible(last) => s,
+        _ => s.trim(),
+    }
+}
+
 /// Where a value sits, turned into its path string only when an error is reported: most
 /// payloads are valid, and building a path per field was a large share of the work.
 #[derive(Clone, Copy)]
@@ -407,7 +418,7 @@ impl Checker {
             );
             return None;
         };
-        let s = s.trim();
+        let s = trim(s);
         if s.is_empty() {
             if required {
                 self.push_at(at, Code::Blank, "Must not be empty.");

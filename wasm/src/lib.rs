@@ -11,7 +11,6 @@
 
 use onboard_shared as rules;
 use rules::{Code, FieldError};
-use std::fmt::Write;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -190,19 +189,28 @@ fn from_js(value: &JsValue) -> Result<String, FieldError> {
     Err(FieldError::new("", Code::InvalidJson, message))
 }
 
-/// Appends `s` as a JSON string.
+/// Appends `s` as a JSON string: runs of plain characters are copied whole (a char at a
+/// time was a quarter of the time of an invalid payload).
 fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c < ' ' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+    let mut run = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            out.push_str(&s[run..i]);
+            match b {
+                b'"' => out.push_str("\\\""),
+                b'\\' => out.push_str("\\\\"),
+                _ => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    out.push_str("\\u00");
+                    out.push(char::from(HEX[usize::from(b >> 4)]));
+                    out.push(char::from(HEX[usize::from(b & 15)]));
+                }
             }
-            c => out.push(c),
+            run = i + 1;
         }
     }
+    out.push_str(&s[run..]);
     out.push('"');
 }
 
