@@ -102,6 +102,8 @@ describe("checking a file in the browser", () => {
     assert.deepEqual(shown, problemRows.slice(0, 50));
     assert.equal(await page.locator("#imp-table tbody tr:not(.bad-row)").count(), 0);
     assert.match(await page.locator("#panel-import .pager").first().textContent(), new RegExp(`of ${problemRows.length}`));
+    // The README's picture (docs/screenshot-import.png is a copy): mapping, counters, cell errors.
+    await page.locator("#imp-check-h").evaluate((el) => el.scrollIntoView());
     await screenshot(page, "import-problems-desktop", { fullPage: false });
     await screenshot(page, "import-problems-desktop-full");
 
