@@ -51,7 +51,7 @@ pub use json::{JsonError, MAX_DEPTH, parse_json, value_from};
 pub use password::{PASSWORD_MAX, PASSWORD_MIN, PasswordPolicy};
 pub use rules::{
     EMAIL_MAX, TAG_MAX, TAGS_MAX, URL_MAX, check_https_url, is_hex_color, is_timezone,
-    is_valid_email, normalize_email, timezone_lines, timezones,
+    is_valid_email, normalize_email, normalize_tag, timezone_lines, timezones,
 };
 pub use slug::{SLUG_MAX, is_slug, slugify};
 pub use sponsor::{

@@ -663,6 +663,17 @@ impl Checker {
     }
 }
 
+/// The key two tags are compared and stored by: trimmed and lowercased, so `Mentor` and
+/// `mentor ` are one tag. The server upserts tags on this key.
+///
+/// ```
+/// assert_eq!(onboard_shared::normalize_tag(" Mentor "), "mentor");
+/// assert_eq!(onboard_shared::normalize_tag("ÉQUIPE"), "équipe");
+/// ```
+pub fn normalize_tag(tag: &str) -> String {
+    tag.trim().to_lowercase()
+}
+
 /// Tags compare case-insensitively (`to_lowercase`); ASCII pairs without allocating.
 fn same_tag(a: &str, b: &str) -> bool {
     if a.is_ascii() && b.is_ascii() {

@@ -292,4 +292,29 @@ describe("importing through POST /v1/users/bulk", () => {
     assert.equal(page.apiRequests.length, 1);
     await page.context().close();
   });
+
+  test("429: the chunk waits for Retry-After; Cancel ends the wait and nothing more is sent", async (t) => {
+    if (noBulk(t)) return;
+    const limited = await startServer({ ONBOARD_RATE_LIMIT: "1" });
+    try {
+      const page = await openPage(browser, limited.url);
+      await page.click("#tab-import");
+      await loadFile(page, "few.csv", plantedCsv(5, { tag: "limited", planted: false }).csv);
+      // The one token of the minute goes to this request; the page's bulk request gets a 429.
+      const first = await fetch(`${limited.url}/v1/users/000000000000000000000000`, { headers: { authorization: `Bearer ${API_KEY}` } });
+      assert.notEqual(first.status, 429);
+      const [res] = await Promise.all([page.waitForResponse((r) => r.url().endsWith("/v1/users/bulk")), page.click("#imp-start")]);
+      assert.equal(res.status(), 429);
+      const s = Math.min(Math.max(Number(res.headers()["retry-after"]), 1), 60);
+      await page.locator("#imp-progress-text", { hasText: `answered 429: trying again in ${s} second` }).waitFor();
+      await page.click("#imp-cancel");
+      await page.locator("#imp-results").waitFor({ state: "visible" });
+      assert.equal(await resultCount(page, "not imported"), 5);
+      assert.equal(await resultCount(page, "created"), 0);
+      assert.deepEqual(page.apiRequests, ["POST /v1/users/bulk"]);
+      await page.context().close();
+    } finally {
+      await limited.stop();
+    }
+  });
 });

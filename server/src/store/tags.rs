@@ -22,10 +22,10 @@ pub struct TagDoc {
     pub updated_at: DateTime,
 }
 
-/// The key tags are compared by. The rulebook de-duplicates a payload's tags with
-/// `to_lowercase()`, so storage must use the same folding or the two would disagree.
+/// The key tags are stored and upserted by: the rulebook's, so a payload's de-duplication
+/// and storage can never disagree.
 pub fn tag_key(name: &str) -> String {
-    name.to_lowercase()
+    onboard_shared::normalize_tag(name)
 }
 
 fn coll(store: &Store) -> mongodb::Collection<TagDoc> {
