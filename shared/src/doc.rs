@@ -12,6 +12,7 @@
 use crate::json::JsonError;
 use crate::node::{Kind, Node, Object};
 use std::borrow::Cow;
+use std::cell::Cell;
 
 /// Deepest nesting of arrays and objects, as serde_json's recursion limit.
 const DEPTH: usize = 128;
@@ -30,9 +31,11 @@ pub(crate) enum Json<'a> {
     Object(Members<'a>),
 }
 
-/// An object's members in document order (keys are unique).
+/// An object's members in document order (keys are unique), and where the last lookup
+/// matched: the rules ask for fields in the order payloads usually list them, so a lookup
+/// that starts after the previous match finds its key at once instead of scanning.
 #[derive(Debug, PartialEq)]
-pub(crate) struct Members<'a>(Vec<(Cow<'a, str>, Json<'a>)>);
+pub(crate) struct Members<'a>(Vec<(Cow<'a, str>, Json<'a>)>, Cell<usize>);
 
 impl<'a> Node for Json<'a> {
     type Object = Members<'a>;
@@ -56,13 +59,19 @@ impl<'a> Object for Members<'a> {
     const SORT_UNKNOWN: bool = true;
 
     fn get(&self, key: &str) -> Option<&Json<'a>> {
-        // A plain loop on bytes: at the size-first opt-level the iterator and `Cow`
+        // Plain loops on bytes: at the size-first opt-level the iterator and `Cow`
         // comparisons stayed calls, and this lookup runs for every field of every object.
         let key = key.as_bytes();
-        for (k, v) in &self.0 {
-            let k = text(k).as_bytes();
-            if k.len() == key.len() && k == key {
-                return Some(v);
+        let members = &self.0;
+        let start = self.1.get().min(members.len());
+        let matches = |i: usize| {
+            let k = text(&members[i].0).as_bytes();
+            k.len() == key.len() && k == key
+        };
+        for i in (start..members.len()).chain(0..start) {
+            if matches(i) {
+                self.1.set(i + 1);
+                return Some(&members[i].1);
             }
         }
         None
@@ -342,9 +351,26 @@ impl<'a> Parser<'a> {
     fn string(&mut self) -> Result<Cow<'a, str>, Fail> {
         self.pos += 1;
         let start = self.pos;
-        // Nearly every string has no escape: find its end in a tight loop and borrow it.
+        // Nearly every string has no escape: find its end in a tight loop and borrow it,
+        // skipping eight bytes at a time while none is a quote, a backslash or a control
+        // byte (the classic "has a zero byte" / "has a byte less than n" word tests).
         let bytes = self.bytes;
         let mut i = start;
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGHS: u64 = 0x8080_8080_8080_8080;
+        let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
+        while let Some(chunk) = bytes.get(i..i + 8) {
+            let word = u64::from_le_bytes([
+                chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
+            ]);
+            let quote = has_zero(word ^ (ONES * u64::from(b'"')));
+            let backslash = has_zero(word ^ (ONES * u64::from(b'\\')));
+            let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS != 0;
+            if quote || backslash || control {
+                break;
+            }
+            i += 8;
+        }
         while i < bytes.len() {
             match bytes[i] {
                 b'"' => {
@@ -500,7 +526,7 @@ impl<'a> Parser<'a> {
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
-            return Ok(Json::Object(Members(members)));
+            return Ok(Json::Object(Members(members, Cell::new(0))));
         }
         loop {
             match self.peek() {
@@ -541,7 +567,7 @@ impl<'a> Parser<'a> {
             // Reported at the object's end (serde_json points at the repeated key).
             check_unique(&members, self.pos)?;
         }
-        Ok(Json::Object(Members(members)))
+        Ok(Json::Object(Members(members, Cell::new(0))))
     }
 }
 

@@ -125,23 +125,34 @@ pub fn check_https_url(url: &str) -> Result<(), (Code, &'static str)> {
         return Err((Code::UrlNotHttps, "Must start with https://."));
     }
     let rest = &url[8..];
-    // ASCII (nearly every URL): whitespace and control characters are the bytes up to
-    // space, and DEL; otherwise ask each char.
-    let bad = if rest.is_ascii() {
-        rest.bytes().any(|b| b <= b' ' || b == 0x7f)
-    } else {
-        rest.chars().any(|c| c.is_whitespace() || c.is_control())
-    };
+    // One pass for ASCII (nearly every URL): whitespace and control characters are the
+    // bytes up to space, and DEL, and the authority ends at the first / ? or #. Other text
+    // asks each char.
+    let (mut bad, mut authority_end, mut ascii) = (false, None, true);
+    for (i, &b) in rest.as_bytes().iter().enumerate() {
+        if b >= 0x80 {
+            ascii = false;
+            break;
+        }
+        if b <= b' ' || b == 0x7f {
+            bad = true;
+            break;
+        }
+        if authority_end.is_none() && matches!(b, b'/' | b'?' | b'#') {
+            authority_end = Some(i);
+        }
+    }
+    if !ascii {
+        bad = rest.chars().any(|c| c.is_whitespace() || c.is_control());
+        authority_end = rest.bytes().position(|b| matches!(b, b'/' | b'?' | b'#'));
+    }
     if bad {
         return Err((
             Code::UrlInvalid,
             "Must not contain spaces or control characters.",
         ));
     }
-    let authority_end = rest
-        .bytes()
-        .position(|b| matches!(b, b'/' | b'?' | b'#'))
-        .unwrap_or(rest.len());
+    let authority_end = authority_end.unwrap_or(rest.len());
     let authority = &rest[..authority_end];
     if authority.contains('@') {
         return Err((
@@ -425,12 +436,25 @@ impl Checker {
             }
             return None;
         }
-        // ASCII text (nearly all of it) is checked byte by byte; the rest by char.
+        // One pass over the bytes while they are ASCII (nearly all text is): control
+        // characters there are the bytes below space, and DEL. Other text goes by char.
         let bad = |c: char| c.is_control() && !(spec.multiline && matches!(c, '\n' | '\r' | '\t'));
-        let (has_bad, chars) = if s.is_ascii() {
-            (s.bytes().any(|b| bad(char::from(b))), s.len())
-        } else {
-            (s.chars().any(bad), s.chars().count())
+        let mut ascii_bad = None;
+        for &b in s.as_bytes() {
+            if b >= 0x80 {
+                ascii_bad = None;
+                break;
+            }
+            if (b < 0x20 || b == 0x7f) && bad(char::from(b)) {
+                ascii_bad = Some(true);
+                break;
+            }
+            ascii_bad = Some(false);
+        }
+        let (has_bad, chars) = match ascii_bad {
+            Some(true) => (true, 0),
+            Some(false) => (false, s.len()),
+            None => (s.chars().any(bad), s.chars().count()),
         };
         if has_bad {
             self.push_at(
