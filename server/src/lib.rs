@@ -6,6 +6,7 @@
 //!
 //! Map: `routes/` (one module per resource: filters, handlers, wire types) → `store/`
 //! (one module per collection) → MongoDB. Cross-cutting: `error` (the one error type),
+//! `import` is the `onboard import` command (a client of the API, not part of the server).
 //! `auth` (API keys), `rate_limit`, `passwords` (argon2id on a bounded pool), `request`
 //! (request ids), `embedded_db` (the local database process), `openapi`.
 //!
@@ -17,6 +18,7 @@ pub mod auth;
 pub mod config;
 pub mod embedded_db;
 pub mod error;
+pub mod import;
 pub mod openapi;
 pub mod passwords;
 pub mod rate_limit;

@@ -1,4 +1,5 @@
-//! `onboard`: the command line. `onboard serve` runs the REST server.
+//! `onboard`: the command line. `onboard serve` runs the REST server; `onboard import`
+//! sends a CSV file of users to one.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use onboard::config::{Config, Secret};
@@ -29,6 +30,62 @@ enum Command {
         after_help = "Logging: RUST_LOG sets the filter (default `info`), e.g. RUST_LOG=onboard=debug."
     )]
     Serve(ServeArgs),
+    /// Import users from a CSV file: every row checked locally with the rulebook first,
+    /// then sent in chunks to POST /v1/users/bulk; outcomes written to FILE.results.csv.
+    #[command(after_help = IMPORT_HELP)]
+    Import(ImportArgs),
+}
+
+const IMPORT_HELP: &str = "\
+Columns are matched by header, ignoring case, spaces, punctuation and accents: Email /
+E-mail / Email address, First name / Prénom, Last name / Nom / Surname, Type, Username,
+Tags (split on ; , |), Time zone, Company, Job, Country, City, Status, Website, Avatar,
+Description, Facebook, LinkedIn, Twitter, YouTube, Highlight, End registration.
+Separator `,`, `;` or tab (detected); a UTF-8 byte-order mark is skipped.
+
+FILE.results.csv lists every row (row number as in a spreadsheet, header = row 1):
+email, status (created / exists / invalid / failed), id, password for created rows,
+errors. It holds passwords: it is created readable by you only (0600).
+Re-running the same file is safe: existing e-mails are reported as `exists`.
+
+Exit status: 0 every row created or already there (dry run: every row valid);
+1 some row invalid or failed; 2 the file or the server could not be used.";
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportType {
+    #[value(name = "Attendee")]
+    Attendee,
+    #[value(name = "Speaker")]
+    Speaker,
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// The CSV file (UTF-8).
+    file: PathBuf,
+    /// Base URL of the onboard server.
+    #[arg(long, env = "ONBOARD_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// A standard API key.
+    #[arg(long, env = "ONBOARD_API_KEY", hide_env_values = true)]
+    key: Option<Secret>,
+    /// Type of the rows whose Type cell is empty or absent.
+    #[arg(
+        long = "type",
+        value_enum,
+        default_value = "attendee",
+        ignore_case = true
+    )]
+    user_type: ImportType,
+    /// Check every row and print the report; send nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Rows per request (at most 1000).
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    chunk_size: u16,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=16))]
+    parallel: u8,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -138,6 +195,28 @@ fn main() -> ExitCode {
 async fn async_main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Import(args) => {
+            let options = onboard::import::Options {
+                file: args.file,
+                url: args.url,
+                key: args.key,
+                user_type: match args.user_type {
+                    ImportType::Attendee => onboard_shared::UserType::Attendee,
+                    ImportType::Speaker => onboard_shared::UserType::Speaker,
+                },
+                dry_run: args.dry_run,
+                chunk_size: usize::from(args.chunk_size),
+                parallel: usize::from(args.parallel),
+            };
+            match onboard::import::run(options).await {
+                Ok(onboard::import::Outcome::Clean) => ExitCode::SUCCESS,
+                Ok(onboard::import::Outcome::Problems) => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("onboard import: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Serve(args) => {
             init_logging(args.log_format);
             let config = Config {

@@ -1,0 +1,269 @@
+//! `onboard import`: the built binary run against a real server (spawned per test on a
+//! random port with its own database, see common/mod.rs).
+
+mod common;
+
+use common::*;
+use mongodb::bson::{Document, doc};
+use serde_json::json;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn import(app: &TestApp, file: &Path, extra: &[&str]) -> Run {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_onboard"))
+        .arg("import")
+        .arg(file)
+        .args(["--url", &app.url])
+        .args(extra)
+        .env("ONBOARD_API_KEY", &app.key)
+        .env_remove("ONBOARD_URL")
+        .output()
+        .await
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn write_csv(name: &str, text: &str) -> PathBuf {
+    let path = temp_dir("onboard-cli-").join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The results file as (row, email, status, id, password, errors) records.
+fn results(csv_path: &Path) -> Vec<Vec<String>> {
+    let path = csv_path.with_file_name(format!(
+        "{}.results.csv",
+        csv_path.file_stem().unwrap().to_string_lossy()
+    ));
+    let mut r = csv::Reader::from_path(&path).unwrap();
+    assert_eq!(
+        r.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["row", "email", "status", "id", "password", "errors"]
+    );
+    r.records()
+        .map(|rec| rec.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+async fn user_count(app: &TestApp) -> u64 {
+    app.mongo()
+        .await
+        .collection::<Document>("users")
+        .count_documents(doc! {})
+        .await
+        .unwrap()
+}
+
+const PLANTED: &str = "Email,First name,Last name,Type,Tags,Website\n\
+    jane@example.com,Jane,Doe,Speaker,Mentor;Host,https://jane.example.com\n\
+    not-an-email,Bad,Row,,,\n\
+    JANE@example.com,Jane,Again,,,\n\
+    john@example.com,John,Smith,,,http://john.example.com\n\
+    ada@example.com,Ada,Lovelace,Attendee,VIP,\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_reports_every_problem_and_sends_nothing() {
+    let app = spawn_app().await;
+    let file = write_csv("planted.csv", PLANTED);
+    let run = import(&app, &file, &["--dry-run"]).await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    for line in [
+        "row 3: email: ",
+        "(email_invalid)",
+        "row 4: email: This email already appears in an earlier row. (duplicate_in_batch)",
+        "row 5: website: ",
+        "(url_not_https)",
+        "5 rows: 2 valid, 3 invalid (1 duplicate e-mails in the file)",
+    ] {
+        assert!(
+            run.stdout.contains(line),
+            "missing {line:?} in\n{}",
+            run.stdout
+        );
+    }
+    assert!(!run.stdout.contains("row 2:") && !run.stdout.contains("row 6:"));
+    assert_eq!(user_count(&app).await, 0, "a dry run sends nothing");
+    assert!(!file.with_file_name("planted.results.csv").exists());
+
+    let clean = write_csv(
+        "clean.csv",
+        "email,first name,last name\na@example.com,A,B\n",
+    );
+    let run = import(&app, &clean, &["--dry-run"]).await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(user_count(&app).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_run_writes_the_results_file_and_a_second_run_finds_everything() {
+    let app = spawn_app().await;
+    // A username taken on the server: only the server can tell.
+    let mut owner = user("owner@example.com");
+    owner["username"] = json!("taken.name");
+    app.create_user(&owner).await;
+    let text = format!("{PLANTED}zoe@example.com,Zoe,Taken,,,\n").replace(
+        "Email,First name,Last name,Type,Tags,Website\n",
+        "Email,First name,Last name,Type,Tags,Website,Username\n",
+    );
+    let text = text.replace(
+        "zoe@example.com,Zoe,Taken,,,",
+        "zoe@example.com,Zoe,Taken,,,,Taken.Name",
+    );
+    let file = write_csv("people.csv", &text);
+
+    let run = import(&app, &file, &["--chunk-size", "2"]).await;
+    assert_eq!(
+        run.code, 1,
+        "invalid rows make it fail\n{}\n{}",
+        run.stdout, run.stderr
+    );
+    let rows = results(&file);
+    let status: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r[0].as_str(), r[2].as_str()))
+        .collect();
+    assert_eq!(
+        status,
+        [
+            ("2", "created"),
+            ("3", "invalid"),
+            ("4", "invalid"),
+            ("5", "invalid"),
+            ("6", "created"),
+            ("7", "invalid"),
+        ]
+    );
+    assert!(rows[5][5].contains("username_taken"), "{:?}", rows[5]);
+    assert!(
+        run.stdout.contains("row 7: invalid: username: "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("created 2, exists 0, invalid 4, failed 0")
+    );
+    for r in [&rows[0], &rows[4]] {
+        assert_eq!(r[3].len(), 24, "an id: {r:?}");
+        assert_eq!(r[4].len(), 20, "a password: {r:?}");
+        // Never on the terminal.
+        assert!(!run.stdout.contains(&r[4]) && !run.stderr.contains(&r[4]));
+        // And it is the stored user's password.
+        let stored = app
+            .mongo()
+            .await
+            .collection::<Document>("users")
+            .find_one(doc! { "_id": mongodb::bson::oid::ObjectId::parse_str(&r[3]).unwrap() })
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(onboard::passwords::verify(
+            &r[4],
+            stored.get_str("passwordHash").unwrap()
+        ));
+    }
+    assert!(rows[1][4].is_empty() && rows[1][3].is_empty());
+    assert!(rows[3][5].contains("url_not_https"));
+    assert_eq!(rows[0][1], "jane@example.com");
+    let mode = std::fs::metadata(file.with_file_name("people.results.csv"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(run.stderr.contains("passwords"), "{}", run.stderr);
+    let tagged = app.get(&format!("/v1/users/{}", rows[0][3])).await;
+    let tagged: serde_json::Value = tagged.json().await.unwrap();
+    assert_eq!(tagged["tags"], json!(["Mentor", "Host"]));
+    assert_eq!(tagged["type"], "Speaker");
+    assert_eq!(user_count(&app).await, 3);
+
+    // Again: nothing new; the created rows are `exists` with the same ids, no password.
+    let again = import(&app, &file, &[]).await;
+    assert_eq!(again.code, 1);
+    let rows2 = results(&file);
+    assert_eq!(rows2[0][2], "exists");
+    assert_eq!(rows2[0][3], rows[0][3]);
+    assert!(rows2[0][4].is_empty());
+    assert_eq!(rows2[4][2], "exists");
+    assert!(
+        again
+            .stdout
+            .contains("created 0, exists 2, invalid 4, failed 0")
+    );
+    assert_eq!(user_count(&app).await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn french_headers_semicolons_and_a_bom_import_cleanly_and_exit_0() {
+    let app = spawn_app().await;
+    let file = write_csv(
+        "inscrits.csv",
+        "\u{feff}Adresse e-mail;Prénom;Nom;Étiquettes;Fuseau horaire\n\
+         Elodie@Exemple.fr;Élodie;Dupré;Atelier, Mentor;Europe/Paris\n\
+         marc@exemple.fr;Marc;Martin;;\n",
+    );
+    let run = import(&app, &file, &["--type", "Speaker"]).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("separator ';'"), "{}", run.stderr);
+    let rows = results(&file);
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r[2] == "created"));
+    let user = app.get(&format!("/v1/users/{}", rows[0][3])).await;
+    let user: serde_json::Value = user.json().await.unwrap();
+    assert_eq!(user["firstName"], "Élodie");
+    assert_eq!(user["lastName"], "Dupré");
+    assert_eq!(user["type"], "Speaker");
+    assert_eq!(user["timezone"], "Europe/Paris");
+    assert_eq!(user["tags"], json!(["Atelier", "Mentor"]));
+
+    let again = import(&app, &file, &[]).await;
+    assert_eq!(again.code, 0, "all `exists` is a clean run");
+    assert!(results(&file).iter().all(|r| r[2] == "exists"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_key_or_an_unusable_file_exits_2() {
+    let app = spawn_app().await;
+    let file = write_csv("k.csv", "email,first name,last name\na@example.com,A,B\n");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_onboard"))
+        .arg("import")
+        .arg(&file)
+        .args(["--url", &app.url, "--key", "onb_wrong"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Invalid API key"), "{stderr}");
+    assert_eq!(user_count(&app).await, 0);
+
+    let restricted = app.new_key("restricted").await;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_onboard"))
+        .arg("import")
+        .arg(&file)
+        .args(["--url", &app.url, "--key", &restricted])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Insufficient permissions"));
+
+    let no_email = write_csv("n.csv", "name,city\nA,B\n");
+    let run = import(&app, &no_email, &[]).await;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("no column holds e-mail"),
+        "{}",
+        run.stderr
+    );
+}
