@@ -419,6 +419,7 @@ export function mount(panel: HTMLElement, loading: Promise<Rules>, keyInput: HTM
     cancel.hidden = false;
     cancel.disabled = false;
     cancel.textContent = "Cancel";
+    run.scrollIntoView({ block: "nearest" });
 
     const show = () => {
       progress.value = done;
