@@ -2,6 +2,10 @@
 //! validate real responses against these schemas, so keep them exact: when a wire type
 //! in `routes/` changes, change its schema here.
 
+use onboard_shared::{
+    DESCRIPTION_MAX, EMAIL_MAX, NAME_MAX, PAGE_CONTENT_MAX, SHORT_TEXT_MAX, SPEAKERS_MAX,
+    SPONSOR_NAME_MAX, TAG_MAX, TAGS_MAX, URL_MAX, USERNAME_MAX, USERNAME_MIN,
+};
 use serde_json::{Value, json};
 
 fn r(name: &str) -> Value {
@@ -296,8 +300,56 @@ pub fn document() -> Value {
     })
 }
 
+/// Characters the rulebook refuses in one-line text: control characters (C0, DEL, C1).
+const NO_CONTROL: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+
+/// One-line text that may be absent or null.
+fn line(max: usize) -> Value {
+    json!({ "type": ["string", "null"], "maxLength": max, "pattern": NO_CONTROL })
+}
+
+/// Multi-line text (line breaks and tabs allowed) that may be absent or null.
+fn multiline(max: usize) -> Value {
+    json!({
+        "type": ["string", "null"], "maxLength": max,
+        "pattern": "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+    })
+}
+
+/// Required one-line text: at least one visible character, no control characters.
+fn required_line(max: usize) -> Value {
+    json!({
+        "type": "string", "minLength": 1, "maxLength": max,
+        "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    })
+}
+
+/// The rulebook's https URL, as far as a pattern can say it: `https://`, a host name of
+/// letters, digits and inner hyphens, an optional port, then visible ASCII only.
+const HTTPS_URL: &str = "^https://[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:[1-9][0-9]{0,3})?([/?#][!-~]*)?$";
+
 fn schemas() -> Value {
-    let https = json!({ "type": "string", "format": "uri", "pattern": "^https://" });
+    let https = json!({ "type": "string", "maxLength": URL_MAX, "pattern": HTTPS_URL });
+    let https_opt =
+        json!({ "type": ["string", "null"], "maxLength": URL_MAX, "pattern": HTTPS_URL });
+    // ASCII dot-atom local part, a domain of two or more labels with an alphabetic or
+    // punycode top-level label.
+    let email = json!({
+        "type": "string", "maxLength": EMAIL_MAX,
+        "pattern": "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+([A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$"
+    });
+    let username = json!({
+        "type": ["string", "null"], "minLength": USERNAME_MIN, "maxLength": USERNAME_MAX,
+        "pattern": "^[A-Za-z0-9][A-Za-z0-9._#-]*$"
+    });
+    let tags = json!({
+        "type": ["array", "null"], "maxItems": TAGS_MAX,
+        "items": required_line(TAG_MAX)
+    });
+    let timezone = json!({
+        "type": ["string", "null"], "description": "IANA name, e.g. Europe/Paris.",
+        "enum": onboard_shared::timezones().iter().map(|t| json!(t)).chain([Value::Null]).collect::<Vec<_>>()
+    });
     let id = json!({ "type": "string", "pattern": "^[0-9a-f]{24}$" });
     let date = json!({ "type": "string", "format": "date-time" });
     let cursor = json!({ "type": ["string", "null"], "pattern": "^[0-9a-f]{24}$" });
@@ -343,28 +395,25 @@ fn schemas() -> Value {
             "type": "object", "additionalProperties": false,
             "required": ["email", "type", "firstName", "lastName"],
             "properties": {
-                "email": { "type": "string", "format": "email", "maxLength": 254 },
+                "email": email,
                 "type": { "type": "string", "enum": ["Attendee", "Speaker"] },
-                "firstName": { "type": "string", "minLength": 1, "maxLength": 100 },
-                "lastName": { "type": "string", "minLength": 1, "maxLength": 100 },
-                "username": { "type": ["string", "null"], "minLength": 3, "maxLength": 40, "pattern": "^[A-Za-z0-9][A-Za-z0-9._#-]*$" },
-                "avatar": { "type": ["string", "null"], "pattern": "^https://" },
-                "description": { "type": ["string", "null"], "maxLength": 5000 },
-                "job": { "type": ["string", "null"], "maxLength": 200 },
-                "company": { "type": ["string", "null"], "maxLength": 200 },
-                "tags": { "type": ["array", "null"], "maxItems": 50, "items": { "type": "string", "minLength": 1, "maxLength": 50 } },
-                "timezone": { "type": ["string", "null"], "description": "IANA name, e.g. Europe/Paris." },
-                "country": { "type": ["string", "null"], "maxLength": 200 },
-                "city": { "type": ["string", "null"], "maxLength": 200 },
+                "firstName": required_line(NAME_MAX),
+                "lastName": required_line(NAME_MAX),
+                "username": username,
+                "avatar": https_opt,
+                "description": multiline(DESCRIPTION_MAX),
+                "job": line(SHORT_TEXT_MAX),
+                "company": line(SHORT_TEXT_MAX),
+                "tags": tags,
+                "timezone": timezone,
+                "country": line(SHORT_TEXT_MAX),
+                "city": line(SHORT_TEXT_MAX),
                 "status": { "type": ["string", "null"], "enum": [statuses[0], statuses[1], statuses[2], statuses[3], statuses[4], null] },
-                "website": { "type": ["string", "null"], "pattern": "^https://" },
+                "website": https_opt,
                 "socials": {
                     "type": ["object", "null"], "additionalProperties": false,
                     "properties": {
-                        "facebook": { "type": ["string", "null"], "pattern": "^https://" },
-                        "linkedin": { "type": ["string", "null"], "pattern": "^https://" },
-                        "twitter": { "type": ["string", "null"], "pattern": "^https://" },
-                        "youtube": { "type": ["string", "null"], "pattern": "^https://" }
+                        "facebook": https_opt, "linkedin": https_opt, "twitter": https_opt, "youtube": https_opt
                     }
                 },
                 "options": {
@@ -374,18 +423,6 @@ fn schemas() -> Value {
                         "endRegistration": { "type": ["boolean", "null"] }
                     }
                 }
-            }
-        },
-        "UserCreated": {
-            "type": "object", "additionalProperties": false,
-            "required": ["code", "message", "id", "email", "password", "sideErrors"],
-            "properties": {
-                "code": { "const": "ok" },
-                "message": { "const": "User created successfully" },
-                "id": id,
-                "email": { "type": "string" },
-                "password": { "type": "string", "minLength": 8 },
-                "sideErrors": { "type": "array", "items": r("SideError") }
             }
         },
         "BulkInput": {
@@ -499,30 +536,33 @@ fn schemas() -> Value {
         "SpeakerInput": {
             "type": "object", "additionalProperties": false, "required": ["email"],
             "properties": {
-                "email": { "type": "string", "format": "email" },
-                "firstName": { "type": ["string", "null"], "description": "Required when the e-mail has no account yet." },
-                "lastName": { "type": ["string", "null"], "description": "Required when the e-mail has no account yet." },
-                "username": { "type": ["string", "null"] },
-                "avatar": { "type": ["string", "null"], "pattern": "^https://" },
-                "description": { "type": ["string", "null"] },
-                "job": { "type": ["string", "null"] },
-                "company": { "type": ["string", "null"] },
-                "tags": { "type": ["array", "null"], "items": { "type": "string" } },
-                "timezone": { "type": ["string", "null"] },
+                "email": email,
+                "firstName": { "anyOf": [required_line(NAME_MAX), { "type": "null" }], "description": "Required when the e-mail has no account yet." },
+                "lastName": { "anyOf": [required_line(NAME_MAX), { "type": "null" }], "description": "Required when the e-mail has no account yet." },
+                "username": username,
+                "avatar": https_opt,
+                "description": multiline(DESCRIPTION_MAX),
+                "job": line(SHORT_TEXT_MAX),
+                "company": line(SHORT_TEXT_MAX),
+                "tags": tags,
+                "timezone": timezone,
                 "highlighted": { "type": ["boolean", "null"] }
             }
         },
         "SponsorInput": {
             "type": "object", "additionalProperties": false, "required": ["name", "logo", "level"],
             "properties": {
-                "name": { "type": "string", "minLength": 1, "maxLength": 200 },
+                "name": required_line(SPONSOR_NAME_MAX),
                 "logo": https,
                 "level": { "type": "integer", "minimum": 1, "maximum": 5 },
                 "hasPage": { "type": ["boolean", "null"] },
-                "pageContent": { "type": ["string", "null"], "description": "HTML; sanitized (no scripts, event handlers or javascript: URLs)." },
-                "website": { "type": ["string", "null"], "pattern": "^https://" },
-                "speakers": { "type": ["array", "null"], "maxItems": 100, "items": r("SpeakerInput") },
-                "icon": { "type": ["string", "null"], "pattern": "^https://" },
+                "pageContent": {
+                    "type": ["string", "null"], "maxLength": PAGE_CONTENT_MAX,
+                    "description": "HTML; sanitized (no scripts, event handlers or javascript: URLs)."
+                },
+                "website": https_opt,
+                "speakers": { "type": ["array", "null"], "maxItems": SPEAKERS_MAX, "items": r("SpeakerInput") },
+                "icon": https_opt,
                 "color": { "type": ["string", "null"], "pattern": "^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$" },
                 "options": {
                     "type": ["object", "null"], "additionalProperties": false,

@@ -306,3 +306,34 @@ async fn a_reissued_password_replaces_the_old_one() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(stored_hash(&app, id).await, new_hash);
 }
+
+#[test]
+fn the_request_schemas_accept_the_seed_samples_and_refuse_what_the_rulebook_refuses() {
+    let doc = spec();
+    let check = |schema: &str, body: &Value| {
+        let mut root = json!({ "$ref": format!("#/components/schemas/{schema}") });
+        root["components"] = doc["components"].clone();
+        jsonschema::validator_for(&root).unwrap().is_valid(body)
+    };
+    assert!(check("UserInput", &seed("create-user.txt")));
+    assert!(check("SponsorInput", &seed("create-sponsor.txt")));
+    assert!(check(
+        "BulkInput",
+        &json!({ "users": [seed("create-user.txt")] })
+    ));
+    for (field, bad) in [
+        ("email", json!("jane@localhost")),
+        ("website", json!("http://jane.example.com")),
+        ("firstName", json!("   ")),
+        ("city", json!("Paris\u{7}")),
+        ("timezone", json!("Mars/Olympus")),
+    ] {
+        let mut body = seed("create-user.txt");
+        body[field] = bad.clone();
+        assert!(!check("UserInput", &body), "{field}: {bad}");
+        assert!(
+            !onboard_shared::validate_user(&body).is_empty(),
+            "{field}: {bad}"
+        );
+    }
+}
