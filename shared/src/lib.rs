@@ -31,6 +31,11 @@
 //! assert_eq!(PasswordPolicy::default().generate().len(), 20);
 //! ```
 
+// The wasm build (wasm/build.sh) passes `--cfg onboard_speed` on the nightly-enabled
+// toolchain it uses: the parser and the field checks are then optimized for speed while the
+// rest of the module stays optimized for size. Native builds ignore it.
+#![cfg_attr(onboard_speed, feature(optimize_attribute))]
+
 mod batch;
 mod doc;
 mod error;
@@ -53,7 +58,7 @@ pub use rules::{
     EMAIL_MAX, TAG_MAX, TAGS_MAX, URL_MAX, check_https_url, is_hex_color, is_timezone,
     is_valid_email, normalize_email, normalize_tag, timezone_lines, timezones,
 };
-pub use slug::{SLUG_MAX, is_slug, slugify};
+pub use slug::{SLUG_MAX, is_slug, slug_with_suffix, slugify};
 pub use sponsor::{
     NewSpeaker, NewSponsor, PAGE_CONTENT_MAX, SPEAKERS_MAX, SPONSOR_NAME_MAX, SponsorOptions,
     check_sponsor, validate_sponsor,

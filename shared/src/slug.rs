@@ -64,6 +64,27 @@ pub fn slugify(name: &str) -> String {
     out
 }
 
+/// The `n`th choice of slug for a sponsor whose `base` slug is taken: `base` itself for
+/// `n <= 1`, then `base-2`, `base-3`... with `base` cut (at the end, never leaving a
+/// trailing `-`) so the result still fits in [`SLUG_MAX`].
+///
+/// ```
+/// use onboard_shared::slug_with_suffix;
+/// assert_eq!(slug_with_suffix("super-sponsor", 1), "super-sponsor");
+/// assert_eq!(slug_with_suffix("super-sponsor", 2), "super-sponsor-2");
+/// let long = "a".repeat(64);
+/// assert_eq!(slug_with_suffix(&long, 12), format!("{}-12", "a".repeat(61)));
+/// ```
+pub fn slug_with_suffix(base: &str, n: u32) -> String {
+    if n <= 1 {
+        return base.to_string();
+    }
+    let suffix = format!("-{n}");
+    // Slugs are ASCII, so a byte cut is a char cut.
+    let keep = SLUG_MAX.saturating_sub(suffix.len()).min(base.len());
+    format!("{}{suffix}", base[..keep].trim_end_matches('-'))
+}
+
 /// Is `s` a slug that [`slugify`] could have produced (used to check `?slug=` queries)?
 pub fn is_slug(s: &str) -> bool {
     !s.is_empty()
@@ -96,6 +117,22 @@ mod tests {
         assert!(s.len() <= SLUG_MAX && s.ends_with("word"), "{s}");
         let s = slugify(&"x".repeat(200));
         assert_eq!(s.len(), SLUG_MAX);
+    }
+
+    #[test]
+    fn suffixed_slugs_fit_and_stay_slugs() {
+        let long = slugify(&"word ".repeat(40));
+        for n in [1, 2, 9, 10, 99, 100, 12345] {
+            let s = slug_with_suffix(&long, n);
+            assert!(s.len() <= SLUG_MAX && is_slug(&s), "{s}");
+        }
+        // A cut that lands on a dash does not leave "--".
+        let dashy = format!("{}-b", "a".repeat(61));
+        assert_eq!(slug_with_suffix(&dashy, 2), format!("{}-2", "a".repeat(61)));
+        // Every suffix gives a distinct slug.
+        let all: std::collections::HashSet<String> =
+            (1..200).map(|n| slug_with_suffix(&long, n)).collect();
+        assert_eq!(all.len(), 199);
     }
 
     #[test]

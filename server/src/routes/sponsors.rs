@@ -14,8 +14,8 @@ use mongodb::ClientSession;
 use mongodb::bson::{DateTime, oid::ObjectId};
 use mongodb::error::Error as DbError;
 use onboard_shared::{
-    Code, FieldError, NewSpeaker, NewUser, PasswordPolicy, SLUG_MAX, SponsorOptions, UserOptions,
-    UserType, check_sponsor, generate_username, normalize_email, slugify,
+    Code, FieldError, NewSpeaker, NewUser, PasswordPolicy, SponsorOptions, UserOptions, UserType,
+    check_sponsor, generate_username, normalize_email, slug_with_suffix, slugify,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -306,23 +306,22 @@ fn speaker_user(s: &NewSpeaker) -> NewUser {
     }
 }
 
-/// `base`, or the first free `base-2`, `base-3`... (cut so the slug stays within
-/// `SLUG_MAX`). A concurrent create can still take it; the unique index then refuses the
+/// `base`, or the first free `base-2`, `base-3`... (the rulebook's `slug_with_suffix`,
+/// which cuts long bases so the slug fits). Candidates are looked up 16 at a time. A
+/// concurrent create can still take the one chosen; the unique index then refuses the
 /// insert and the caller retries.
 async fn free_slug(state: &AppState, base: &str) -> Result<String, ApiError> {
-    let taken = store::sponsors::slugs_like(&state.store, base).await?;
-    if !taken.iter().any(|s| s == base) {
-        return Ok(base.to_string());
-    }
-    let mut n = 2u32;
+    const BATCH: u32 = 16;
+    let mut first = 1;
     loop {
-        let suffix = format!("-{n}");
-        let keep = SLUG_MAX.saturating_sub(suffix.len()).min(base.len());
-        let candidate = format!("{}{suffix}", base[..keep].trim_end_matches('-'));
-        if !taken.contains(&candidate) {
-            return Ok(candidate);
+        let candidates: Vec<String> = (first..first + BATCH)
+            .map(|n| slug_with_suffix(base, n))
+            .collect();
+        let taken = store::sponsors::taken_slugs(&state.store, &candidates).await?;
+        if let Some(free) = candidates.into_iter().find(|c| !taken.contains(c)) {
+            return Ok(free);
         }
-        n += 1;
+        first += BATCH;
     }
 }
 

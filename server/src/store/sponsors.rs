@@ -58,12 +58,11 @@ pub async fn find_by_id(store: &Store, id: ObjectId) -> Result<Option<SponsorDoc
     coll(store).find_one(doc! { "_id": id }).await
 }
 
-/// The slugs already taken among `base`, `base-2`, `base-3`...
-pub async fn slugs_like(store: &Store, base: &str) -> Result<Vec<String>, DbError> {
-    // `base` comes from the rulebook's slugify: only [a-z0-9-], so it is regex-safe.
-    let pattern = format!("^{base}(-[0-9]+)?$");
+/// Which of `candidates` are already sponsor slugs. Exact matches on the unique index:
+/// a pattern on the base would miss the shortened forms that long names get.
+pub async fn taken_slugs(store: &Store, candidates: &[String]) -> Result<Vec<String>, DbError> {
     let docs: Vec<SponsorDoc> = coll(store)
-        .find(doc! { "slug": { "$regex": pattern } })
+        .find(doc! { "slug": { "$in": candidates } })
         .await?
         .try_collect()
         .await?;

@@ -153,6 +153,39 @@ async fn slugs_get_numbered_suffixes_on_collision() {
     );
 }
 
+/// Regression (found by the cross-check): a name whose slug is cut to 64 characters used to
+/// get `-2` offered forever on its third use, ending in a 500 after ten retries.
+#[tokio::test]
+async fn long_slugs_are_cut_to_fit_their_suffix() {
+    let app = spawn_app().await;
+    let name = "a".repeat(70);
+    let mut slugs = Vec::new();
+    for _ in 0..4 {
+        let (status, _, res) = checked(
+            app.post(
+                "/v1/sponsors",
+                &json!({ "name": name, "logo": "https://a.co/l.png", "level": 1 }),
+            )
+            .await,
+            "POST",
+            "/v1/sponsors",
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{res}");
+        slugs.push(res["slug"].as_str().unwrap().to_string());
+    }
+    let a = |n: usize| "a".repeat(n);
+    assert_eq!(
+        slugs,
+        [
+            a(64),
+            format!("{}-2", a(62)),
+            format!("{}-3", a(62)),
+            format!("{}-4", a(62))
+        ]
+    );
+}
+
 #[tokio::test]
 async fn page_content_is_sanitized_with_ammonia() {
     let app = spawn_app().await;
