@@ -23,6 +23,9 @@ step "npm package: build, pack, install the tarball in a scratch project, run th
 wasm/build.sh
 tests/npm/run.sh
 
+step "cross-check: the server over HTTP vs the npm package (corpus + 3,000 generated payloads)"
+tests/crosscheck/run.sh
+
 step "API fuzzing: schemathesis against onboard serve and its /openapi.json"
 tests/api/schemathesis.sh
 
