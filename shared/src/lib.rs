@@ -31,11 +31,6 @@
 //! assert_eq!(PasswordPolicy::default().generate().len(), 20);
 //! ```
 
-// The wasm build (wasm/build.sh) passes `--cfg onboard_speed` on the nightly-enabled
-// toolchain it uses: the parser and the field checks are then optimized for speed while the
-// rest of the module stays optimized for size. Native builds ignore it.
-#![cfg_attr(onboard_speed, feature(optimize_attribute))]
-
 mod batch;
 mod doc;
 mod error;
