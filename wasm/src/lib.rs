@@ -4,10 +4,13 @@
 //! the answer back. No rule lives in this crate, so the browser and the server cannot drift.
 //!
 //! Two ways in for validation, because crossing into wasm costs differently:
-//! - `validateUser(object)` walks a JS object (as from a form);
 //! - `validateUserJson(string)` takes the JSON text (as from a request or a file) and parses
-//!   it inside wasm, which is faster for large payloads and applies the same strict parser as
-//!   the server (duplicate keys, byte-order mark).
+//!   it inside wasm with the same strict rules as the server (duplicate keys, byte-order
+//!   mark): the fastest path, one string copy in;
+//! - `validateUser(object)` takes a JS object (as from a form): a small JS helper refuses what
+//!   JSON cannot hold, JSON.stringify turns the rest into text, and it goes the same way.
+//!   That step is about a quarter of the call (bench/results.md); it replaced a walk of the
+//!   object from wasm (serde-wasm-bindgen), which was slower and several KB bigger.
 
 use onboard_shared as rules;
 use rules::{Code, FieldError};
