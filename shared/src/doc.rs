@@ -56,8 +56,6 @@ impl<'a> Node for Json<'a> {
 
 impl<'a> Object for Members<'a> {
     type Node = Json<'a>;
-    const SORT_UNKNOWN: bool = true;
-
     fn get(&self, key: &str) -> Option<&Json<'a>> {
         // Plain loops on bytes: at the size-first opt-level the iterator and `Cow`
         // comparisons stayed calls, and this lookup runs for every field of every object.

@@ -29,10 +29,6 @@ pub(crate) trait Node: Sized {
 /// A JSON object: its members by key, and its keys in order.
 pub(crate) trait Object {
     type Node: Node;
-    /// Whether unknown keys are reported sorted. serde_json's `Map` iterates in its own
-    /// order (sorted by default); the borrowed tree keeps document order, so it sorts to
-    /// report as serde_json's default `Map`, and as the wasm package always has.
-    const SORT_UNKNOWN: bool;
     fn get(&self, key: &str) -> Option<&Self::Node>;
     fn keys(&self) -> impl Iterator<Item = &str>;
 }
@@ -59,8 +55,6 @@ impl Node for Value {
 
 impl Object for Map<String, Value> {
     type Node = Value;
-    const SORT_UNKNOWN: bool = false;
-
     fn get(&self, key: &str) -> Option<&Value> {
         Map::get(self, key)
     }

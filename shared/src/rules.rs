@@ -377,10 +377,10 @@ impl Checker {
                 .iter()
                 .any(|k| k.len() == key.len() && k.as_bytes() == key.as_bytes())
         };
+        // Sorted by key: the report must not depend on the map the caller parsed into
+        // (the server's keeps document order, serde_json's default sorts).
         let mut unknown: Vec<&str> = obj.keys().filter(|key| !is_known(key)).collect();
-        if O::SORT_UNKNOWN {
-            unknown.sort_unstable();
-        }
+        unknown.sort_unstable();
         for key in unknown {
             self.push(join(path, key), Code::UnknownField, "Is not a known field.");
         }
@@ -430,7 +430,7 @@ impl Checker {
             return None;
         };
         let s = trim(s);
-        if s.is_empty() {
+        if s.is_empty() || (!s.is_ascii() && s.chars().all(is_invisible)) {
             if required {
                 self.push_at(at, Code::Blank, "Must not be empty.");
             }
@@ -687,6 +687,12 @@ impl Checker {
     }
 }
 
+/// Format characters that render as nothing (zero-width space and joiners, word joiner,
+/// BOM, soft hyphen...): text made only of them is as blank as whitespace.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{00ad}' | '\u{034f}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
+}
+
 /// The key two tags are compared and stored by: trimmed and lowercased, so `Mentor` and
 /// `mentor ` are one tag. The server upserts tags on this key.
 ///
@@ -698,7 +704,7 @@ pub fn normalize_tag(tag: &str) -> String {
     tag.trim().to_lowercase()
 }
 
-/// Tags compare case-insensitively (`to_lowercase`); ASCII pairs without allocating.
+/// Tags compare by [`normalize_tag`] (inputs are already trimmed); ASCII pairs without allocating.
 fn same_tag(a: &str, b: &str) -> bool {
     if a.is_ascii() && b.is_ascii() {
         a.eq_ignore_ascii_case(b)
