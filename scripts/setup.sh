@@ -70,7 +70,7 @@ npm_ci() {  # npm_ci DIR: install DIR's locked dependencies unless they already 
   fi
 }
 npm_ci wasm/tools
-for dir in web tests/npm; do
+for dir in web tests/npm bench/js; do
   [[ -f "$dir/package-lock.json" ]] && npm_ci "$dir"
 done
 # --- Python tools (schemathesis for the API gate), pinned, in .tools/venv --------------
