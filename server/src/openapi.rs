@@ -425,6 +425,18 @@ fn schemas() -> Value {
                 }
             }
         },
+        "UserCreated": {
+            "type": "object", "additionalProperties": false,
+            "required": ["code", "message", "id", "email", "password", "sideErrors"],
+            "properties": {
+                "code": { "const": "ok" },
+                "message": { "const": "User created successfully" },
+                "id": id,
+                "email": { "type": "string" },
+                "password": { "type": "string", "minLength": 8 },
+                "sideErrors": { "type": "array", "items": r("SideError") }
+            }
+        },
         "BulkInput": {
             "type": "object", "additionalProperties": false, "required": ["users"],
             "properties": {
