@@ -73,7 +73,7 @@ struct ImportArgs {
     #[arg(
         long = "type",
         value_enum,
-        default_value = "attendee",
+        default_value = "Attendee",
         ignore_case = true
     )]
     user_type: ImportType,
