@@ -2,9 +2,8 @@
 //!
 //! No `Debug` on [`KeyDoc`]: it holds a hash, and hashes never reach a log line.
 
-use super::{Page, Store, finish_page};
+use super::{Page, Store, find_page};
 use crate::auth::Privilege;
-use futures_util::TryStreamExt;
 use mongodb::bson::{DateTime, doc, oid::ObjectId};
 use mongodb::error::Error as DbError;
 use mongodb::options::ReturnDocument;
@@ -78,16 +77,7 @@ pub async fn count(store: &Store) -> Result<u64, DbError> {
 }
 
 pub async fn list(store: &Store, page: Page) -> Result<(Vec<KeyDoc>, Option<String>), DbError> {
-    let mut filter = doc! {};
-    page.apply(&mut filter);
-    let items: Vec<KeyDoc> = coll(store)
-        .find(filter)
-        .sort(doc! { "_id": 1 })
-        .limit(page.limit + 1)
-        .await?
-        .try_collect()
-        .await?;
-    Ok(finish_page(items, page, |k| k.id))
+    find_page(&coll(store), doc! {}, None, page, |k| k.id).await
 }
 
 /// Deletes a key; returns its hash (to evict it from caches), or None when unknown.

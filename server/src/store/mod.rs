@@ -198,8 +198,33 @@ impl Page {
     }
 }
 
+/// One keyset page of `coll`: the documents matching `filter` after the page's cursor, in id
+/// order, and the cursor of the next page. Every list route pages this way.
+pub async fn find_page<T>(
+    coll: &Collection<T>,
+    mut filter: Document,
+    projection: Option<Document>,
+    page: Page,
+    id: impl Fn(&T) -> ObjectId,
+) -> Result<(Vec<T>, Option<String>), DbError>
+where
+    T: serde::de::DeserializeOwned + Send + Sync,
+{
+    page.apply(&mut filter);
+    // One more than the page, to know whether there is a next one.
+    let mut find = coll
+        .find(filter)
+        .sort(doc! { "_id": 1 })
+        .limit(page.limit + 1);
+    if let Some(projection) = projection {
+        find = find.projection(projection);
+    }
+    let items: Vec<T> = futures_util::TryStreamExt::try_collect(find.await?).await?;
+    Ok(finish_page(items, page, id))
+}
+
 /// Splits the `limit + 1` fetched documents into a page and its `next` cursor.
-pub fn finish_page<T>(
+fn finish_page<T>(
     mut items: Vec<T>,
     page: Page,
     id: impl Fn(&T) -> ObjectId,

@@ -1,6 +1,6 @@
 //! `sponsors`: unique by `slug`. Speakers are referenced by user id.
 
-use super::{Page, Store, finish_page};
+use super::{Page, Store, find_page};
 use futures_util::TryStreamExt;
 use mongodb::ClientSession;
 use mongodb::bson::{DateTime, doc, oid::ObjectId};
@@ -78,13 +78,5 @@ pub async fn list(
     if let Some(slug) = slug {
         filter.insert("slug", slug);
     }
-    page.apply(&mut filter);
-    let items: Vec<SponsorDoc> = coll(store)
-        .find(filter)
-        .sort(doc! { "_id": 1 })
-        .limit(page.limit + 1)
-        .await?
-        .try_collect()
-        .await?;
-    Ok(finish_page(items, page, |s| s.id))
+    find_page(&coll(store), filter, None, page, |s| s.id).await
 }

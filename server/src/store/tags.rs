@@ -1,7 +1,7 @@
 //! `tags`: one document per tag, unique by a case-insensitive key (`nameKey`). The first
 //! spelling seen is kept as the display name.
 
-use super::{Page, Store, finish_page, is_duplicate_key};
+use super::{Page, Store, find_page, is_duplicate_key};
 use futures_util::TryStreamExt;
 use mongodb::bson::{DateTime, doc, oid::ObjectId};
 use mongodb::error::Error as DbError;
@@ -87,14 +87,5 @@ pub async fn names(store: &Store, ids: &[ObjectId]) -> Result<HashMap<ObjectId, 
 }
 
 pub async fn list(store: &Store, page: Page) -> Result<(Vec<TagDoc>, Option<String>), DbError> {
-    let mut filter = doc! {};
-    page.apply(&mut filter);
-    let items: Vec<TagDoc> = coll(store)
-        .find(filter)
-        .sort(doc! { "_id": 1 })
-        .limit(page.limit + 1)
-        .await?
-        .try_collect()
-        .await?;
-    Ok(finish_page(items, page, |t| t.id))
+    find_page(&coll(store), doc! {}, None, page, |t| t.id).await
 }

@@ -4,7 +4,7 @@
 //!
 //! No `Debug` on [`UserDoc`]: it holds the password hash.
 
-use super::{Page, Store, finish_page};
+use super::{Page, Store, find_page};
 use futures_util::TryStreamExt;
 use mongodb::ClientSession;
 use mongodb::bson::{DateTime, Document, doc, oid::ObjectId};
@@ -145,16 +145,8 @@ pub async fn list(
     if let Some(t) = f.tag_id {
         filter.insert("tagIds", t);
     }
-    page.apply(&mut filter);
-    let items: Vec<UserDoc> = coll(store)
-        .find(filter)
-        .projection(public())
-        .sort(doc! { "_id": 1 })
-        .limit(page.limit + 1)
-        .await?
-        .try_collect()
-        .await?;
-    Ok(finish_page(items, page, |u| u.id))
+    // The projection keeps the password hash out of every listed user.
+    find_page(&coll(store), filter, Some(public()), page, |u| u.id).await
 }
 
 /// Replaces a user's password hash; false when no such user.
