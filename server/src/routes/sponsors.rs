@@ -14,8 +14,8 @@ use mongodb::ClientSession;
 use mongodb::bson::{DateTime, oid::ObjectId};
 use mongodb::error::Error as DbError;
 use onboard_shared::{
-    Code, FieldError, NewSpeaker, NewUser, PasswordPolicy, SponsorOptions, UserOptions, UserType,
-    check_sponsor, generate_username, normalize_email, slug_with_suffix, slugify,
+    Code, FieldError, NewSpeaker, NewSponsor, NewUser, PasswordPolicy, SponsorOptions, UserOptions,
+    UserType, check_sponsor, generate_username, normalize_email, slug_with_suffix, slugify,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -112,10 +112,52 @@ impl From<DbError> for WriteFail {
     }
 }
 
+/// How many times a create starts again from the e-mail lookup when a concurrent create got
+/// in between (see `Restart`).
+const RESTARTS: u32 = 8;
+
+/// Why an attempt must start again from step 2: another request created one of our "new"
+/// speakers after our lookup, or its transaction conflicted with ours (MongoDB's
+/// TransientTransactionError, whose documented answer is to retry the whole transaction).
+/// A fresh lookup then links the account the other request made.
+enum Restart {
+    EmailTaken(usize),
+    Transient(DbError),
+}
+
 async fn create_sponsor(state: &AppState, body: &Value) -> Result<Response, ApiError> {
     // 1. The whole payload against the rulebook, before any read or write.
     let sponsor = check_sponsor(body).map_err(ApiError::Validation)?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match create_checked(state, &sponsor).await? {
+            Ok(response) => return Ok(response),
+            Err(_) if attempt < RESTARTS => {
+                tracing::debug!(
+                    attempt,
+                    "sponsor create raced another; starting again from the lookup"
+                );
+                // A short, growing pause lets the other request commit first.
+                tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(attempt))).await;
+            }
+            Err(Restart::EmailTaken(i)) => {
+                return Err(ApiError::conflict(
+                    format!("speakers[{i}].email"),
+                    Code::EmailTaken,
+                ));
+            }
+            Err(Restart::Transient(e)) => return Err(e.into()),
+        }
+    }
+}
 
+/// Steps 2 to 4 of a create for a checked payload: `Ok(Err(Restart))` when a concurrent
+/// create got in between and the caller should start again.
+async fn create_checked(
+    state: &AppState,
+    sponsor: &NewSponsor,
+) -> Result<Result<Response, Restart>, ApiError> {
     // 2. Every speaker e-mail in one query.
     let norms: Vec<String> = sponsor
         .speakers
@@ -211,6 +253,9 @@ async fn create_sponsor(state: &AppState, body: &Value) -> Result<Response, ApiE
         };
         match result {
             Ok(()) => break,
+            Err(WriteFail::Db(e)) if e.contains_label("TransientTransactionError") => {
+                return Ok(Err(Restart::Transient(e)));
+            }
             Err(WriteFail::Db(e)) => return Err(e.into()),
             Err(_) if attempt >= 10 => {
                 return Err(ApiError::internal("sponsor write kept colliding"));
@@ -238,13 +283,8 @@ async fn create_sponsor(state: &AppState, body: &Value) -> Result<Response, ApiE
                             Code::UsernameTaken,
                         ));
                     }
-                    // Created by someone else since step 2.
-                    Taken::Email | Taken::Other => {
-                        return Err(ApiError::conflict(
-                            format!("speakers[{i}].email"),
-                            Code::EmailTaken,
-                        ));
-                    }
+                    // Created by someone else since step 2: a new lookup links it.
+                    Taken::Email | Taken::Other => return Ok(Err(Restart::EmailTaken(i))),
                 }
             }
         }
@@ -276,7 +316,7 @@ async fn create_sponsor(state: &AppState, body: &Value) -> Result<Response, ApiE
     if let Ok(v) = HeaderValue::from_str(&format!("/v1/sponsors/{}", body.id)) {
         res.headers_mut().insert(header::LOCATION, v);
     }
-    Ok(res)
+    Ok(Ok(res))
 }
 
 /// The user payload of a new speaker account (names were checked present by

@@ -295,3 +295,45 @@ async fn a_failed_sponsor_leaves_no_partial_state_with_transactions() {
 async fn a_failed_sponsor_leaves_no_partial_state_with_compensating_writes() {
     atomic_failure_leaves_nothing(TransactionMode::Never).await;
 }
+
+/// Regression (found by the CI rehearsal's cross-check): concurrent sponsors naming the same
+/// new speaker used to answer 503 when their transactions conflicted. Each create now starts
+/// again from the e-mail lookup, so exactly one account is made and every sponsor links it.
+#[tokio::test]
+async fn concurrent_sponsors_sharing_a_new_speaker_all_succeed() {
+    let app = spawn_app().await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let http = app.http.clone();
+        let url = format!("{}/v1/sponsors", app.url);
+        let key = app.key.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = json!({
+                "name": format!("Racing Sponsor {i}"), "logo": "https://a.co/l.png", "level": 2,
+                "speakers": [{ "email": "shared.speaker@domain.com", "firstName": "Sam", "lastName": "Shared" }]
+            });
+            let res = http.post(url).bearer_auth(key).json(&body).send().await.unwrap();
+            let status = res.status();
+            (status, res.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut speaker_ids = Vec::new();
+    let mut passwords = 0;
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let speaker = &body["speakers"][0];
+        speaker_ids.push(speaker["id"].as_str().unwrap().to_string());
+        passwords += usize::from(speaker.get("password").is_some());
+    }
+    speaker_ids.dedup();
+    assert_eq!(speaker_ids.len(), 1, "every sponsor links the same account");
+    assert_eq!(passwords, 1, "one account created, so one password");
+    let (_, _, found) = checked(
+        app.get("/v1/users?email=shared.speaker@domain.com").await,
+        "GET",
+        "/v1/users",
+    )
+    .await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+}
