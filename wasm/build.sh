@@ -53,7 +53,9 @@ for f in "$PKG"/node/snippets/*/*.js; do
   sed -E 's/^export function ([A-Za-z_$][A-Za-z0-9_$]*)/exports.\1 = function \1/' "$f" > "${f%.js}.cjs"
   rm "$f"
 done
-sed -i -E "s#require\('(\./snippets/[^']*)\.js'\)#require('\1.cjs')#" "$PKG/node/onboard_wasm.cjs"
+# (wasm-bindgen writes require('./snippets/…') or, for a helper the glue calls itself,
+# require(String.raw`./snippets/…`).)
+sed -i -E "s#require\((String\.raw)?(['\`])(\./snippets/[^'\`]*)\.js(['\`])\)#require(\1\2\3.cjs\4)#g" "$PKG/node/onboard_wasm.cjs"
 rm -f "$PKG"/*/.gitignore "$PKG"/*/package.json "$PKG"/node/onboard_wasm_bg.wasm.d.ts "$PKG"/web/onboard_wasm_bg.wasm.d.ts
 
 # The Node build's declarations are the API without the web build's init(): the same

@@ -32,8 +32,10 @@
 //! ```
 
 mod batch;
+mod bytes;
 mod doc;
 mod error;
+mod field;
 mod fold;
 mod json;
 mod node;
@@ -47,6 +49,7 @@ mod username;
 
 pub use batch::{BULK_MAX, check_users};
 pub use error::{Code, FieldError};
+pub use field::{PayloadKind, field_context, validate_field_json};
 pub use json::{JsonError, MAX_DEPTH, parse_json, value_from};
 pub use password::{PASSWORD_MAX, PASSWORD_MIN, PasswordPolicy};
 pub use rules::{

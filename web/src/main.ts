@@ -136,16 +136,37 @@ function target(form: HTMLFormElement, field: string): Element {
 // ---- One form: state, live validation, previews, submit. ----
 interface State {
   form: HTMLFormElement;
+  kind: "user" | "sponsor";
   validate: (r: Rules, body: Json) => FieldError[];
+  /** The rulebook's answer: whole on submit and on change, one field per keystroke. */
+  local: FieldError[];
   submitted: boolean;
   server: FieldError[];
   busy: boolean;
 }
 const states = new Map<HTMLFormElement, State>();
 
+/** The whole payload checked again (submit, change events, speakers and chips). */
 function refresh(form: HTMLFormElement) {
+  const st = states.get(form)!;
+  st.local = rules ? st.validate(rules, collect(form)) : [];
   previews(form);
-  render(states.get(form)!);
+  render(st);
+}
+
+/** A keystroke: only the edited field is checked again (validateField, well under a
+ *  microsecond), its errors replacing the ones it had; the form is the rules' context. */
+function refreshField(form: HTMLFormElement, el: Control) {
+  const st = states.get(form)!;
+  const path = el.dataset.path;
+  if (!rules || !path) return refresh(form);
+  const body = collect(form);
+  let value: unknown = body;
+  for (const k of path.match(/[^.[\]]+/g)!) value = (value as Json | undefined)?.[k];
+  const under = (f: string) => f === path || (f.startsWith(path) && ".[".includes(f[path.length]));
+  st.local = st.local.filter((e) => !under(e.field)).concat(rules.validateField(st.kind, path, value, body));
+  previews(form);
+  render(st);
 }
 
 function previews(form: HTMLFormElement) {
@@ -166,7 +187,7 @@ function previews(form: HTMLFormElement) {
 
 function render(st: State): FieldError[] {
   const { form } = st;
-  const local = rules ? st.validate(rules, collect(form)) : [];
+  const local = st.local;
   const all = local.concat(st.server.filter((s) => !local.some((l) => l.field === s.field && l.code === s.code)));
   const shown = new Map<Element, Set<string>>();
   for (const e of all) {
@@ -297,6 +318,7 @@ async function submit(st: State) {
   st.submitted = true;
   st.server = [];
   banner(panel);
+  refresh(form);
   if (render(st).length) return focusFirstError(form);
 
   const body = collect(form);
@@ -343,8 +365,8 @@ async function submit(st: State) {
   );
 }
 
-function setupForm(form: HTMLFormElement, validate: State["validate"]) {
-  const st: State = { form, validate, submitted: false, server: [], busy: false };
+function setupForm(form: HTMLFormElement, kind: State["kind"], validate: State["validate"]) {
+  const st: State = { form, kind, validate, local: [], submitted: false, server: [], busy: false };
   states.set(form, st);
   decorate(form);
   $(form, "[type=submit]").append(h("span", { class: "count" }));
@@ -357,8 +379,11 @@ function setupForm(form: HTMLFormElement, validate: State["validate"]) {
     }
     el.dataset.touched = "1";
     st.server = st.server.filter((s) => target(form, s.field) !== el);
-    refresh(form);
+    refreshField(form, el);
   });
+  // Committed edits check the whole payload again, for the rules across fields (a type
+  // that forbids a highlight, a speaker e-mail that another speaker repeats).
+  form.addEventListener("change", () => refresh(form));
   form.addEventListener("keydown", (e) => {
     const el = e.target as HTMLInputElement;
     if (el.dataset.type !== "tags") return;
@@ -387,9 +412,9 @@ function setupForm(form: HTMLFormElement, validate: State["validate"]) {
   refresh(form);
 }
 
-setupForm($(document, "#user-form"), (r, body) => r.validateUser(body as UserPayload));
+setupForm($(document, "#user-form"), "user", (r, body) => r.validateUser(body as UserPayload));
 const sponsorForm = $<HTMLFormElement>(document, "#sponsor-form");
-setupForm(sponsorForm, (r, body) => r.validateSponsor(body as SponsorPayload));
+setupForm(sponsorForm, "sponsor", (r, body) => r.validateSponsor(body as SponsorPayload));
 
 // ---- Sponsor extras: the color swatch and the speakers list. ----
 const color = $<HTMLInputElement>(sponsorForm, "[name=color]");
