@@ -45,6 +45,11 @@ mod timezones;
 mod user;
 mod username;
 
+// Edits and spreadsheet cells (issue 12).
+mod csv;
+mod patch;
+mod speaker;
+
 pub use batch::{BULK_MAX, check_users};
 pub use error::{Code, FieldError};
 pub use json::{JsonError, MAX_DEPTH, parse_json, value_from};
@@ -62,6 +67,14 @@ pub use user::{
     DESCRIPTION_MAX, NAME_MAX, NewUser, SHORT_TEXT_MAX, STATUSES, Socials, Status, UserOptions,
     UserType, check_user, validate_user,
 };
+pub use csv::{csv_cell_value, csv_safe_cell};
+pub use error::{BULK_ERRORS_MAX, ERRORS_MAX};
+pub use patch::{
+    SPONSOR_READ_ONLY, SponsorFields, SponsorPatch, USER_READ_ONLY, UserPatch, bulk_row_patch,
+    check_bulk_update, check_sponsor_patch, check_user_patch, validate_sponsor_patch,
+    validate_sponsor_patch_json, validate_user_patch, validate_user_patch_json,
+};
+pub use speaker::{check_speaker, validate_speaker, validate_speaker_json};
 pub use username::{
     USERNAME_MAX, USERNAME_MIN, check_username, generate_username, generate_username_with,
     normalize_username, preview_username, sanitize_name_part, username_base,
