@@ -83,7 +83,10 @@ mod tests {
             assert_eq!(csv_cell_value(&safe), cell, "{cell:?}");
             let first = safe.trim_start_matches('\'').as_bytes().first().copied();
             let marked = safe.starts_with('\'');
-            assert!(marked || !first.is_some_and(|b| FORMULA_START.contains(&b)), "{safe:?}");
+            assert!(
+                marked || !first.is_some_and(|b| FORMULA_START.contains(&b)),
+                "{safe:?}"
+            );
         }
     }
 }

@@ -167,7 +167,9 @@ pub fn validate_user_patch(existing: &Value, patch: &Value) -> Vec<FieldError> {
 /// not JSON is one `invalid_json` error on `""`, as the server answers it.
 pub fn validate_user_patch_json(existing: &str, patch: &str) -> Vec<FieldError> {
     match parse_pair(existing, patch) {
-        Ok((existing, patch)) => user_patch(existing, patch, |_| ()).err().unwrap_or_default(),
+        Ok((existing, patch)) => user_patch(existing, patch, |_| ())
+            .err()
+            .unwrap_or_default(),
         Err(e) => vec![e],
     }
 }
@@ -480,13 +482,9 @@ fn prepare<T: Tree>(
         .collect();
     let mut c = Checker::default();
     let apart = check_apart(&mut c, &patch);
-    let merged = merge(
-        existing,
-        patch,
-        &|k| shape.merges(k),
-        shape.nested,
-        &|k| shape.read_only.contains(&k) || shape.apart.contains(&k),
-    );
+    let merged = merge(existing, patch, &|k| shape.merges(k), shape.nested, &|k| {
+        shape.read_only.contains(&k) || shape.apart.contains(&k)
+    });
     Ok(Prepared {
         merged,
         before,
@@ -603,7 +601,12 @@ fn user_changes(a: &NewUser, b: &NewUser) -> Vec<&'static str> {
         ("socials", a.socials != b.socials),
         ("options", a.options != b.options),
     ];
-    debug_assert!(differs.iter().map(|(f, _)| *f).eq(user::FIELDS.iter().copied()));
+    debug_assert!(
+        differs
+            .iter()
+            .map(|(f, _)| *f)
+            .eq(user::FIELDS.iter().copied())
+    );
     differs
         .into_iter()
         .filter_map(|(field, d)| d.then_some(field))
@@ -672,17 +675,24 @@ mod tests {
     fn nested_objects_merge_member_by_member() {
         let patch = json!({"socials": {"youtube": "https://youtube.com/@jane", "twitter": null}});
         let p = check_user_patch(&stored(), &patch).unwrap();
-        assert_eq!(p.user.socials.youtube.as_deref(), Some("https://youtube.com/@jane"));
+        assert_eq!(
+            p.user.socials.youtube.as_deref(),
+            Some("https://youtube.com/@jane")
+        );
         assert_eq!(p.user.socials.twitter, None);
         assert_eq!(p.changed, ["socials"]);
-        let p = check_user_patch(&stored(), &json!({"options": {"endRegistration": true}})).unwrap();
+        let p =
+            check_user_patch(&stored(), &json!({"options": {"endRegistration": true}})).unwrap();
         assert!(p.user.options.highlight && p.user.options.end_registration);
     }
 
     #[test]
     fn tags_are_replaced_wholesale_and_compared_by_key() {
         let p = check_user_patch(&stored(), &json!({"tags": ["host"]})).unwrap();
-        assert_eq!((p.user.tags.clone(), p.changed), (vec!["host".to_string()], vec!["tags"]));
+        assert_eq!(
+            (p.user.tags.clone(), p.changed),
+            (vec!["host".to_string()], vec!["tags"])
+        );
         let p = check_user_patch(&stored(), &json!({"tags": ["mentor", " HOST "]})).unwrap();
         assert!(p.is_unchanged(), "{:?}", p.changed);
         let p = check_user_patch(&stored(), &json!({"tags": null})).unwrap();
@@ -744,7 +754,8 @@ mod tests {
 
     #[test]
     fn read_only_fields_come_first() {
-        let patch = json!({"updatedAt": null, "password": "x", "id": "y", "createdAt": 1, "job": 3});
+        let patch =
+            json!({"updatedAt": null, "password": "x", "id": "y", "createdAt": 1, "job": 3});
         assert_eq!(
             found(&errors(&stored(), &patch)),
             [
@@ -762,7 +773,10 @@ mod tests {
         for patch in [json!([]), json!(null), json!("x"), json!(1)] {
             assert_eq!(found(&errors(&stored(), &patch)), [("", Code::WrongType)]);
         }
-        assert_eq!(found(&errors(&json!([]), &json!({}))), [("", Code::WrongType)]);
+        assert_eq!(
+            found(&errors(&json!([]), &json!({}))),
+            [("", Code::WrongType)]
+        );
         assert_eq!(
             found(&validate_user_patch_json("{}", "{")),
             [("", Code::InvalidJson)]
@@ -795,8 +809,11 @@ mod tests {
             found(&errors(&old, &json!({"job": "x"}))),
             [("website", Code::UrlNotHttps)]
         );
-        let p = check_user_patch(&old, &json!({"website": "https://jane.dev", "job": "Tester"}))
-            .unwrap();
+        let p = check_user_patch(
+            &old,
+            &json!({"website": "https://jane.dev", "job": "Tester"}),
+        )
+        .unwrap();
         assert_eq!(p.changed, ["job", "website"]);
     }
 
@@ -808,9 +825,15 @@ mod tests {
             "options": {"displayInLobby": true, "highlight": false},
             "speakers": [{"id": "y", "email": "a@b.co", "firstName": "A", "lastName": "B", "username": "b.a#1"}],
             "createdAt": "t", "updatedAt": "t"});
-        let p = check_sponsor_patch(&existing, &json!({"level": 5, "options": {"highlight": true}}))
-            .unwrap();
-        assert_eq!((p.sponsor.level, p.sponsor.options.display_in_lobby, p.slug), (5, true, None));
+        let p = check_sponsor_patch(
+            &existing,
+            &json!({"level": 5, "options": {"highlight": true}}),
+        )
+        .unwrap();
+        assert_eq!(
+            (p.sponsor.level, p.sponsor.options.display_in_lobby, p.slug),
+            (5, true, None)
+        );
         assert_eq!(p.changed, ["level", "options"]);
         let p = check_sponsor_patch(&existing, &json!({"slug": "super-sponsor"})).unwrap();
         assert!(p.changed.is_empty() && p.slug.as_deref() == Some("super-sponsor"));
@@ -820,7 +843,8 @@ mod tests {
             assert_eq!(a, b);
             a
         };
-        let patch = json!({"speakers": [], "slug": null, "level": 9, "name": null, "logo": "http://x.com"});
+        let patch =
+            json!({"speakers": [], "slug": null, "level": 9, "name": null, "logo": "http://x.com"});
         assert_eq!(
             found(&sponsor_errors(&patch)),
             [
@@ -841,8 +865,14 @@ mod tests {
             assert_eq!(found(&got), [("slug", code)], "{slug}");
         }
         let long = "a".repeat(SLUG_MAX + 1);
-        assert_eq!(found(&sponsor_errors(&json!({ "slug": long }))), [("slug", Code::TooLong)]);
-        assert_eq!(found(&sponsor_errors(&json!({ "slug": 1 }))), [("slug", Code::WrongType)]);
+        assert_eq!(
+            found(&sponsor_errors(&json!({ "slug": long }))),
+            [("slug", Code::TooLong)]
+        );
+        assert_eq!(
+            found(&sponsor_errors(&json!({ "slug": 1 }))),
+            [("slug", Code::WrongType)]
+        );
     }
 
     #[test]
@@ -853,8 +883,11 @@ mod tests {
         assert_eq!(p.status(), "unchanged");
         assert_eq!(p.user.email, "jane@domain.com");
         assert_eq!(p.user.job.as_deref(), Some("Tester"));
-        let p = check_bulk_update(&stored(), &json!({"email": "jane@domain.com", "city": "Lyon"}))
-            .unwrap();
+        let p = check_bulk_update(
+            &stored(),
+            &json!({"email": "jane@domain.com", "city": "Lyon"}),
+        )
+        .unwrap();
         assert_eq!((p.status(), p.changed), ("updated", vec!["city"]));
         let errors = check_bulk_update(&stored(), &json!({"email": "x", "website": "http://a.co"}))
             .unwrap_err();

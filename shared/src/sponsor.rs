@@ -136,7 +136,9 @@ pub(crate) fn sponsor_errors<N: Node>(payload: &N) -> Vec<FieldError> {
     check_sponsor_node(payload).err().unwrap_or_default()
 }
 
-pub(crate) fn check_sponsor_node<N: Node>(payload: &N) -> Result<SponsorDraft<'_>, Vec<FieldError>> {
+pub(crate) fn check_sponsor_node<N: Node>(
+    payload: &N,
+) -> Result<SponsorDraft<'_>, Vec<FieldError>> {
     let mut c = Checker::default();
     let sponsor = c
         .object("", payload)
@@ -309,7 +311,11 @@ fn speakers<'v, O: Object>(c: &mut Checker, obj: &'v O) -> Vec<SpeakerDraft<'v>>
 
 /// A speaker's unknown fields and e-mail: checked first, so a duplicate e-mail is reported
 /// right after them.
-pub(crate) fn speaker_email<'v, O: Object>(c: &mut Checker, s: &'v O, path: &str) -> Option<&'v str> {
+pub(crate) fn speaker_email<'v, O: Object>(
+    c: &mut Checker,
+    s: &'v O,
+    path: &str,
+) -> Option<&'v str> {
     c.unknown_fields(path, s, SPEAKER_FIELDS);
     c.email(s, path, "email", true)
 }

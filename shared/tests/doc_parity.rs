@@ -183,7 +183,11 @@ fn capped_lists_agree() {
     let texts = [
         format!("{{{}}}", keys(5000, "k")),
         format!("{{\"socials\":{{{}}},{}}}", keys(300, "s"), keys(50, "k")),
-        format!("{{\"options\":{{{}}},\"speakers\":[{{{}}}]}}", keys(60, "o"), keys(60, "p")),
+        format!(
+            "{{\"options\":{{{}}},\"speakers\":[{{{}}}]}}",
+            keys(60, "o"),
+            keys(60, "p")
+        ),
         format!("{{\"tags\":[{}]}}", vec!["\"\""; 50].join(",")),
         format!(
             "{{\"speakers\":[{}]}}",
@@ -193,7 +197,11 @@ fn capped_lists_agree() {
     for text in &texts {
         assert_same(text);
         let errors = validate_user_json(text);
-        assert!(errors.len() <= onboard_shared::ERRORS_MAX + 1, "{}", errors.len());
+        assert!(
+            errors.len() <= onboard_shared::ERRORS_MAX + 1,
+            "{}",
+            errors.len()
+        );
     }
     let capped = validate_sponsor_json(&texts[4]);
     assert_eq!(capped.len(), onboard_shared::ERRORS_MAX + 1);
@@ -210,7 +218,10 @@ fn capped_lists_agree() {
         .collect();
     assert_eq!(fast, slow);
     let total: usize = fast.iter().map(Vec::len).sum();
-    assert!(total <= onboard_shared::BULK_ERRORS_MAX + fast.len(), "{total}");
+    assert!(
+        total <= onboard_shared::BULK_ERRORS_MAX + fast.len(),
+        "{total}"
+    );
     assert!(fast.iter().all(|e| !e.is_empty()));
     assert_eq!(fast[999], [fast[999][0].clone()]);
     assert_eq!(fast[999][0].code, Code::TooManyErrors);

@@ -434,7 +434,10 @@ pub fn validate_sponsor_patch(
 /// `validateSponsorPatch` on JSON texts.
 #[wasm_bindgen(js_name = validateSponsorPatchJson, unchecked_return_type = "FieldError[]")]
 pub fn validate_sponsor_patch_json(existing_json: &str, patch_json: &str) -> JsValue {
-    errors_to_js(&rules::validate_sponsor_patch_json(existing_json, patch_json))
+    errors_to_js(&rules::validate_sponsor_patch_json(
+        existing_json,
+        patch_json,
+    ))
 }
 
 /// Validates one speaker (`POST /v1/sponsors/{id}/speakers`) with a sponsor create's rules
