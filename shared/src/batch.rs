@@ -90,6 +90,10 @@ fn check_rows<'v, N: Node, T>(
         .collect()
 }
 
+/// The message of a row cut by [`BULK_ERRORS_MAX`] (a literal: it sits in the wasm package).
+pub(crate) const TOO_MANY_IN_REQUEST: &str =
+    "The request has more problems than the 10,000 listed; fix those and send it again.";
+
 /// A row's errors within what is left of the request's budget: cut, and ended with
 /// `too_many_errors`, when they do not fit.
 fn spend(budget: &mut usize, mut errors: Vec<FieldError>) -> Vec<FieldError> {
@@ -100,9 +104,7 @@ fn spend(budget: &mut usize, mut errors: Vec<FieldError>) -> Vec<FieldError> {
         errors.push(FieldError::new(
             "",
             Code::TooManyErrors,
-            format!(
-                "The request has more problems than the {BULK_ERRORS_MAX} listed; fix those and send it again."
-            ),
+            TOO_MANY_IN_REQUEST,
         ));
     }
     *budget = budget.saturating_sub(errors.len());

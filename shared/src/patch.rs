@@ -451,34 +451,20 @@ fn prepare<T: Tree>(
     existing: T,
     patch: T,
     shape: &Shape,
-    what: &str,
+    not_objects: [&'static str; 2],
     check_apart: impl FnOnce(&mut Checker, &T) -> Option<String>,
 ) -> Result<Prepared<T>, Vec<FieldError>> {
     let Kind::Object(obj) = patch.kind() else {
-        return Err(vec![FieldError::new(
-            "",
-            Code::WrongType,
-            format!("A merge patch must be a JSON object of the {what}'s fields to change."),
-        )]);
+        return Err(vec![FieldError::new("", Code::WrongType, not_objects[0])]);
     };
     if !matches!(existing.kind(), Kind::Object(_)) {
-        return Err(vec![FieldError::new(
-            "",
-            Code::WrongType,
-            format!("The existing {what} must be a JSON object."),
-        )]);
+        return Err(vec![FieldError::new("", Code::WrongType, not_objects[1])]);
     }
     let before: Vec<FieldError> = shape
         .read_only
         .iter()
         .filter(|key| obj.get(key).is_some())
-        .map(|key| {
-            FieldError::new(
-                *key,
-                Code::ReadOnly,
-                format!("Cannot be changed by a patch; {}", read_only_why(key)),
-            )
-        })
+        .map(|key| FieldError::new(*key, Code::ReadOnly, read_only_why(key)))
         .collect();
     let mut c = Checker::default();
     let apart = check_apart(&mut c, &patch);
@@ -495,9 +481,11 @@ fn prepare<T: Tree>(
 
 fn read_only_why(key: &str) -> &'static str {
     match key {
-        "password" => "reset it with POST /v1/users/{id}/password.",
-        "speakers" => "add or remove speakers with /v1/sponsors/{id}/speakers.",
-        _ => "the server sets it.",
+        "password" => "Cannot be changed by a patch; reset it with POST /v1/users/{id}/password.",
+        "speakers" => {
+            "Cannot be changed by a patch; add or remove speakers with /v1/sponsors/{id}/speakers."
+        }
+        _ => "Cannot be changed by a patch; the server sets it.",
     }
 }
 
@@ -525,7 +513,11 @@ fn user_patch<T: Tree, R>(
     patch: T,
     finish: impl for<'d> FnOnce(UserDraft<'d>) -> R,
 ) -> Result<R, Vec<FieldError>> {
-    let p = prepare(existing, patch, &USER, "user", |c, patch| {
+    let not_objects = [
+        "A merge patch must be a JSON object of the user's fields to change.",
+        "The existing user must be a JSON object.",
+    ];
+    let p = prepare(existing, patch, &USER, not_objects, |c, patch| {
         // A user always has a username: a patch may change it, never remove it.
         if let Kind::Object(obj) = patch.kind()
             && obj.get("username").is_some()
@@ -548,7 +540,11 @@ fn sponsor_patch<T: Tree, R>(
     patch: T,
     finish: impl for<'d> FnOnce(SponsorDraft<'d>) -> R,
 ) -> Result<(R, Option<String>), Vec<FieldError>> {
-    let p = prepare(existing, patch, &SPONSOR, "sponsor", |c, patch| {
+    let not_objects = [
+        "A merge patch must be a JSON object of the sponsor's fields to change.",
+        "The existing sponsor must be a JSON object.",
+    ];
+    let p = prepare(existing, patch, &SPONSOR, not_objects, |c, patch| {
         let Kind::Object(obj) = patch.kind() else {
             return None;
         };

@@ -384,15 +384,18 @@ impl Checker {
         };
         // Sorted by key: the report must not depend on the map the caller parsed into
         // (the server's keeps document order, serde_json's default sorts).
-        let mut unknown: Vec<&str> = obj.keys().filter(|key| !is_known(key)).collect();
-        // Only the first keys can still be listed (see `push`): pick them without sorting
-        // a hostile body's 100,000 keys.
+        // Only the first keys in that order can still be listed (see `push`): keep the
+        // smallest `room` of them, sorted, instead of sorting a hostile body's 100,000 keys.
         let room = (ERRORS_MAX + 1).saturating_sub(self.errors.len());
-        if unknown.len() > room {
-            unknown.select_nth_unstable(room);
+        let mut unknown: Vec<&str> = Vec::new();
+        for key in obj.keys().filter(|key| !is_known(key)) {
+            if unknown.len() == room && unknown.last().is_none_or(|last| key >= *last) {
+                continue;
+            }
+            let at = unknown.binary_search(&key).unwrap_or_else(|at| at);
+            unknown.insert(at, key);
             unknown.truncate(room);
         }
-        unknown.sort_unstable();
         for key in unknown {
             self.push(join(path, key), Code::UnknownField, "Is not a known field.");
         }
