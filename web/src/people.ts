@@ -8,7 +8,7 @@ import { $, $$, h, onceWarning, plural, secret, type Json, type Rules } from "./
 import { fill, get, refresh, setupForm } from "./fields";
 import type { ViewModule } from "./main";
 import {
-  confirmDialog, date, dialog, discardForm, editForm, facts, loadPage, openDialog, patchOf, saveEdit,
+  confirmDialog, date, day, dialog, discardForm, editForm, facts, loadPage, openDialog, patchOf, saveEdit,
   whenWritable, type EditHost, type ListState,
 } from "./views";
 
@@ -141,7 +141,7 @@ export const mount: ViewModule["mount"] = (panel, ctx) => {
       h("td", {}, u.type),
       h("td", {}, u.username ?? ""),
       h("td", {}, (u.tags ?? []).join(", ")),
-      h("td", {}, date(u.createdAt)),
+      h("td", {}, day(u.createdAt)),
     );
   }
 

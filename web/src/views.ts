@@ -127,6 +127,12 @@ export function date(iso: unknown): string {
   return Number.isNaN(d.getTime()) ? "" : d.toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
 }
 
+/** The day alone, for a table's column. */
+export function day(iso: unknown): string {
+  const d = new Date(String(iso));
+  return Number.isNaN(d.getTime()) ? "" : d.toLocaleDateString("en-GB", { dateStyle: "medium" });
+}
+
 // ---- Lists paged by the API's keyset `next`. ----
 export interface ListState {
   items: Json[];
