@@ -5,7 +5,7 @@
 //! list of its fields.
 
 use crate::bytes;
-use crate::error::{Code, FieldError};
+use crate::error::{Code, ERRORS_MAX, FieldError, too_many_errors};
 use crate::node::{Kind, Node, Object, given};
 use crate::timezones::TIMEZONES;
 
@@ -499,6 +499,7 @@ impl<'p> At<'p> {
 
 /// Collects the errors of one payload. The checks work on any [`Node`] (serde_json's
 /// `Value` or the borrowed tree of `doc`) and hand back the trimmed text borrowed from it.
+/// At most [`ERRORS_MAX`] are kept, then one `too_many_errors` entry ends the list.
 ///
 /// A checker may be focused on one path (`validate_field`): it then keeps only the errors at
 /// or under that path, and drops the others before building their path or message.
@@ -514,6 +515,15 @@ impl Checker {
         Checker {
             errors: Vec::new(),
             focus: (!path.is_empty()).then(|| path.to_owned()),
+        }
+    }
+
+    /// Adds an error unless the list is full (built only when it is added).
+    fn add(&mut self, error: impl FnOnce() -> FieldError) {
+        match self.errors.len().cmp(&ERRORS_MAX) {
+            std::cmp::Ordering::Less => self.errors.push(error()),
+            std::cmp::Ordering::Equal => self.errors.push(too_many_errors()),
+            std::cmp::Ordering::Greater => {}
         }
     }
 
@@ -542,14 +552,14 @@ impl Checker {
             Some(focus) => relation(focus, &[field.as_ref().as_bytes()]) == Some(true),
         };
         if keep {
-            self.errors.push(FieldError::new(field, code, message));
+            self.add(|| FieldError::new(field, code, message));
         }
     }
 
     pub fn push_at(&mut self, at: At<'_>, code: Code, message: impl Into<String>) {
         // Off focus, nothing is built: neither the path nor the message.
         if self.focus.is_none() || self.relation(at) == Some(true) {
-            self.errors.push(FieldError::new(at.path(), code, message));
+            self.add(|| FieldError::new(at.path(), code, message));
         }
     }
 
@@ -591,13 +601,20 @@ impl Checker {
         };
         // Sorted by key: the report must not depend on the map the caller parsed into
         // (the server's keeps document order, serde_json's default sorts).
+        // Only the first keys in that order can still be listed (see `push`): keep the
+        // smallest `room` of them, sorted, instead of sorting a hostile body's 100,000 keys.
+        let room = (ERRORS_MAX + 1).saturating_sub(self.errors.len());
         let mut unknown: Vec<&str> = Vec::new();
         for key in obj.keys() {
-            if !is_known(key) {
-                unknown.push(key);
+            if is_known(key)
+                || (unknown.len() == room && unknown.last().is_none_or(|last| key >= *last))
+            {
+                continue;
             }
+            let at = unknown.binary_search(&key).unwrap_or_else(|at| at);
+            unknown.insert(at, key);
+            unknown.truncate(room);
         }
-        unknown.sort_unstable();
         for key in unknown {
             self.push_at(
                 At::Key(path, key),

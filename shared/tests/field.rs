@@ -6,7 +6,7 @@
 //! the whole payload as the context.
 
 use onboard_shared::{
-    FieldError, PayloadKind, field_context, validate_field_json, validate_sponsor_json,
+    Code, FieldError, PayloadKind, field_context, validate_field_json, validate_sponsor_json,
     validate_user_json,
 };
 use serde_json::Value;
@@ -122,6 +122,7 @@ fn every_field_answer_equals_the_whole_answer_on_its_path() {
         let payload = &case["payload"];
         let text = serde_json::to_string(payload).unwrap();
         let whole = validate(&text);
+        let capped = whole.iter().any(|e| e.code == Code::TooManyErrors);
         let mut paths = BTreeSet::from([String::new()]);
         if let Value::Object(m) = payload {
             for (k, v) in m {
@@ -159,10 +160,22 @@ fn every_field_answer_equals_the_whole_answer_on_its_path() {
             });
             let got = validate_field_json(kind, path, value.as_deref(), needed.as_deref());
             let name = case["name"].as_str().unwrap();
-            assert_eq!(got, want, "{name}: path {path:?}, context {needed:?}");
+            // A capped whole answer lists only its first problems; the field's own list
+            // starts with those of its path and may go on.
+            let same = |got: &[FieldError]| match capped {
+                false => got == want.as_slice(),
+                true => got.starts_with(&want),
+            };
+            assert!(
+                same(&got),
+                "{name}: path {path:?}, context {needed:?}: {got:?} vs {want:?}"
+            );
             // The whole payload as the context: the same answer.
             let got = validate_field_json(kind, path, value.as_deref(), Some(&text));
-            assert_eq!(got, want, "{name}: path {path:?}, whole payload as context");
+            assert!(
+                same(&got),
+                "{name}: path {path:?}, whole payload as context: {got:?}"
+            );
             checked += 1;
         }
     }

@@ -53,9 +53,14 @@ test("validateField gives the whole payload's errors on every path of every corp
   for (const c of corpus) {
     if (c.kind !== "user" && c.kind !== "sponsor") continue;
     const whole = c.kind === "user" ? rules.validateUser(c.payload) : rules.validateSponsor(c.payload);
+    // A capped whole answer lists only its first problems; a field's list starts with those
+    // of its path and may go on.
+    const capped = whole.some((e) => e.code === "too_many_errors");
     for (const [path, value] of paths(c.kind, c.payload, whole)) {
       const want = whole.filter((e) => under(e.field, path));
-      assert.deepEqual(rules.validateField(c.kind, path, value, c.payload), want, `${c.name}: ${JSON.stringify(path)}`);
+      let got = rules.validateField(c.kind, path, value, c.payload);
+      if (capped) got = got.slice(0, want.length);
+      assert.deepEqual(got, want, `${c.name}: ${JSON.stringify(path)}`);
       checked++;
     }
   }
