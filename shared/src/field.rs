@@ -184,12 +184,14 @@ fn place<'a>(node: Json<'a>, steps: &[Step<'a>], value: Option<Json<'a>>) -> Jso
                 _ => Vec::new(),
             };
             let at = members.iter().position(|(k, _)| k.as_ref() == key);
-            let old = at.map(|i| members.remove(i).1);
-            let last = rest.is_empty();
-            if !(last && value.is_none()) {
-                let child = place(old.unwrap_or(Json::Null), rest, value);
-                let i = at.unwrap_or(members.len());
-                members.insert(i, (Cow::Borrowed(key), child));
+            match (at, value.is_none() && rest.is_empty()) {
+                (Some(i), true) => drop(members.remove(i)),
+                (None, true) => {}
+                (Some(i), false) => {
+                    let old = std::mem::replace(&mut members[i].1, Json::Null);
+                    members[i].1 = place(old, rest, value);
+                }
+                (None, false) => members.push((Cow::Borrowed(key), place(Json::Null, rest, value))),
             }
             doc::object(members)
         }

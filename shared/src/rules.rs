@@ -52,7 +52,7 @@ fn email_problem(email: &str) -> Option<&'static str> {
         || local.len() > 64
         || local.starts_with('.')
         || local.ends_with('.')
-        || local.contains("..")
+        || local.as_bytes().windows(2).any(|w| w == b"..")
         || !local.bytes().all(|b| b == b'.' || atext(b))
     {
         return Some(GENERIC);
@@ -60,7 +60,11 @@ fn email_problem(email: &str) -> Option<&'static str> {
     if !is_hostname(domain) || !domain.contains('.') {
         return Some(GENERIC);
     }
-    let tld = domain.rsplit('.').next().unwrap_or("");
+    // (A byte search: `rsplit` brought a reverse searcher into the wasm package.)
+    let tld = match domain.as_bytes().iter().rposition(|&b| b == b'.') {
+        Some(dot) => &domain[dot + 1..],
+        None => domain,
+    };
     if tld.len() < 2 || !(tld.bytes().all(|b| b.is_ascii_alphabetic()) || tld.starts_with("xn--")) {
         return Some(GENERIC);
     }
@@ -250,7 +254,7 @@ fn is_port(p: &str) -> bool {
     !p.is_empty()
         && p.len() <= 5
         && p.bytes().all(|b| b.is_ascii_digit())
-        && p.parse::<u32>().is_ok_and(|n| n <= 65535)
+        && p.bytes().fold(0u32, |n, b| n * 10 + u32::from(b - b'0')) <= 65535
 }
 
 /// Is `color` a hex color: `#` and 3 or 6 hex digits (`#f53`, `#ff5733`, any case)?
@@ -412,6 +416,19 @@ pub(crate) fn index(parent: &str, i: usize) -> String {
     path
 }
 
+/// "Must be one of: A, B, C." (not generic, and without `format!` and `join`).
+fn one_of(names: &mut dyn Iterator<Item = &str>) -> String {
+    let mut message = String::from("Must be one of: ");
+    for (i, name) in names.enumerate() {
+        if i > 0 {
+            message.push_str(", ");
+        }
+        message.push_str(name);
+    }
+    message.push('.');
+    message
+}
+
 /// Where the path `path` (its bytes) sits against `focus`: `Some(true)` at or under it,
 /// `Some(false)` above it (`speakers` above `speakers[1].email`), `None` elsewhere.
 fn relation(focus: &str, path: &[&[u8]]) -> Option<bool> {
@@ -518,12 +535,16 @@ impl Checker {
         }
     }
 
-    /// Adds an error unless the list is full (built only when it is added).
-    fn add(&mut self, error: impl FnOnce() -> FieldError) {
+    /// Is there room for one more error? At the cap, ends the list with `too_many_errors`.
+    /// (Not generic: one copy in the wasm package, the error built by the caller after.)
+    fn room(&mut self) -> bool {
         match self.errors.len().cmp(&ERRORS_MAX) {
-            std::cmp::Ordering::Less => self.errors.push(error()),
-            std::cmp::Ordering::Equal => self.errors.push(too_many_errors()),
-            std::cmp::Ordering::Greater => {}
+            std::cmp::Ordering::Less => true,
+            std::cmp::Ordering::Equal => {
+                self.errors.push(too_many_errors());
+                false
+            }
+            std::cmp::Ordering::Greater => false,
         }
     }
 
@@ -551,15 +572,15 @@ impl Checker {
             None => true,
             Some(focus) => relation(focus, &[field.as_ref().as_bytes()]) == Some(true),
         };
-        if keep {
-            self.add(|| FieldError::new(field, code, message));
+        if keep && self.room() {
+            self.errors.push(FieldError::new(field, code, message));
         }
     }
 
     pub fn push_at(&mut self, at: At<'_>, code: Code, message: impl Into<String>) {
         // Off focus, nothing is built: neither the path nor the message.
-        if self.focus.is_none() || self.relation(at) == Some(true) {
-            self.add(|| FieldError::new(at.path(), code, message));
+        if (self.focus.is_none() || self.relation(at) == Some(true)) && self.room() {
+            self.errors.push(FieldError::new(at.path(), code, message));
         }
     }
 
@@ -756,12 +777,8 @@ impl Checker {
         {
             Some((_, t)) => Some(*t),
             None => {
-                let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
-                self.push_at(
-                    At::Key(path, key),
-                    Code::InvalidChoice,
-                    format!("Must be one of: {}.", names.join(", ")),
-                );
+                let message = one_of(&mut choices.iter().map(|(n, _)| *n));
+                self.push_at(At::Key(path, key), Code::InvalidChoice, message);
                 None
             }
         }
