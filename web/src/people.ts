@@ -82,6 +82,7 @@ export const mount: ViewModule["mount"] = (panel, ctx) => {
   let abort = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let shown = ""; // the query string of the list on screen
+  let failed = false; // the first page was refused or did not come
 
   const filters = () => ({ q: q.value.trim().length >= MIN_Q ? q.value.trim() : "", type: typeSel.value, tag: tagSel.value });
   const listPath = () => `/v1/users${query({ ...filters(), limit: String(PAGE) })}`;
@@ -161,6 +162,7 @@ export const mount: ViewModule["mount"] = (panel, ctx) => {
     if (path !== shown) return; // superseded by a newer search
     panel.removeAttribute("aria-busy");
     more.removeAttribute("aria-busy");
+    failed = !ok && !next;
     if (ok) draw();
     else if (!next) {
       list.items = [];
@@ -400,8 +402,10 @@ export const mount: ViewModule["mount"] = (panel, ctx) => {
   }
 
   // ---- Read-only keys: no edit controls. ----
-  whenWritable(panel, (w) => {
+  whenWritable(panel, (w, accepted) => {
     writable = w;
+    // A list refused for want of a good key comes back once one is entered.
+    if (accepted && failed && !panel.hidden) void load();
     if (current && detailDialog.open && !box.querySelector("form")) view();
   });
 

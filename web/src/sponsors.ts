@@ -52,6 +52,7 @@ export const mount: ViewModule["mount"] = (panel, ctx) => {
   const list: ListState = { items: [], next: null, loading: false };
   let writable = true;
   let loaded = false;
+  let failed = false; // the first page was refused or did not come
   const abort = new AbortController();
 
   function draw() {
@@ -78,6 +79,7 @@ export const mount: ViewModule["mount"] = (panel, ctx) => {
     const ok = await loadPage(panel, list, `/v1/sponsors?limit=${PAGE}`, next, abort.signal, "sponsors");
     panel.removeAttribute("aria-busy");
     more.removeAttribute("aria-busy");
+    failed = !ok && !next;
     if (ok) {
       loaded = true;
       draw();
@@ -404,8 +406,10 @@ export const mount: ViewModule["mount"] = (panel, ctx) => {
     emailInput.focus();
   }
 
-  whenWritable(panel, (w) => {
+  whenWritable(panel, (w, accepted) => {
     writable = w;
+    // A list refused for want of a good key comes back once one is entered.
+    if (accepted && failed && !panel.hidden) void load();
     if (current && detailDialog.open && !box.querySelector("form")) view();
   });
 

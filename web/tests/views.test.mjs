@@ -136,6 +136,20 @@ describe("the key field and the banners", () => {
     await page.context().close();
   });
 
+  test("People with a wrong key: the 401 banner, no blank panel; a good key brings the list and clears the banner", async () => {
+    const u = await makeUser();
+    const page = await openPage(browser, server.url, { key: "wrong-key" });
+    await page.evaluate(() => (location.hash = "#/people"));
+    const banner = page.locator("#panel-people .banner");
+    await eventually(async () => assert.match(await banner.textContent(), /could not be listed \(401\).*API key/));
+    assert.match(await page.locator("#pp-status").textContent(), /could not be loaded/);
+    await page.fill("#api-key", API_KEY);
+    await keySettled(page);
+    await eventually(async () => assert.ok((await page.locator("#pp-table tbody").textContent()).includes(u.email)));
+    assert.equal(await banner.textContent(), "");
+    await page.context().close();
+  });
+
   test("after a create the generated username is shown with the password", async () => {
     const page = await openPage(browser, server.url);
     await page.fill("#u-email", `grace.${uniq()}@example.com`);
