@@ -287,7 +287,8 @@ describe("People", () => {
     await page.keyboard.press("Escape");
     await dialog.waitFor({ state: "detached" }).catch(() => {});
     assert.equal(await page.locator("dialog.detail[open]").count(), 0);
-    assert.equal(await page.evaluate(() => document.activeElement?.dataset.id), u.id, "focus is back on the row");
+    // The dialog's close event (which moves focus) is a task of its own: wait for it.
+    await eventually(async () => assert.equal(await page.evaluate(() => document.activeElement?.dataset.id), u.id, "focus is back on the row"));
     await page.context().close();
   });
 
@@ -502,7 +503,7 @@ describe("Sponsors", () => {
     assert.ok(text.includes(s.slug) && text.includes("Sam Speaks") && text.includes(speaker.email), text);
     await assertNoAxeProblems(page, "sponsor detail");
     await page.keyboard.press("Escape");
-    assert.equal(await page.evaluate(() => document.activeElement?.dataset.id), s.id);
+    await eventually(async () => assert.equal(await page.evaluate(() => document.activeElement?.dataset.id), s.id));
     await page.context().close();
   });
 
@@ -676,7 +677,7 @@ describe("read-only keys, keyboard, accessibility, narrow screens", () => {
     await kb.press("Enter");
     await page.locator("dialog.detail[open] h2", { hasText: "Keyboard Only" }).waitFor();
     await kb.press("Escape");
-    assert.equal(await page.evaluate(() => document.activeElement?.dataset.id), u.id);
+    await eventually(async () => assert.equal(await page.evaluate(() => document.activeElement?.dataset.id), u.id));
     await page.context().close();
   });
 
