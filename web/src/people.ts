@@ -2,9 +2,9 @@
 // users in a table with search (the API's `q` prefix search), type and tag filters, more
 // rows on demand, a detail dialog with Edit (checked by the rulebook, saved with If-Match),
 // Remove, New password, and the CSV export of the current filters.
-import type { FieldError, UserPayload } from "onboard-rules";
+import type { UserPatchPayload, UserRecord } from "onboard-rules";
 import { banner, call, query, refusal, unreachable, type Answer } from "./api";
-import { $, $$, h, onceWarning, plural, secret, type Json, type Rules } from "./dom";
+import { $, $$, h, onceWarning, plural, secret, type Json } from "./dom";
 import { fill, get, refresh, setupForm } from "./fields";
 import type { ViewModule } from "./main";
 import {
@@ -57,14 +57,6 @@ function labels(form: HTMLFormElement): [path: string, label: string][] {
 }
 
 const fullName = (u: Json) => `${u.firstName ?? ""} ${u.lastName ?? ""}`.trim() || u.email;
-
-/** The rulebook's verdict on an edit: validateUserPatch when the package has it. */
-function validateEdit(r: Rules, existing: Json, patch: Json, whole: Json): FieldError[] {
-  const withPatch = r as Rules & { validateUserPatch?: (existing: unknown, patch: unknown) => FieldError[] };
-  if (withPatch.validateUserPatch) return withPatch.validateUserPatch(existing, patch);
-  // Before validateUserPatch: the form holds every field, so it is the merged user.
-  return r.validateUser(whole as UserPayload);
-}
 
 export const mount: ViewModule["mount"] = (panel, ctx) => {
   panel.innerHTML = TEMPLATE;
@@ -388,7 +380,8 @@ export const mount: ViewModule["mount"] = (panel, ctx) => {
     const form = editForm(ctx.pristine.user, "pe", "Save changes");
     setupForm(
       form,
-      (r, whole) => validateEdit(r, current!.user, patchOf(form, current!.user), whole),
+      // The rulebook checks the patch against the loaded version, as the server will.
+      (r) => r.validateUserPatch(current!.user as UserRecord, patchOf(form, current!.user) as UserPatchPayload),
       (s) => void saveEdit(editHost, s),
     );
     fill(form, u);
