@@ -36,6 +36,7 @@ mod doc;
 mod error;
 mod fold;
 mod json;
+mod key;
 mod node;
 mod password;
 mod rules;
@@ -48,6 +49,7 @@ mod username;
 pub use batch::{BULK_MAX, check_users};
 pub use error::{Code, FieldError};
 pub use json::{JsonError, MAX_DEPTH, parse_json, value_from};
+pub use key::{KEY_DESCRIPTION_MAX, KEY_FIELDS, NewKey, PRIVILEGES, Privilege, check_key_request};
 pub use password::{PASSWORD_MAX, PASSWORD_MIN, PasswordPolicy};
 pub use rules::{
     EMAIL_MAX, TAG_MAX, TAGS_MAX, URL_MAX, check_https_url, is_hex_color, is_timezone,
