@@ -4,9 +4,9 @@
 //! must not run on the async workers, and an unbounded `spawn_blocking` queue would let a
 //! burst of creates grow memory without limit. Instead: one thread per core and a fixed
 //! queue (a tokio channel, so a caller waits for room without polling); when the queue is
-//! full the caller gets [`HashError::Overloaded`] (503 `overloaded` + `Retry-After`).
+//! full the caller gets `HashError::Overloaded` (503 `overloaded` + `Retry-After`).
 //!
-//! A plaintext password lives in a [`Password`], whose memory is wiped when it is dropped.
+//! A plaintext password lives in a `Password`, whose memory is wiped when it is dropped.
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};

@@ -10,7 +10,7 @@ use serde_json::Value;
 /// Most rows in one `POST /v1/users/bulk` request.
 pub const BULK_MAX: usize = 1000;
 
-/// Checks each row as [`check_user`] does, in order, and marks every row whose e-mail
+/// Checks each row as [`check_user`](crate::check_user) does, in order, and marks every row whose e-mail
 /// (case-insensitively) already appeared in an earlier row with `duplicate_in_batch` on
 /// `email`. Error paths are relative to the row, as for a single user.
 ///
