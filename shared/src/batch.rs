@@ -1,7 +1,7 @@
 //! Bulk imports: many user payloads checked together, so duplicates inside one file are
 //! caught before anything is sent.
 
-use crate::error::{Code, FieldError};
+use crate::error::{BULK_ERRORS_MAX, Code, ERRORS_MAX, FieldError, cap_errors};
 use crate::node::{Kind, Node, Object};
 use crate::rules::normalize_email;
 use crate::user::{NewUser, UserDraft, check_user_node};
@@ -13,6 +13,10 @@ pub const BULK_MAX: usize = 1000;
 /// Checks each row as [`check_user`](crate::check_user) does, in order, and marks every row whose e-mail
 /// (case-insensitively) already appeared in an earlier row with `duplicate_in_batch` on
 /// `email`. Error paths are relative to the row, as for a single user.
+///
+/// A row lists at most [`ERRORS_MAX`] errors, and the request at most [`BULK_ERRORS_MAX`]
+/// over all rows: once they are spent, a row's list stops early with a `too_many_errors`
+/// entry on `""` (an invalid row always has at least that one).
 ///
 /// ```
 /// use onboard_shared::{check_users, Code};
@@ -41,6 +45,7 @@ fn check_rows<'v, N: Node, T>(
     // Sorted, for binary search: a HashSet would bring hashbrown and SipHash into the wasm
     // package for a list of at most BULK_MAX addresses.
     let mut seen: Vec<String> = Vec::with_capacity(rows.len());
+    let mut budget = BULK_ERRORS_MAX;
     rows.iter()
         .map(|row| {
             let result = check_user_node(row);
@@ -62,7 +67,7 @@ fn check_rows<'v, N: Node, T>(
                 }
             });
             let result = result.map(&mut finish);
-            match duplicate {
+            let result = match duplicate {
                 true => {
                     let dup = FieldError::new(
                         "email",
@@ -73,14 +78,37 @@ fn check_rows<'v, N: Node, T>(
                         Ok(_) => Err(vec![dup]),
                         Err(mut errors) => {
                             errors.insert(0, dup);
+                            cap_errors(&mut errors);
                             Err(errors)
                         }
                     }
                 }
                 false => result,
-            }
+            };
+            result.map_err(|errors| spend(&mut budget, errors))
         })
         .collect()
+}
+
+/// The message of a row cut by [`BULK_ERRORS_MAX`] (a literal: it sits in the wasm package).
+pub(crate) const TOO_MANY_IN_REQUEST: &str =
+    "The request has more problems than the 10,000 listed; fix those and send it again.";
+
+/// A row's errors within what is left of the request's budget: cut, and ended with
+/// `too_many_errors`, when they do not fit.
+fn spend(budget: &mut usize, mut errors: Vec<FieldError>) -> Vec<FieldError> {
+    debug_assert!(errors.len() <= ERRORS_MAX + 1);
+    if errors.len() > *budget {
+        errors.truncate(*budget);
+        errors.retain(|e| e.code != Code::TooManyErrors);
+        errors.push(FieldError::new(
+            "",
+            Code::TooManyErrors,
+            TOO_MANY_IN_REQUEST,
+        ));
+    }
+    *budget = budget.saturating_sub(errors.len());
+    errors
 }
 
 /// The row's `email` as given, if it is a string.
