@@ -29,6 +29,12 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("conflict")]
     Conflict(Vec<FieldError>),
+    /// `DELETE` of the configured key: the setting defines it.
+    #[error("the configured key cannot be deleted through the API")]
+    KeyConfigured,
+    /// `POST /v1/keys` when this many keys exist already.
+    #[error("too many API keys (max {0})")]
+    TooManyKeys(u64),
     /// The body is larger than this many bytes.
     #[error("payload too large")]
     PayloadTooLarge(u64),
@@ -89,7 +95,9 @@ impl ApiError {
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::KeyConfigured | ApiError::TooManyKeys(_) => {
+                StatusCode::CONFLICT
+            }
             ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
@@ -110,6 +118,8 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::KeyConfigured => "key_configured",
+            ApiError::TooManyKeys(_) => "too_many_keys",
             ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited(_) => "rate_limited",
@@ -134,6 +144,10 @@ impl ApiError {
             ApiError::NotFound(what) => format!("{what} not found."),
             ApiError::MethodNotAllowed => "This method is not allowed on this path.".to_string(),
             ApiError::Conflict(_) => "A unique value is already taken.".to_string(),
+            ApiError::KeyConfigured => "This is the configured key (ONBOARD_API_KEY): to revoke it, change or unset that setting and restart the server.".to_string(),
+            ApiError::TooManyKeys(max) => format!(
+                "At most {max} API keys may exist (ONBOARD_MAX_KEYS): delete keys no longer used first."
+            ),
             ApiError::PayloadTooLarge(limit) => {
                 format!("The request body is larger than {limit} bytes.")
             }

@@ -159,7 +159,15 @@ async fn create(
         let (description, privilege) = check_key_request(&body).map_err(ApiError::Validation)?;
         let key = generate_key();
         let hash = hash_key(&key);
-        let doc = store::keys::insert(&state.store, hash.clone(), description, privilege).await?;
+        let doc = store::keys::insert_capped(
+            &state.store,
+            hash.clone(),
+            description,
+            privilege,
+            state.max_keys,
+        )
+        .await?
+        .ok_or(ApiError::TooManyKeys(state.max_keys))?;
         state.keys.put(
             hash,
             Caller {
@@ -207,13 +215,18 @@ async fn list(
     Ok(result.await.unwrap_or_else(|e| e.to_response()))
 }
 
-/// DELETE /v1/keys/{id}: 204; the key stops working at once on this instance.
+/// DELETE /v1/keys/{id}: 204; the key stops working at once on this instance. The
+/// configured key: 409 (its setting defines it).
 async fn delete(id: String, _caller: Caller, state: Arc<AppState>) -> Result<Response, Infallible> {
     let result = async {
         let id = parse_id(&id).ok_or(ApiError::NotFound("API key"))?;
-        let hash = store::keys::delete(&state.store, id)
-            .await?
-            .ok_or(ApiError::NotFound("API key"))?;
+        let Some(hash) = store::keys::delete(&state.store, id).await? else {
+            return Err(if store::keys::is_configured(&state.store, id).await? {
+                ApiError::KeyConfigured
+            } else {
+                ApiError::NotFound("API key")
+            });
+        };
         state.keys.evict(&hash);
         tracing::info!(key_id = %id, "API key deleted");
         let mut res = Response::new(Default::default());

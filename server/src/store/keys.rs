@@ -19,6 +19,10 @@ pub struct KeyDoc {
     pub hash: String,
     pub description: String,
     pub privilege: Privilege,
+    /// The configured key (`ONBOARD_API_KEY`): replaced by changing the setting, never
+    /// deleted through the API.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub configured: bool,
     pub created_at: DateTime,
     pub updated_at: DateTime,
 }
@@ -39,6 +43,7 @@ pub async fn insert(
         hash,
         description,
         privilege,
+        configured: false,
         created_at: now,
         updated_at: now,
     };
@@ -46,26 +51,119 @@ pub async fn insert(
     Ok(key)
 }
 
-/// Stores the configured bootstrap key's hash once (idempotent across restarts); returns
-/// its document.
-pub async fn upsert_bootstrap(store: &Store, hash: &str) -> Result<KeyDoc, DbError> {
-    let now = DateTime::now();
+/// The record of the configured key (`ONBOARD_API_KEY`). A fixed id makes it one record
+/// however many instances start at once: the `_id` index settles their upserts.
+pub const CONFIGURED_ID: ObjectId = ObjectId::from_bytes([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+
+/// The record of a key generated at first start. A fixed id lets only one of several
+/// instances starting together on an empty database generate (and show) a key.
+pub const GENERATED_ID: ObjectId = ObjectId::from_bytes([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+
+/// The description the configured key had before it was one fixed record; such records
+/// (one per key ever configured, each still valid) are deleted at start.
+const LEGACY_CONFIGURED: &str = "Bootstrap key (ONBOARD_API_KEY)";
+
+/// Makes `hash` the configured key: creates its record or replaces the hash of the existing
+/// one (the previous configured key stops working). Deletes the records older versions
+/// made for configured keys. Idempotent; safe for instances starting together.
+pub async fn set_configured(store: &Store, hash: &str) -> Result<KeyDoc, DbError> {
     coll(store)
-        .find_one_and_update(
-            doc! { "hash": hash },
-            doc! { "$setOnInsert": {
-                "_id": ObjectId::new(),
-                "hash": hash,
-                "description": "Bootstrap key (ONBOARD_API_KEY)",
-                "privilege": "standard",
-                "createdAt": now,
-                "updatedAt": now,
-            } },
-        )
-        .upsert(true)
-        .return_document(ReturnDocument::After)
+        .delete_many(doc! { "description": LEGACY_CONFIGURED, "_id": { "$ne": CONFIGURED_ID } })
+        .await?;
+    let upsert = || async {
+        let now = DateTime::now();
+        coll(store)
+            .find_one_and_update(
+                doc! { "_id": CONFIGURED_ID },
+                doc! {
+                    "$set": { "hash": hash, "configured": true, "privilege": "standard",
+                              "description": "Configured key (ONBOARD_API_KEY)" },
+                    "$setOnInsert": { "createdAt": now, "updatedAt": now },
+                },
+            )
+            .upsert(true)
+            .return_document(ReturnDocument::After)
+            .await
+    };
+    let found = match upsert().await {
+        // Two upserts racing to insert: the loser's retry finds the winner's record.
+        Err(e)
+            if super::is_duplicate_key(&e)
+                && !super::duplicate_key_message(&e).contains("hash") =>
+        {
+            upsert().await?
+        }
+        other => other?,
+    };
+    match found {
+        Some(doc) => Ok(doc),
+        // A racing upsert can answer without the document; it is there all the same.
+        None => coll(store)
+            .find_one(doc! { "_id": CONFIGURED_ID })
+            .await?
+            .ok_or_else(|| DbError::custom("the configured key's record is missing after its upsert")),
+    }
+}
+
+/// Deletes the configured key's record (the setting was removed); true when there was one.
+pub async fn remove_configured(store: &Store) -> Result<bool, DbError> {
+    coll(store)
+        .delete_many(doc! { "$or": [{ "_id": CONFIGURED_ID }, { "description": LEGACY_CONFIGURED }] })
+        .await
+        .map(|r| r.deleted_count > 0)
+}
+
+/// Inserts a key unless more than `max` keys would then exist (`None`). Counting after the
+/// insert, and undoing it when over, keeps the cap exact when creates race.
+pub async fn insert_capped(
+    store: &Store,
+    hash: String,
+    description: String,
+    privilege: Privilege,
+    max: u64,
+) -> Result<Option<KeyDoc>, DbError> {
+    let key = insert(store, hash, description, privilege).await?;
+    if count(store).await? > max {
+        coll(store).delete_one(doc! { "_id": key.id }).await?;
+        return Ok(None);
+    }
+    Ok(Some(key))
+}
+
+/// Stores a generated first-start key under [`GENERATED_ID`]; `false` when another instance
+/// did it first (or a generated key already exists).
+pub async fn insert_generated(store: &Store, hash: String) -> Result<bool, DbError> {
+    let now = DateTime::now();
+    let key = KeyDoc {
+        id: GENERATED_ID,
+        hash,
+        description: "Bootstrap key (generated)".into(),
+        privilege: Privilege::Standard,
+        configured: false,
+        created_at: now,
+        updated_at: now,
+    };
+    match coll(store).insert_one(&key).await {
+        Ok(_) => Ok(true),
+        Err(e) if super::is_duplicate_key(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Undoes [`insert_generated`] (its key could not be shown).
+pub async fn delete_generated(store: &Store) -> Result<(), DbError> {
+    coll(store)
+        .delete_one(doc! { "_id": GENERATED_ID })
+        .await
+        .map(|_| ())
+}
+
+/// True when `id` is the configured key's record.
+pub async fn is_configured(store: &Store, id: ObjectId) -> Result<bool, DbError> {
+    Ok(coll(store)
+        .find_one(doc! { "_id": id, "configured": true })
         .await?
-        .ok_or_else(|| DbError::custom("bootstrap key upsert returned no document"))
+        .is_some())
 }
 
 pub async fn find_by_hash(store: &Store, hash: &str) -> Result<Option<KeyDoc>, DbError> {
@@ -80,10 +178,11 @@ pub async fn list(store: &Store, page: Page) -> Result<(Vec<KeyDoc>, Option<Stri
     find_page(&coll(store), doc! {}, None, page, |k| k.id).await
 }
 
-/// Deletes a key; returns its hash (to evict it from caches), or None when unknown.
+/// Deletes a key that is not the configured one; returns its hash (to evict it from
+/// caches), or None when there is no such key.
 pub async fn delete(store: &Store, id: ObjectId) -> Result<Option<String>, DbError> {
     Ok(coll(store)
-        .find_one_and_delete(doc! { "_id": id })
+        .find_one_and_delete(doc! { "_id": id, "configured": { "$ne": true } })
         .await?
         .map(|k| k.hash))
 }
