@@ -833,5 +833,6 @@ async fn acknowledged_creates_survive_kill_9_of_the_database_and_of_onboard() {
     url = again.url();
     all_there(&http, &url, &key, &ids).await;
     assert_eq!(ids.len(), 4 * N);
-    assert!(again.terminate().success());
+    let status = again.terminate();
+    assert!(status.success(), "{status}:\n{}", again.output());
 }
