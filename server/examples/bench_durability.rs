@@ -69,9 +69,11 @@ async fn raw_inserts(uri: &str, secs: u64) -> f64 {
             tokio::spawn(async move {
                 let mut i = 0u64;
                 while Instant::now() < deadline {
-                    coll.insert_one(mongodb::bson::doc! { "t": t, "i": i as i64, "pad": "x".repeat(200) })
-                        .await
-                        .unwrap();
+                    coll.insert_one(
+                        mongodb::bson::doc! { "t": t, "i": i as i64, "pad": "x".repeat(200) },
+                    )
+                    .await
+                    .unwrap();
                     i += 1;
                     count.fetch_add(1, Ordering::Relaxed);
                 }
@@ -160,7 +162,10 @@ async fn main() {
             .unwrap();
         let ready = Instant::now();
         while tokio::net::TcpStream::connect(bind).await.is_err() {
-            assert!(ready.elapsed() < Duration::from_secs(30), "server did not start");
+            assert!(
+                ready.elapsed() < Duration::from_secs(30),
+                "server did not start"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let (rate, other) = creates(&format!("http://{bind}"), &format!("s{sync}"), 12).await;

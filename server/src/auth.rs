@@ -137,11 +137,15 @@ pub fn generated_key_file(data_dir: &Path) -> PathBuf {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
-    #[error("ONBOARD_API_KEY is {0} characters long; it must have at least {CONFIGURED_KEY_MIN} (e.g. `printf 'onb_%s' \"$(openssl rand -hex 32)\"`)")]
+    #[error(
+        "ONBOARD_API_KEY is {0} characters long; it must have at least {CONFIGURED_KEY_MIN} (e.g. `printf 'onb_%s' \"$(openssl rand -hex 32)\"`)"
+    )]
     KeyTooShort(usize),
     #[error("could not store the bootstrap API key: {0}")]
     Database(#[from] mongodb::error::Error),
-    #[error("could not write the generated API key to {0}: {1} (no key was kept; fix the data dir or set ONBOARD_API_KEY)")]
+    #[error(
+        "could not write the generated API key to {0}: {1} (no key was kept; fix the data dir or set ONBOARD_API_KEY)"
+    )]
     KeyFile(PathBuf, std::io::Error),
 }
 

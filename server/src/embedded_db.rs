@@ -363,7 +363,8 @@ fn uri(port: u16, credentials: Option<(&str, &str)>) -> String {
 ///   user (another local account racing for the exception) ends here too.
 async fn ensure_user(data_dir: &Path, port: u16) -> Result<Credentials, EmbeddedError> {
     let file = credentials_file(data_dir);
-    let failed = |e: &dyn std::fmt::Display| EmbeddedError::Credentials(file.clone(), e.to_string());
+    let failed =
+        |e: &dyn std::fmt::Display| EmbeddedError::Credentials(file.clone(), e.to_string());
     if file.exists() {
         let text = data_dir::read_private(&file).map_err(|e| failed(&e))?;
         let creds: Credentials = serde_json::from_str(&text).map_err(|e| failed(&e))?;

@@ -95,7 +95,10 @@ async fn the_configured_key_cannot_be_deleted_through_the_api() {
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["code"], "key_configured");
     assert!(
-        body["message"].as_str().unwrap().contains("ONBOARD_API_KEY"),
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("ONBOARD_API_KEY"),
         "the message says to change the setting: {body}"
     );
     assert_eq!(status_with(&app, &app.key).await, StatusCode::OK);
@@ -104,10 +107,7 @@ async fn the_configured_key_cannot_be_deleted_through_the_api() {
     // Other keys are still deleted as before.
     let other = app.new_key("standard").await;
     let items = listed(&app, &app.key).await;
-    let other_id = items
-        .iter()
-        .find(|k| k["id"] != id.as_str())
-        .unwrap()["id"]
+    let other_id = items.iter().find(|k| k["id"] != id.as_str()).unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -133,7 +133,8 @@ async fn unsetting_the_setting_revokes_the_configured_key_and_a_new_key_is_writt
     assert_eq!(status_with(&second, &old).await, StatusCode::UNAUTHORIZED);
     // No key left, no terminal (the tests' stderr is not one): a 0600 file has the new key.
     let generated = std::fs::read_to_string(&file).unwrap().trim().to_string();
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
     let items = listed(&second, &generated).await;
     assert_eq!(items.len(), 1, "{items:?}");
@@ -146,7 +147,9 @@ async fn a_configured_key_shorter_than_32_characters_is_refused() {
     let e = onboard::spawn(&cfg).await.expect_err("refused");
     assert!(e.to_string().contains("at least 32"), "{e}");
     cfg.api_key = Some(Secret::new("a".repeat(32)));
-    onboard::spawn(&cfg).await.expect("32 characters are enough");
+    onboard::spawn(&cfg)
+        .await
+        .expect("32 characters are enough");
 }
 
 #[tokio::test]
@@ -165,7 +168,12 @@ async fn the_number_of_keys_is_capped() {
         (StatusCode::CONFLICT, Some("too_many_keys")),
         "{body}"
     );
-    assert!(body["message"].as_str().unwrap().contains("ONBOARD_MAX_KEYS"));
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("ONBOARD_MAX_KEYS")
+    );
     let items = listed(&app, &app.key).await;
     assert_eq!(items.len(), 3, "nothing written by the refused create");
 

@@ -45,7 +45,9 @@ async fn a_client_without_the_credentials_is_refused() {
 
     // What the other local user of the review did: read the keys, forge one.
     let anonymous = client(&anonymous_uri(port)).await;
-    let keys = anonymous.database("onboard").collection::<Document>("api_keys");
+    let keys = anonymous
+        .database("onboard")
+        .collection::<Document>("api_keys");
     let read = keys.find_one(doc! {}).await;
     let e = read.expect_err("an unauthenticated read is refused");
     assert!(
@@ -61,7 +63,10 @@ async fn a_client_without_the_credentials_is_refused() {
         .database("admin")
         .run_command(doc! { "createUser": "intruder", "pwd": "x", "roles": ["root"] })
         .await;
-    assert!(grab.is_err(), "no second user through the localhost exception");
+    assert!(
+        grab.is_err(),
+        "no second user through the localhost exception"
+    );
 
     let wrong = client(&format!(
         "mongodb://onboard:{}@127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=3000&authSource=admin",
@@ -109,7 +114,12 @@ async fn the_data_dir_is_private_and_the_password_file_is_0600() {
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
-            assert_eq!(mode(&path) & 0o077, 0, "{} is open to others", path.display());
+            assert_eq!(
+                mode(&path) & 0o077,
+                0,
+                "{} is open to others",
+                path.display()
+            );
             if path.is_dir() {
                 stack.push(path);
             } else {
@@ -212,8 +222,5 @@ async fn a_lost_password_file_stops_the_start_with_a_clear_message() {
     )
     .unwrap();
     let e = try_start(data).expect_err("wrong credentials");
-    assert!(
-        matches!(e, EmbeddedError::CredentialsRefused(_)),
-        "{e}"
-    );
+    assert!(matches!(e, EmbeddedError::CredentialsRefused(_)), "{e}");
 }

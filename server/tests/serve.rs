@@ -103,7 +103,10 @@ impl Serve {
             .lines()
             .rfind(|l| l.contains("embedded database listening"))
             .expect("embedded db line");
-        let at = line.find("pid=").expect("pid in the embedded database line") + 4;
+        let at = line
+            .find("pid=")
+            .expect("pid in the embedded database line")
+            + 4;
         line[at..]
             .split(|c: char| !c.is_ascii_digit())
             .next()
@@ -270,7 +273,9 @@ async fn embedded_database_data_survives_a_restart_and_the_bootstrap_key_prints_
         (dir.join("db"), 0o700),
         (onboard::embedded_db::credentials_file(&dir), 0o600),
     ] {
-        let m = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
+        let m = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&path).unwrap().permissions(),
+        );
         assert_eq!(m & 0o777, mode, "{}", path.display());
     }
     let r = http
@@ -524,10 +529,10 @@ async fn a_database_outage_gives_503_and_the_server_recovers_by_itself() {
     let db = start_db(dir.clone(), 0);
     let port = db.port();
     let mut config = test_config();
-    config.mongodb_uri = Some(onboard::config::Secret::new(
-        db.uri()
-            .replace("serverSelectionTimeoutMS=3000", "serverSelectionTimeoutMS=1000"),
-    ));
+    config.mongodb_uri = Some(onboard::config::Secret::new(db.uri().replace(
+        "serverSelectionTimeoutMS=3000",
+        "serverSelectionTimeoutMS=1000",
+    )));
     let app = spawn_with(config).await;
     let created = app.create_user(&user("before@domain.com")).await;
     let id = created["id"].as_str().unwrap().to_string();
@@ -697,7 +702,11 @@ async fn three_instances_starting_together_on_an_empty_database_all_serve() {
         }
         let mut serves: Vec<Serve> = (0..3).map(|_| Serve::start(&[], &envs)).collect();
         let urls: Vec<String> = serves.iter_mut().map(|s| s.url()).collect();
-        let all = serves.iter().map(Serve::output).collect::<Vec<_>>().join("\n");
+        let all = serves
+            .iter()
+            .map(Serve::output)
+            .collect::<Vec<_>>()
+            .join("\n");
         assert!(!all.contains("did not answer"), "{all}");
         let generated = all.matches("generated the bootstrap API key").count();
         let key = if with_key {
@@ -706,7 +715,8 @@ async fn three_instances_starting_together_on_an_empty_database_all_serve() {
         } else {
             assert_eq!(generated, 1, "one instance generates, once:\n{all}");
             assert_eq!(
-                all.matches("To get access without one, set ONBOARD_API_KEY").count(),
+                all.matches("To get access without one, set ONBOARD_API_KEY")
+                    .count(),
                 2,
                 "{all}"
             );
@@ -724,7 +734,11 @@ async fn three_instances_starting_together_on_an_empty_database_all_serve() {
                 .unwrap();
             assert_eq!(r.status(), StatusCode::OK);
             let items = r.json::<Value>().await.unwrap()["items"].clone();
-            assert_eq!(items.as_array().unwrap().len(), 1, "one bootstrap key: {items}");
+            assert_eq!(
+                items.as_array().unwrap().len(),
+                1,
+                "one bootstrap key: {items}"
+            );
         }
         for mut s in serves {
             assert!(s.terminate().success());
@@ -741,7 +755,10 @@ async fn acknowledged_creates_survive_kill_9_of_the_database_and_of_onboard() {
     let key = format!("onb_{:064x}", rand::random::<u128>());
     let dir = temp_dir("onboard-durable-");
     let data = dir.to_str().unwrap();
-    let envs = [("ONBOARD_API_KEY", key.as_str()), ("ONBOARD_RATE_LIMIT", "0")];
+    let envs = [
+        ("ONBOARD_API_KEY", key.as_str()),
+        ("ONBOARD_RATE_LIMIT", "0"),
+    ];
     let mut serve = Serve::start(&["--data-dir", data], &envs);
     let mut url = serve.url();
     let http = reqwest::Client::new();

@@ -101,14 +101,18 @@ pub async fn set_configured(store: &Store, hash: &str) -> Result<KeyDoc, DbError
         None => coll(store)
             .find_one(doc! { "_id": CONFIGURED_ID })
             .await?
-            .ok_or_else(|| DbError::custom("the configured key's record is missing after its upsert")),
+            .ok_or_else(|| {
+                DbError::custom("the configured key's record is missing after its upsert")
+            }),
     }
 }
 
 /// Deletes the configured key's record (the setting was removed); true when there was one.
 pub async fn remove_configured(store: &Store) -> Result<bool, DbError> {
     coll(store)
-        .delete_many(doc! { "$or": [{ "_id": CONFIGURED_ID }, { "description": LEGACY_CONFIGURED }] })
+        .delete_many(
+            doc! { "$or": [{ "_id": CONFIGURED_ID }, { "description": LEGACY_CONFIGURED }] },
+        )
         .await
         .map(|r| r.deleted_count > 0)
 }
