@@ -29,7 +29,14 @@ fn start_db(dir: &std::path::Path, sync: bool) -> (std::process::Child, u16) {
     let mut cmd = Command::new(bin);
     cmd.args(["--host", "127.0.0.1", "--port", "0", "--storage-path"])
         .arg(dir)
-        .args(["--log-file-max", "16MB", "--cache-size", "256M"]);
+        .args([
+            "--log-file-max",
+            "16MB",
+            "--cache-size",
+            "256M",
+            "--log-level",
+            "WARNING",
+        ]);
     if sync {
         cmd.arg("--sync-on-commit");
     }
@@ -44,6 +51,8 @@ fn start_db(dir: &std::path::Path, sync: bool) -> (std::process::Child, u16) {
             return (child, port);
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("secantusd-rs did not start");
 }
 

@@ -137,7 +137,14 @@ fn start_unauthenticated(storage: &Path) -> (std::process::Child, u16) {
     let mut child = Command::new(secantusd_bin())
         .args(["--host", "127.0.0.1", "--port", "0", "--storage-path"])
         .arg(storage)
-        .args(["--log-file-max", "16MB", "--cache-size", "64M"])
+        .args([
+            "--log-file-max",
+            "16MB",
+            "--cache-size",
+            "64M",
+            "--log-level",
+            "WARNING",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -149,6 +156,8 @@ fn start_unauthenticated(storage: &Path) -> (std::process::Child, u16) {
             return (child, port);
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("secantusd-rs did not start");
 }
 
