@@ -8,9 +8,9 @@
 use crate::config::Secret;
 use crate::data_dir;
 use crate::error::ApiError;
-use crate::store::{self, Store};
+use crate::store::{self, Store, StoreError};
 use mongodb::bson::oid::ObjectId;
-use serde::{Deserialize, Serialize};
+use onboard_shared::Privilege;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -18,29 +18,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Privilege {
-    /// Everything, including managing keys.
-    Standard,
-    /// Read-only.
-    Restricted,
-}
-
 /// Who is calling: the key's id (never the key) and what it may do.
 #[derive(Debug, Clone, Copy)]
-pub struct Caller {
-    pub key_id: ObjectId,
-    pub privilege: Privilege,
+pub(crate) struct Caller {
+    pub(crate) key_id: ObjectId,
+    pub(crate) privilege: Privilege,
 }
 
 /// What a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Need {
+pub(crate) enum Need {
     Read,
     Write,
 }
 
+/// The SHA-256 of a key, as stored. Public for the tests, which check that no hash of a
+/// key ever reaches a log or a body.
 pub fn hash_key(key: &str) -> String {
     let digest = Sha256::digest(key.as_bytes());
     let mut out = String::with_capacity(64);
@@ -51,7 +44,7 @@ pub fn hash_key(key: &str) -> String {
 }
 
 /// `onb_` + 64 hex characters (256 bits from the thread CSPRNG).
-pub fn generate_key() -> String {
+pub(crate) fn generate_key() -> String {
     format!(
         "onb_{:032x}{:032x}",
         rand::random::<u128>(),
@@ -63,7 +56,7 @@ const CACHE_TTL: Duration = Duration::from_secs(60);
 const CACHE_MAX: usize = 10_000;
 
 #[derive(Debug, Default)]
-pub struct KeyCache {
+pub(crate) struct KeyCache {
     entries: Mutex<HashMap<String, (Caller, Instant)>>,
 }
 
@@ -76,7 +69,7 @@ impl KeyCache {
             .map(|(c, _)| *c)
     }
 
-    pub fn put(&self, hash: String, caller: Caller) {
+    pub(crate) fn put(&self, hash: String, caller: Caller) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= CACHE_MAX {
             entries.clear();
@@ -84,7 +77,7 @@ impl KeyCache {
         entries.insert(hash, (caller, Instant::now()));
     }
 
-    pub fn evict(&self, hash: &str) {
+    pub(crate) fn evict(&self, hash: &str) {
         self.entries
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -93,7 +86,7 @@ impl KeyCache {
 }
 
 /// Checks the `Authorization` header and the key's privilege for `need`.
-pub async fn authenticate(
+pub(crate) async fn authenticate(
     store: &Store,
     cache: &KeyCache,
     header: Option<&str>,
@@ -141,16 +134,23 @@ pub enum BootstrapError {
         "ONBOARD_API_KEY is {0} characters long; it must have at least {CONFIGURED_KEY_MIN} (e.g. `printf 'onb_%s' \"$(openssl rand -hex 32)\"`)"
     )]
     KeyTooShort(usize),
+    /// The store's error, as text: the store's types stay inside the crate.
     #[error("could not store the bootstrap API key: {0}")]
-    Database(#[from] mongodb::error::Error),
+    Database(String),
     #[error(
         "could not write the generated API key to {0}: {1} (no key was kept; fix the data dir or set ONBOARD_API_KEY)"
     )]
     KeyFile(PathBuf, std::io::Error),
 }
 
+impl From<StoreError> for BootstrapError {
+    fn from(e: StoreError) -> Self {
+        BootstrapError::Database(e.to_string())
+    }
+}
+
 /// Refuses a configured key shorter than [`CONFIGURED_KEY_MIN`], before anything starts.
-pub fn check_configured(configured: Option<&Secret>) -> Result<(), BootstrapError> {
+pub(crate) fn check_configured(configured: Option<&Secret>) -> Result<(), BootstrapError> {
     match configured {
         Some(key) if key.expose().chars().count() < CONFIGURED_KEY_MIN => {
             Err(BootstrapError::KeyTooShort(key.expose().chars().count()))
@@ -167,7 +167,7 @@ pub fn check_configured(configured: Option<&Secret>) -> Result<(), BootstrapErro
 ///   is one, else in a 0600 file in the data dir whose path is logged (stderr is also the
 ///   log stream, which ends up in journald or container logs);
 /// - otherwise the log says how to get access.
-pub async fn bootstrap(
+pub(crate) async fn bootstrap(
     store: &Store,
     configured: Option<&Secret>,
     data_dir: &Path,

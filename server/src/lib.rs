@@ -4,11 +4,13 @@
 //! The HTTP face of the rulebook (`onboard-shared`): every payload is checked by the
 //! same functions the browser runs (through the wasm package), then stored in MongoDB.
 //!
-//! Map: `routes/` (one module per resource: filters, handlers, wire types) → `store/`
-//! (one module per collection) → MongoDB. Cross-cutting: `error` (the one error type),
-//! `import` is the `onboard import` command (a client of the API, not part of the server).
-//! `auth` (API keys), `rate_limit`, `passwords` (argon2id on a bounded pool), `request`
-//! (request ids), `embedded_db` (the local database process), `openapi`.
+//! Layers, each calling only the next: `routes/` (the route table; handlers translate
+//! HTTP) → `domain/` (one module per resource: what the API does, typed in and out) →
+//! `store/` (one module per collection; the only code that speaks to MongoDB) → MongoDB.
+//! Beside them: `error` (the one HTTP error type), `auth` (API keys), `rate_limit`,
+//! `passwords` (argon2id on a bounded pool), `request` (request ids), `embedded_db` (the
+//! local database process), `openapi` (the document). `import` is the `onboard import`
+//! command, a client of the API, not part of the server.
 //!
 //! What this crate must NOT do: re-implement a validation rule (call the rulebook), log a
 //! password, API key or hash, or decide uniqueness by reading before writing (unique
@@ -17,15 +19,18 @@
 pub mod auth;
 pub mod config;
 pub(crate) mod data_dir;
+mod domain;
 pub mod embedded_db;
-pub mod error;
+mod error;
 pub mod import;
 pub mod openapi;
 pub mod passwords;
-pub mod rate_limit;
-pub mod request;
-pub mod routes;
-pub mod store;
+mod rate_limit;
+mod request;
+mod routes;
+mod store;
+
+pub use store::TransactionMode;
 
 use crate::auth::KeyCache;
 use crate::config::Config;
@@ -48,13 +53,13 @@ use warp::reply::Response;
 
 /// What every request can reach.
 #[derive(Debug)]
-pub struct AppState {
-    pub store: Store,
-    pub passwords: PasswordPool,
-    pub keys: KeyCache,
-    pub limiter: RateLimiter,
+pub(crate) struct AppState {
+    pub(crate) store: Store,
+    pub(crate) passwords: PasswordPool,
+    pub(crate) keys: KeyCache,
+    pub(crate) limiter: RateLimiter,
     /// The most API keys that may exist (`ONBOARD_MAX_KEYS`).
-    pub max_keys: u64,
+    pub(crate) max_keys: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,7 +93,7 @@ pub struct App {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
-    pub state: Arc<AppState>,
+    state: Arc<AppState>,
 }
 
 impl App {
@@ -98,6 +103,12 @@ impl App {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Whether multi-document writes run in transactions (resolved from
+    /// [`TransactionMode`] at start-up).
+    pub fn transactions(&self) -> bool {
+        self.state.store.transactions
     }
 
     /// Stops accepting connections and waits for in-flight requests to finish (30 s max).

@@ -2,41 +2,41 @@
 //!
 //! No `Debug` on [`KeyDoc`]: it holds a hash, and hashes never reach a log line.
 
-use super::{Page, Store, find_page};
-use crate::auth::Privilege;
+use super::{Page, Store, StoreError, Unique, find_page};
 use mongodb::bson::{DateTime, doc, oid::ObjectId};
 use mongodb::error::Error as DbError;
 use mongodb::options::ReturnDocument;
+use onboard_shared::Privilege;
 use serde::{Deserialize, Serialize};
 
-pub const COLLECTION: &str = "api_keys";
+pub(crate) const COLLECTION: &str = "api_keys";
 
 #[derive(Serialize, Deserialize, Clone)]
 #[serde(rename_all = "camelCase")]
-pub struct KeyDoc {
+pub(crate) struct KeyDoc {
     #[serde(rename = "_id")]
-    pub id: ObjectId,
-    pub hash: String,
-    pub description: String,
-    pub privilege: Privilege,
+    pub(crate) id: ObjectId,
+    pub(crate) hash: String,
+    pub(crate) description: String,
+    pub(crate) privilege: Privilege,
     /// The configured key (`ONBOARD_API_KEY`): replaced by changing the setting, never
     /// deleted through the API.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub configured: bool,
-    pub created_at: DateTime,
-    pub updated_at: DateTime,
+    pub(crate) configured: bool,
+    pub(crate) created_at: DateTime,
+    pub(crate) updated_at: DateTime,
 }
 
 fn coll(store: &Store) -> mongodb::Collection<KeyDoc> {
     store.collection(COLLECTION)
 }
 
-pub async fn insert(
+pub(crate) async fn insert(
     store: &Store,
     hash: String,
     description: String,
     privilege: Privilege,
-) -> Result<KeyDoc, DbError> {
+) -> Result<KeyDoc, StoreError> {
     let now = DateTime::now();
     let key = KeyDoc {
         id: ObjectId::new(),
@@ -53,11 +53,13 @@ pub async fn insert(
 
 /// The record of the configured key (`ONBOARD_API_KEY`). A fixed id makes it one record
 /// however many instances start at once: the `_id` index settles their upserts.
-pub const CONFIGURED_ID: ObjectId = ObjectId::from_bytes([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+pub(crate) const CONFIGURED_ID: ObjectId =
+    ObjectId::from_bytes([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 
 /// The record of a key generated at first start. A fixed id lets only one of several
 /// instances starting together on an empty database generate (and show) a key.
-pub const GENERATED_ID: ObjectId = ObjectId::from_bytes([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+pub(crate) const GENERATED_ID: ObjectId =
+    ObjectId::from_bytes([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
 
 /// The description the configured key had before it was one fixed record; such records
 /// (one per key ever configured, each still valid) are deleted at start.
@@ -66,7 +68,7 @@ const LEGACY_CONFIGURED: &str = "Bootstrap key (ONBOARD_API_KEY)";
 /// Makes `hash` the configured key: creates its record or replaces the hash of the existing
 /// one (the previous configured key stops working). Deletes the records older versions
 /// made for configured keys. Idempotent; safe for instances starting together.
-pub async fn set_configured(store: &Store, hash: &str) -> Result<KeyDoc, DbError> {
+pub(crate) async fn set_configured(store: &Store, hash: &str) -> Result<KeyDoc, StoreError> {
     coll(store)
         .delete_many(doc! { "description": LEGACY_CONFIGURED, "_id": { "$ne": CONFIGURED_ID } })
         .await?;
@@ -84,15 +86,12 @@ pub async fn set_configured(store: &Store, hash: &str) -> Result<KeyDoc, DbError
             .upsert(true)
             .return_document(ReturnDocument::After)
             .await
+            .map_err(StoreError::from)
     };
     let found = match upsert().await {
-        // Two upserts racing to insert: the loser's retry finds the winner's record.
-        Err(e)
-            if super::is_duplicate_key(&e)
-                && !super::duplicate_key_message(&e).contains("hash") =>
-        {
-            upsert().await?
-        }
+        // Two upserts racing to insert: the loser's retry finds the winner's record. (A
+        // duplicate *hash* is a configured key equal to a key made through the API.)
+        Err(StoreError::Duplicate(index)) if index != Unique::KeyHash => upsert().await?,
         other => other?,
     };
     match found {
@@ -102,41 +101,27 @@ pub async fn set_configured(store: &Store, hash: &str) -> Result<KeyDoc, DbError
             .find_one(doc! { "_id": CONFIGURED_ID })
             .await?
             .ok_or_else(|| {
-                DbError::custom("the configured key's record is missing after its upsert")
+                StoreError::Other(DbError::custom(
+                    "the configured key's record is missing after its upsert",
+                ))
             }),
     }
 }
 
 /// Deletes the configured key's record (the setting was removed); true when there was one.
-pub async fn remove_configured(store: &Store) -> Result<bool, DbError> {
-    coll(store)
+pub(crate) async fn remove_configured(store: &Store) -> Result<bool, StoreError> {
+    Ok(coll(store)
         .delete_many(
             doc! { "$or": [{ "_id": CONFIGURED_ID }, { "description": LEGACY_CONFIGURED }] },
         )
-        .await
-        .map(|r| r.deleted_count > 0)
-}
-
-/// Inserts a key unless more than `max` keys would then exist (`None`). Counting after the
-/// insert, and undoing it when over, keeps the cap exact when creates race.
-pub async fn insert_capped(
-    store: &Store,
-    hash: String,
-    description: String,
-    privilege: Privilege,
-    max: u64,
-) -> Result<Option<KeyDoc>, DbError> {
-    let key = insert(store, hash, description, privilege).await?;
-    if count(store).await? > max {
-        coll(store).delete_one(doc! { "_id": key.id }).await?;
-        return Ok(None);
-    }
-    Ok(Some(key))
+        .await?
+        .deleted_count
+        > 0)
 }
 
 /// Stores a generated first-start key under [`GENERATED_ID`]; `false` when another instance
 /// did it first (or a generated key already exists).
-pub async fn insert_generated(store: &Store, hash: String) -> Result<bool, DbError> {
+pub(crate) async fn insert_generated(store: &Store, hash: String) -> Result<bool, StoreError> {
     let now = DateTime::now();
     let key = KeyDoc {
         id: GENERATED_ID,
@@ -147,44 +132,62 @@ pub async fn insert_generated(store: &Store, hash: String) -> Result<bool, DbErr
         created_at: now,
         updated_at: now,
     };
-    match coll(store).insert_one(&key).await {
+    match coll(store).insert_one(&key).await.map_err(StoreError::from) {
         Ok(_) => Ok(true),
-        Err(e) if super::is_duplicate_key(&e) => Ok(false),
+        Err(StoreError::Duplicate(_)) => Ok(false),
         Err(e) => Err(e),
     }
 }
 
 /// Undoes [`insert_generated`] (its key could not be shown).
-pub async fn delete_generated(store: &Store) -> Result<(), DbError> {
-    coll(store)
-        .delete_one(doc! { "_id": GENERATED_ID })
-        .await
-        .map(|_| ())
+pub(crate) async fn delete_generated(store: &Store) -> Result<(), StoreError> {
+    coll(store).delete_one(doc! { "_id": GENERATED_ID }).await?;
+    Ok(())
+}
+
+/// Inserts a key unless more than `max` keys would then exist (`None`). Counting after the
+/// insert, and undoing it when over, keeps the cap exact when creates race.
+pub(crate) async fn insert_capped(
+    store: &Store,
+    hash: String,
+    description: String,
+    privilege: Privilege,
+    max: u64,
+) -> Result<Option<KeyDoc>, StoreError> {
+    let key = insert(store, hash, description, privilege).await?;
+    if count(store).await? > max {
+        coll(store).delete_one(doc! { "_id": key.id }).await?;
+        return Ok(None);
+    }
+    Ok(Some(key))
 }
 
 /// True when `id` is the configured key's record.
-pub async fn is_configured(store: &Store, id: ObjectId) -> Result<bool, DbError> {
+pub(crate) async fn is_configured(store: &Store, id: ObjectId) -> Result<bool, StoreError> {
     Ok(coll(store)
         .find_one(doc! { "_id": id, "configured": true })
         .await?
         .is_some())
 }
 
-pub async fn find_by_hash(store: &Store, hash: &str) -> Result<Option<KeyDoc>, DbError> {
-    coll(store).find_one(doc! { "hash": hash }).await
+pub(crate) async fn find_by_hash(store: &Store, hash: &str) -> Result<Option<KeyDoc>, StoreError> {
+    Ok(coll(store).find_one(doc! { "hash": hash }).await?)
 }
 
-pub async fn count(store: &Store) -> Result<u64, DbError> {
-    coll(store).count_documents(doc! {}).await
+pub(crate) async fn count(store: &Store) -> Result<u64, StoreError> {
+    Ok(coll(store).count_documents(doc! {}).await?)
 }
 
-pub async fn list(store: &Store, page: Page) -> Result<(Vec<KeyDoc>, Option<String>), DbError> {
+pub(crate) async fn list(
+    store: &Store,
+    page: Page,
+) -> Result<(Vec<KeyDoc>, Option<String>), StoreError> {
     find_page(&coll(store), doc! {}, None, page, |k| k.id).await
 }
 
 /// Deletes a key that is not the configured one; returns its hash (to evict it from
 /// caches), or None when there is no such key.
-pub async fn delete(store: &Store, id: ObjectId) -> Result<Option<String>, DbError> {
+pub(crate) async fn delete(store: &Store, id: ObjectId) -> Result<Option<String>, StoreError> {
     Ok(coll(store)
         .find_one_and_delete(doc! { "_id": id, "configured": { "$ne": true } })
         .await?
