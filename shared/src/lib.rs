@@ -38,6 +38,7 @@ mod error;
 mod field;
 mod fold;
 mod json;
+mod key;
 mod node;
 mod password;
 mod rules;
@@ -52,12 +53,16 @@ mod csv;
 mod patch;
 mod speaker;
 
-pub use batch::{BULK_MAX, BulkRow, bulk_row_key, check_users, check_users_update};
+pub use batch::{
+    BULK_MAX, BulkRequest, BulkRow, ON_EXISTING, OnExisting, bulk_row_key, check_bulk_request,
+    check_users, check_users_update,
+};
 pub use csv::{csv_cell_value, csv_safe_cell};
 pub use error::{BULK_ERRORS_MAX, ERRORS_MAX};
 pub use error::{Code, FieldError};
 pub use field::{PayloadKind, field_context, validate_field_json};
 pub use json::{JsonError, MAX_DEPTH, parse_json, value_from};
+pub use key::{KEY_DESCRIPTION_MAX, KEY_FIELDS, NewKey, PRIVILEGES, Privilege, check_key_request};
 pub use password::{PASSWORD_MAX, PASSWORD_MIN, PasswordPolicy};
 pub use patch::{
     SPONSOR_READ_ONLY, SponsorFields, SponsorPatch, USER_READ_ONLY, UserPatch, bulk_row_patch,
