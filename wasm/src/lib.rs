@@ -346,10 +346,9 @@ pub fn slugify(name: &str) -> String {
 
 /// A password from the browser's CSPRNG by `policy` (default: 20 characters with lowercase,
 /// uppercase, digit and symbol). Throws on an impossible policy.
-#[wasm_bindgen(js_name = generatePassword)]
-pub fn generate_password(
-    #[wasm_bindgen(unchecked_param_type = "PasswordPolicy | null")] policy: Option<JsValue>,
-) -> Result<String, JsError> {
+/// (Declared in SHEET_TYPES: wasm-bindgen cannot mark the policy optional.)
+#[wasm_bindgen(js_name = generatePassword, skip_typescript)]
+pub fn generate_password(policy: Option<JsValue>) -> Result<String, JsError> {
     let policy = policy.filter(|p| !p.is_undefined() && !p.is_null());
     let policy = if let Some(policy) = policy {
         let text = from_js(&policy).map_err(|e| JsError::new(&e.message))?;
@@ -416,6 +415,20 @@ export interface RowsOptions {
   otherType?: string;
 }
 
+/**
+ * A password from the browser's CSPRNG by `policy` (default: 20 characters with lowercase,
+ * uppercase, digit and symbol). Throws on an impossible policy.
+ */
+export function generatePassword(policy?: PasswordPolicy | null): string;
+
+/**
+ * Each row (an array of cell strings) as a user payload, ready for `validateUsers`: columns
+ * mapped by `mapHeaders` (or `options.columns`), `defaults` for the fields a row leaves empty
+ * (`{type: "Attendee"}`), a full-name column split into first and last name ("Doe, Jane" at
+ * the comma, else before the last word). `onboard import` runs the same function natively.
+ */
+export function rowsToUsers(headers: string[], rows: string[][], defaults?: RowDefaults | null, options?: RowsOptions | null): SheetUser[];
+
 /** A row as rowsToUsers builds it: the cells as written (trimmed), tags split, yes/no words as booleans; unchecked until validateUsers. */
 export interface SheetUser {
   email?: string;
@@ -476,12 +489,13 @@ pub fn map_headers(
 /// Each row (an array of cell strings) as a user payload, ready for `validateUsers`:
 /// columns mapped by `mapHeaders` (or `options.columns`), `defaults` for fields a row leaves
 /// empty (`{type: "Attendee"}`), a full-name column split into first and last name.
-#[wasm_bindgen(js_name = rowsToUsers, unchecked_return_type = "SheetUser[]")]
+/// (Declared in SHEET_TYPES, with `defaults` and `options` optional.)
+#[wasm_bindgen(js_name = rowsToUsers, skip_typescript)]
 pub fn rows_to_users(
-    #[wasm_bindgen(unchecked_param_type = "string[]")] headers: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string[][]")] rows: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "RowDefaults | null")] defaults: Option<JsValue>,
-    #[wasm_bindgen(unchecked_param_type = "RowsOptions | null")] options: Option<JsValue>,
+    headers: JsValue,
+    rows: JsValue,
+    defaults: Option<JsValue>,
+    options: Option<JsValue>,
 ) -> Result<JsValue, JsError> {
     let headers = json_arg(&headers, "headers")?;
     let rows = json_arg(&rows, "rows")?;

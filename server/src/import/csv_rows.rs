@@ -343,7 +343,8 @@ mod tests {
         };
         assert!(
             parse(text, "UTF-8", &bad)
-                .unwrap_err()
+                .err()
+                .unwrap()
                 .contains("not a field")
         );
         let missing = Mapping {
@@ -352,7 +353,8 @@ mod tests {
         };
         assert!(
             parse(text, "UTF-8", &missing)
-                .unwrap_err()
+                .err()
+                .unwrap()
                 .contains("no column")
         );
     }
