@@ -96,8 +96,7 @@ struct Suggestion {
 /// The suggestions for a row's URL fields; applied to its payload when `apply`.
 fn suggestions(row: &mut csv_rows::CsvRow, apply: bool) -> Vec<Suggestion> {
     let mut found = Vec::new();
-    for (path, value) in row.sheet.fields.iter_mut() {
-        let path: &'static str = *path;
+    for (path, value) in row.sheet.fields.iter_mut().map(|(p, v)| (*p, v)) {
         let CellValue::Text(text) = value else {
             continue;
         };
