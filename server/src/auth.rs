@@ -7,37 +7,30 @@
 
 use crate::config::Secret;
 use crate::error::ApiError;
-use crate::store::{self, Store};
+use crate::store::{self, Store, StoreError};
 use mongodb::bson::oid::ObjectId;
-use serde::{Deserialize, Serialize};
+use onboard_shared::Privilege;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Privilege {
-    /// Everything, including managing keys.
-    Standard,
-    /// Read-only.
-    Restricted,
-}
-
 /// Who is calling: the key's id (never the key) and what it may do.
 #[derive(Debug, Clone, Copy)]
-pub struct Caller {
-    pub key_id: ObjectId,
-    pub privilege: Privilege,
+pub(crate) struct Caller {
+    pub(crate) key_id: ObjectId,
+    pub(crate) privilege: Privilege,
 }
 
 /// What a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Need {
+pub(crate) enum Need {
     Read,
     Write,
 }
 
+/// The SHA-256 of a key, as stored. Public for the tests, which check that no hash of a
+/// key ever reaches a log or a body.
 pub fn hash_key(key: &str) -> String {
     let digest = Sha256::digest(key.as_bytes());
     let mut out = String::with_capacity(64);
@@ -48,7 +41,7 @@ pub fn hash_key(key: &str) -> String {
 }
 
 /// `onb_` + 64 hex characters (256 bits from the thread CSPRNG).
-pub fn generate_key() -> String {
+pub(crate) fn generate_key() -> String {
     format!(
         "onb_{:032x}{:032x}",
         rand::random::<u128>(),
@@ -60,7 +53,7 @@ const CACHE_TTL: Duration = Duration::from_secs(60);
 const CACHE_MAX: usize = 10_000;
 
 #[derive(Debug, Default)]
-pub struct KeyCache {
+pub(crate) struct KeyCache {
     entries: Mutex<HashMap<String, (Caller, Instant)>>,
     /// The configured `ONBOARD_API_KEY`: always valid, without a database read, so the
     /// operator's key keeps working whatever happens to the keys collection.
@@ -68,7 +61,7 @@ pub struct KeyCache {
 }
 
 impl KeyCache {
-    pub fn pin(&self, hash: String, caller: Caller) {
+    fn pin(&self, hash: String, caller: Caller) {
         *self.pinned.lock().unwrap_or_else(|p| p.into_inner()) = Some((hash, caller));
     }
 
@@ -85,7 +78,7 @@ impl KeyCache {
             .map(|(c, _)| *c)
     }
 
-    pub fn put(&self, hash: String, caller: Caller) {
+    pub(crate) fn put(&self, hash: String, caller: Caller) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= CACHE_MAX {
             entries.clear();
@@ -93,7 +86,7 @@ impl KeyCache {
         entries.insert(hash, (caller, Instant::now()));
     }
 
-    pub fn evict(&self, hash: &str) {
+    pub(crate) fn evict(&self, hash: &str) {
         self.entries
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -102,7 +95,7 @@ impl KeyCache {
 }
 
 /// Checks the `Authorization` header and the key's privilege for `need`.
-pub async fn authenticate(
+pub(crate) async fn authenticate(
     store: &Store,
     cache: &KeyCache,
     header: Option<&str>,
@@ -139,11 +132,11 @@ pub async fn authenticate(
 /// At start-up: store the configured key's hash, or, when none is configured and no key
 /// exists yet, generate one and print it once to stderr (not to the log: the log must
 /// never hold a key).
-pub async fn bootstrap(
+pub(crate) async fn bootstrap(
     store: &Store,
     cache: &KeyCache,
     configured: Option<&Secret>,
-) -> Result<(), mongodb::error::Error> {
+) -> Result<(), StoreError> {
     if let Some(key) = configured {
         let hash = hash_key(key.expose());
         let doc = store::keys::upsert_bootstrap(store, &hash).await?;

@@ -100,6 +100,7 @@ pub struct NewUser {
     pub options: UserOptions,
 }
 
+/// The fields of a user payload, in the order they are checked.
 pub(crate) const FIELDS: &[&str] = &[
     "email",
     "type",
@@ -119,8 +120,8 @@ pub(crate) const FIELDS: &[&str] = &[
     "socials",
     "options",
 ];
-const SOCIALS: [&str; 4] = ["facebook", "linkedin", "twitter", "youtube"];
-const OPTIONS: &[&str] = &["highlight", "endRegistration"];
+pub(crate) const SOCIALS: [&str; 4] = ["facebook", "linkedin", "twitter", "youtube"];
+pub(crate) const OPTIONS: &[&str] = &["highlight", "endRegistration"];
 
 /// Checks a user payload against every rule at once.
 ///

@@ -98,3 +98,29 @@ generatePassword({ length: "20" });
 rowsToUsers(headers, [], null, { columns: ["shoeSize"] });
 
 console.log(codes, byField, password, names, zones.length, status, notACode, rowErrors, fix, labels, guest, noLast, tagText, levelText, noEmail);
+
+// Edits (issue 12): user merge patches, CSV cells.
+import {
+  csvCellValue,
+  csvSafe,
+  validateUserPatch,
+  validateUserPatchJson,
+  type UserPatchPayload,
+  type UserRecord,
+} from "onboard-rules";
+
+const stored: UserRecord = { ...user, id: "665f1c2e8b3e4a0012345678", username: "SuperJane", createdAt: "2026-01-01T00:00:00Z" };
+const userPatch: UserPatchPayload = { job: "Lead", avatar: null, socials: { twitter: null } };
+const editErrors: FieldError[] = [
+  ...validateUserPatch(stored, userPatch),
+  ...validateUserPatchJson(JSON.stringify(stored), JSON.stringify(userPatch)),
+];
+const editCodes: ErrorCode[] = ["read_only", "slug_invalid", "too_many_errors", "already_speaker"];
+const cell: string = csvCellValue(csvSafe("=1+1"));
+
+// @ts-expect-error: a patch's values keep their types
+validateUserPatch(stored, { tags: "Mentor" });
+// @ts-expect-error: a patch names only the user's fields
+validateUserPatch(stored, { nickname: "J" });
+
+console.log(editErrors, editCodes, cell);
