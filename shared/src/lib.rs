@@ -51,7 +51,7 @@ mod csv;
 mod patch;
 mod speaker;
 
-pub use batch::{BULK_MAX, check_users};
+pub use batch::{BULK_MAX, BulkRow, bulk_row_key, check_users, check_users_update};
 pub use csv::{csv_cell_value, csv_safe_cell};
 pub use error::{BULK_ERRORS_MAX, ERRORS_MAX};
 pub use error::{Code, FieldError};
