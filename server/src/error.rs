@@ -34,6 +34,9 @@ pub(crate) enum ApiError {
     MethodNotAllowed(String),
     #[error("conflict")]
     Conflict(Vec<FieldError>),
+    /// `If-Match` names a version the record is no longer at.
+    #[error("precondition failed")]
+    PreconditionFailed,
     /// The body is larger than this many bytes.
     #[error("payload too large")]
     PayloadTooLarge(u64),
@@ -95,6 +98,7 @@ impl From<DomainError> for ApiError {
             DomainError::Invalid(errors) => ApiError::Validation(errors),
             DomainError::Conflict(errors) => ApiError::Conflict(errors),
             DomainError::NotFound(what) => ApiError::NotFound(what),
+            DomainError::PreconditionFailed => ApiError::PreconditionFailed,
             DomainError::Hash(e) => e.into(),
             DomainError::Store(e) => e.into(),
             DomainError::Internal(detail) => ApiError::Internal(detail),
@@ -117,6 +121,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
@@ -137,6 +142,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::PreconditionFailed => "precondition_failed",
             ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited(_) => "rate_limited",
@@ -161,6 +167,10 @@ impl ApiError {
             ApiError::NotFound(what) => format!("{what} not found."),
             ApiError::MethodNotAllowed(_) => "This method is not allowed on this path.".to_string(),
             ApiError::Conflict(_) => "A unique value is already taken.".to_string(),
+            ApiError::PreconditionFailed => {
+                "The record changed since the version in If-Match: read it again, then retry."
+                    .to_string()
+            }
             ApiError::PayloadTooLarge(limit) => {
                 format!("The request body is larger than {limit} bytes.")
             }

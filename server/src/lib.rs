@@ -65,6 +65,8 @@ pub enum StartError {
     NoDatabase,
     #[error("the database did not answer: {0}")]
     Database(#[from] mongodb::error::Error),
+    #[error("stored documents could not be brought up to date: {0}")]
+    Migrate(String),
     #[error("the bootstrap key could not be stored: {0}")]
     Bootstrap(String),
     #[error("could not listen on {addr}: {source}")]
@@ -115,6 +117,10 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
     let uri = config.mongodb_uri.as_ref().ok_or(StartError::NoDatabase)?;
     let store = Store::connect(uri.expose(), &config.database, config.transactions).await?;
     store.ensure_indexes().await?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| StartError::Migrate(e.to_string()))?;
     let keys = KeyCache::default();
     auth::bootstrap(&store, &keys, config.api_key.as_ref())
         .await
