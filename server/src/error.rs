@@ -37,6 +37,12 @@ pub(crate) enum ApiError {
     /// `If-Match` names a version the record is no longer at.
     #[error("precondition failed")]
     PreconditionFailed,
+    /// `DELETE` of the configured key: the setting defines it.
+    #[error("the configured key cannot be deleted through the API")]
+    KeyConfigured,
+    /// `POST /v1/keys` when this many keys exist already.
+    #[error("too many API keys (max {0})")]
+    TooManyKeys(u64),
     /// The body is larger than this many bytes.
     #[error("payload too large")]
     PayloadTooLarge(u64),
@@ -99,6 +105,8 @@ impl From<DomainError> for ApiError {
             DomainError::Conflict(errors) => ApiError::Conflict(errors),
             DomainError::NotFound(what) => ApiError::NotFound(what),
             DomainError::PreconditionFailed => ApiError::PreconditionFailed,
+            DomainError::KeyConfigured => ApiError::KeyConfigured,
+            DomainError::TooManyKeys(max) => ApiError::TooManyKeys(max),
             DomainError::Hash(e) => e.into(),
             DomainError::Store(e) => e.into(),
             DomainError::Internal(detail) => ApiError::Internal(detail),
@@ -120,7 +128,9 @@ impl ApiError {
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::KeyConfigured | ApiError::TooManyKeys(_) => {
+                StatusCode::CONFLICT
+            }
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
@@ -143,6 +153,8 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::PreconditionFailed => "precondition_failed",
+            ApiError::KeyConfigured => "key_configured",
+            ApiError::TooManyKeys(_) => "too_many_keys",
             ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited(_) => "rate_limited",
@@ -171,6 +183,10 @@ impl ApiError {
                 "The record changed since the version in If-Match: read it again, then retry."
                     .to_string()
             }
+            ApiError::KeyConfigured => "This is the configured key (ONBOARD_API_KEY): to revoke it, change or unset that setting and restart the server.".to_string(),
+            ApiError::TooManyKeys(max) => format!(
+                "At most {max} API keys may exist (ONBOARD_MAX_KEYS): delete keys no longer used first."
+            ),
             ApiError::PayloadTooLarge(limit) => {
                 format!("The request body is larger than {limit} bytes.")
             }
