@@ -53,6 +53,12 @@ pub(crate) enum ApiError {
     UnsupportedMediaType,
     #[error("rate limited")]
     RateLimited(RateInfo),
+    /// The `Idempotency-Key` was used before with another request.
+    #[error("idempotency key reused with another request")]
+    IdempotencyKeyReused,
+    /// The first request with this `Idempotency-Key` is still running.
+    #[error("idempotency key in flight")]
+    IdempotencyInFlight,
     #[error("overloaded")]
     Overloaded,
     #[error("database unavailable")]
@@ -132,6 +138,8 @@ impl ApiError {
                 StatusCode::CONFLICT
             }
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::IdempotencyInFlight => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
@@ -158,6 +166,8 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited(_) => "rate_limited",
+            ApiError::IdempotencyKeyReused => "idempotency_key_reused",
+            ApiError::IdempotencyInFlight => "idempotency_in_flight",
             ApiError::Overloaded => "overloaded",
             ApiError::DatabaseUnavailable => "database_unavailable",
             ApiError::Internal(_) => "internal",
@@ -197,6 +207,8 @@ impl ApiError {
                 "The request body must be JSON (Content-Type: application/json).".to_string()
             }
             ApiError::RateLimited(_) => "Too many requests, please try again later.".to_string(),
+            ApiError::IdempotencyKeyReused => "This Idempotency-Key was used with another request: use a new key for a new request.".to_string(),
+            ApiError::IdempotencyInFlight => "A request with this Idempotency-Key is still being processed: retry shortly.".to_string(),
             ApiError::Overloaded => "The server is busy, please retry shortly.".to_string(),
             ApiError::DatabaseUnavailable => {
                 "The database is unavailable, please retry shortly.".to_string()
@@ -242,7 +254,7 @@ impl ApiError {
                     HeaderValue::from(info.retry_after.max(1)),
                 );
             }
-            ApiError::Overloaded => {
+            ApiError::Overloaded | ApiError::IdempotencyInFlight => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             ApiError::DatabaseUnavailable => {

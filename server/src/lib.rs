@@ -22,6 +22,7 @@ pub(crate) mod data_dir;
 mod domain;
 pub mod embedded_db;
 mod error;
+mod idempotency;
 pub mod import;
 pub mod openapi;
 pub mod passwords;

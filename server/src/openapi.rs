@@ -221,7 +221,7 @@ pub fn document() -> Value {
         ),
     );
 
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "onboard",
@@ -402,7 +402,59 @@ pub fn document() -> Value {
             },
             "schemas": schemas()
         }
-    })
+    });
+    with_idempotency(&mut doc);
+    doc
+}
+
+/// `Idempotency-Key` on the operations of `crate::idempotency::ROUTES`: derived from that
+/// list, so the document and the server cannot disagree.
+fn with_idempotency(doc: &mut Value) {
+    use crate::idempotency::{HEADER, MAX_LEN, REPLAYED, ROUTES};
+    doc["components"]["headers"][REPLAYED] = json!({
+        "description": "`true` when this answer is the stored answer of an earlier request with the same `Idempotency-Key`.",
+        "schema": { "type": "string", "enum": ["true"] }
+    });
+    for (method, path) in ROUTES {
+        let op = &mut doc["paths"][*path][method.as_str().to_ascii_lowercase()];
+        if !op.is_object() {
+            continue;
+        }
+        let param = json!({
+            "name": HEADER, "in": "header", "required": false,
+            "description": "Makes a retry safe: the first request's status and body are kept 24 hours and sent again, from any instance, to the same request with the same key (`Idempotent-Replayed: true`). Scoped to the API key. 400s and 5xx are not kept.",
+            "schema": { "type": "string", "minLength": 1, "maxLength": MAX_LEN, "pattern": "^[!-~]+$" }
+        });
+        match op["parameters"].as_array_mut() {
+            Some(list) => list.push(param),
+            None => op["parameters"] = json!([param]),
+        }
+        let Some(responses) = op["responses"].as_object_mut() else {
+            continue;
+        };
+        for (status, answer) in responses.iter_mut() {
+            if status.starts_with('2') {
+                answer["headers"][REPLAYED] =
+                    json!({ "$ref": format!("#/components/headers/{REPLAYED}") });
+            }
+        }
+        let in_flight = "`idempotency_in_flight`: a request with this `Idempotency-Key` is still running (retry after `Retry-After`).";
+        match responses.get_mut("409") {
+            Some(conflict) => {
+                let before = conflict["description"].as_str().unwrap_or("").to_string();
+                conflict["description"] = json!(format!("{before} Or {in_flight}"));
+            }
+            None => {
+                responses.insert("409".into(), error(in_flight));
+            }
+        }
+        responses.insert(
+            "422".into(),
+            error(
+                "`idempotency_key_reused`: this `Idempotency-Key` was used with another request.",
+            ),
+        );
+    }
 }
 
 /// Characters the rulebook refuses in one-line text: control characters (C0, DEL, C1).

@@ -100,9 +100,10 @@ impl Client {
         })
     }
 
-    async fn send(&self, body: &Bytes) -> Result<Answer, SendError> {
+    async fn send(&self, body: &Bytes, idempotency_key: &str) -> Result<Answer, SendError> {
         let request = http::Request::post(self.endpoint.clone())
             .header("authorization", format!("Bearer {}", self.key.expose()))
+            .header("idempotency-key", idempotency_key)
             .header("content-type", "application/json")
             .header(
                 "user-agent",
@@ -141,13 +142,20 @@ impl Client {
             .unwrap_or_else(|_| Err(SendError::Lost("timed out".into())))
     }
 
-    /// Sends one chunk of payloads; the answer has one result per payload, in order.
-    pub async fn bulk(&self, users: &[Value]) -> Result<BulkAnswer, ChunkError> {
+    /// Sends one chunk of payloads under `idempotency_key` (the same key for the same chunk
+    /// of the same file, so a retry after a lost answer gets the first answer again, with
+    /// its passwords, instead of creating nothing and reporting `exists`); the answer has
+    /// one result per payload, in order.
+    pub async fn bulk(
+        &self,
+        users: &[Value],
+        idempotency_key: &str,
+    ) -> Result<BulkAnswer, ChunkError> {
         let body = Bytes::from(json!({ "users": users }).to_string());
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let answer = match self.send(&body).await {
+            let answer = match self.send(&body, idempotency_key).await {
                 Ok(a) => a,
                 Err(SendError::Connect(_)) if attempt <= RETRIES => {
                     tokio::time::sleep(backoff(attempt, None)).await;
@@ -159,8 +167,12 @@ impl Client {
                         self.endpoint
                     )));
                 }
-                // The request may have been processed: sending it again would turn its
-                // created rows into `exists` and lose their passwords, so report instead.
+                // The request may have been processed: the same Idempotency-Key makes the
+                // retry answer with the first request's results.
+                Err(SendError::Lost(_)) if attempt <= RETRIES => {
+                    tokio::time::sleep(backoff(attempt, None)).await;
+                    continue;
+                }
                 Err(SendError::Lost(e)) => {
                     return Err(ChunkError::Failed(format!(
                         "no answer from the server ({e}); these rows may have been created: \
@@ -177,10 +189,11 @@ impl Client {
             }
             let message = error_message(&answer.body);
             match status.as_u16() {
-                429 | 503 if attempt <= RETRIES => {
+                // 409: the first send of this chunk is still running on the server.
+                409 | 429 | 503 if attempt <= RETRIES => {
                     tokio::time::sleep(backoff(attempt, answer.retry_after)).await;
                 }
-                429 | 503 => {
+                409 | 429 | 503 => {
                     return Err(ChunkError::Failed(format!(
                         "{status} after {RETRIES} retries: {message}"
                     )));

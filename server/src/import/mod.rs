@@ -7,6 +7,7 @@ mod client;
 pub mod csv_rows;
 
 pub use csv_rows::Mapping;
+use sha2::Digest;
 
 use crate::config::Secret;
 use client::{ChunkError, Client, RowAnswer};
@@ -128,6 +129,12 @@ fn separator_name(c: char) -> String {
 pub async fn run(opts: Options) -> Result<Outcome, String> {
     let bytes = std::fs::read(&opts.file)
         .map_err(|e| format!("cannot read {}: {e}", opts.file.display()))?;
+    // Each chunk's Idempotency-Key: this file's hash, the chunk size and the chunk's index.
+    let file_hash: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let (text, encoding) = csv_rows::decode(bytes);
     let mut file = csv_rows::parse(&text, encoding, &opts.mapping)?;
     if encoding != "UTF-8" {
@@ -309,9 +316,10 @@ pub async fn run(opts: Options) -> Result<Outcome, String> {
     );
     let stop = AtomicBool::new(false);
     let chunks: Vec<Vec<usize>> = to_send.chunks(chunk_size).map(<[usize]>::to_vec).collect();
-    let answers: Vec<ChunkAnswer> = futures_util::stream::iter(chunks)
-        .map(|chunk| {
+    let answers: Vec<ChunkAnswer> = futures_util::stream::iter(chunks.into_iter().enumerate())
+        .map(|(n, chunk)| {
             let (client, file, bar, stop) = (&client, &file, &bar, &stop);
+            let idempotency_key = format!("import-{file_hash}-{chunk_size}-{n}");
             async move {
                 if stop.load(Ordering::Relaxed) {
                     return (
@@ -323,7 +331,7 @@ pub async fn run(opts: Options) -> Result<Outcome, String> {
                     .iter()
                     .map(|&i| file.rows[i].payload.clone())
                     .collect();
-                let answer = match client.bulk(&users).await {
+                let answer = match client.bulk(&users, &idempotency_key).await {
                     Ok(a) if a.results.len() == users.len() => Ok(a.results),
                     Ok(a) => Err(format!(
                         "the server answered {} results for {} rows",

@@ -22,7 +22,7 @@ mod web;
 use crate::auth::{self, Caller, Need};
 use crate::domain::{IfMatch, Page, cursor};
 use crate::error::{ApiError, BODY_LIMIT, BULK_BODY_LIMIT, handle_rejection};
-use crate::{AppState, request};
+use crate::{AppState, idempotency, request};
 use bytes::{Buf, BufMut, BytesMut};
 use futures_util::future::BoxFuture;
 use futures_util::{Stream, StreamExt};
@@ -420,9 +420,15 @@ where
         return Ok(ApiError::MethodNotAllowed(allow(&found)).into_response());
     };
     let answer = async {
-        if let Access::Key(need) = route.access {
-            authorize(&state, &headers, need).await?;
-        }
+        let caller = match route.access {
+            Access::Key(need) => Some(authorize(&state, &headers, need).await?),
+            Access::Public => None,
+        };
+        let idempotency_key = if idempotency::applies(&route.method, route.path) {
+            idempotency::key_of(&headers)?
+        } else {
+            None
+        };
         let body = match route.body {
             Body::None => Value::Null,
             Body::Json(limit) => json_body(&headers, body, limit).await?,
@@ -434,7 +440,22 @@ where
             body,
             headers: headers.clone(),
         };
-        (route.handler)(request).await
+        match (caller, idempotency_key) {
+            (Some(caller), Some(key)) => {
+                let body = request.body.clone();
+                idempotency::run(
+                    &state,
+                    caller.key_id,
+                    &key,
+                    &method,
+                    path,
+                    &body,
+                    (route.handler)(request),
+                )
+                .await
+            }
+            _ => (route.handler)(request).await,
+        }
     };
     Ok(answer.await.unwrap_or_else(Reply::into_response))
 }

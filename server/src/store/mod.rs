@@ -7,6 +7,7 @@
 //! - uniqueness (e-mail, username, slug, tag name, key hash) is enforced by unique indexes
 //!   on normalized copies, never by check-then-insert, so races are settled by the database.
 
+pub(crate) mod idempotency;
 pub(crate) mod keys;
 pub(crate) mod sponsors;
 pub(crate) mod tags;
@@ -232,6 +233,20 @@ impl Store {
             .await?;
         self.collection::<Document>(keys::COLLECTION)
             .create_index(unique(doc! { "hash": 1 }, "hash_unique"))
+            .await?;
+        // Idempotent answers are kept 24 hours, then the database drops them.
+        self.collection::<Document>(idempotency::COLLECTION)
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "createdAt": 1 })
+                    .options(
+                        IndexOptions::builder()
+                            .name("createdAt_ttl".to_string())
+                            .expire_after(idempotency::KEEP)
+                            .build(),
+                    )
+                    .build(),
+            )
             .await?;
         Ok(())
     }

@@ -1,0 +1,369 @@
+//! Several `onboard serve` processes on one database, as a deployment behind a load
+//! balancer runs them: three instances started together on an empty database (the shared
+//! `secantusd-rs` of the test binary, reached through `MONGODB_URI`), and requests spread
+//! over them. What one instance decides, every other must honour.
+
+mod common;
+
+use common::*;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One running `onboard serve`.
+struct Instance {
+    child: Child,
+    output: Arc<Mutex<String>>,
+    url: String,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Three instances on one fresh database, sharing one configured key.
+struct Cluster {
+    instances: Vec<Instance>,
+    key: String,
+    database: String,
+    http: Client,
+}
+
+fn spawn_instance(database: &str, key: &str) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_onboard"));
+    cmd.arg("serve").args(["--bind", "127.0.0.1:0"]);
+    for var in [
+        "ONBOARD_DATA_DIR",
+        "ONBOARD_BIND",
+        "ONBOARD_MAX_KEYS",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("MONGODB_URI", db_uri())
+        .env("ONBOARD_DATABASE", database)
+        .env("ONBOARD_API_KEY", key)
+        .env("ONBOARD_RATE_LIMIT", "0")
+        .env("ONBOARD_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run onboard serve")
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let database = unique_name("inst_");
+        let key = format!("onb_test_{:032x}", rand::random::<u128>());
+        // Started together, before any waits: their start-ups race on the empty database.
+        let children: Vec<Child> = (0..3).map(|_| spawn_instance(&database, &key)).collect();
+        let instances = children
+            .into_iter()
+            .map(|mut child| {
+                let output = Arc::new(Mutex::new(String::new()));
+                for stream in [
+                    Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+                    Box::new(child.stderr.take().unwrap()),
+                ] {
+                    let output = output.clone();
+                    std::thread::spawn(move || {
+                        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                            let mut o = output.lock().unwrap();
+                            o.push_str(&line);
+                            o.push('\n');
+                        }
+                    });
+                }
+                let mut instance = Instance {
+                    child,
+                    output,
+                    url: String::new(),
+                };
+                instance.url = instance.wait_url();
+                instance
+            })
+            .collect();
+        Cluster {
+            instances,
+            key,
+            database,
+            http: Client::new(),
+        }
+    }
+
+    fn url(&self, i: usize) -> &str {
+        &self.instances[i % self.instances.len()].url
+    }
+
+    fn post(&self, i: usize, path: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.url(i)))
+            .header("authorization", format!("Bearer {}", self.key))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+    }
+
+    async fn mongo(&self) -> mongodb::Database {
+        mongodb::Client::with_uri_str(db_uri())
+            .await
+            .unwrap()
+            .database(&self.database)
+    }
+}
+
+impl Instance {
+    fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    fn wait_url(&mut self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let out = self.output();
+            if out.contains("onboard listening")
+                && let Some(at) = out.find("http://127.0.0.1:")
+            {
+                return out[at..]
+                    .split(|c: char| c.is_whitespace() || c == '"')
+                    .next()
+                    .unwrap()
+                    .to_string();
+            }
+            if self.child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+                std::thread::sleep(Duration::from_millis(200));
+                panic!("an instance did not start:\n{}", self.output());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+async fn answer(r: reqwest::RequestBuilder) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let r = r.send().await.unwrap();
+    let status = r.status();
+    let headers = r.headers().clone();
+    let text = r.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+    };
+    (status, headers, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_creates_of_one_email_over_three_instances_make_one_user() {
+    let cluster = Cluster::start();
+    let email = format!("{}@example.com", unique_name("race"));
+    let sends = (0..16).map(|i| answer(cluster.post(i, "/v1/users", &user(&email))));
+    let results = futures_util::future::join_all(sends).await;
+    let created = results
+        .iter()
+        .filter(|(s, _, _)| *s == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 1, "{results:?}");
+    for (status, _, body) in &results {
+        assert!(
+            *status == StatusCode::CREATED || *status == StatusCode::CONFLICT,
+            "{status} {body}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_idempotent_create_is_replayed_by_another_instance() {
+    let cluster = Cluster::start();
+    let email = format!("{}@example.com", unique_name("idem"));
+    let key = format!("create-{}", unique_name(""));
+    let body = user(&email);
+
+    let (s1, h1, b1) = answer(
+        cluster
+            .post(0, "/v1/users", &body)
+            .header("Idempotency-Key", &key),
+    )
+    .await;
+    assert_eq!(s1, StatusCode::CREATED, "{b1}");
+    assert!(h1.get("idempotent-replayed").is_none());
+    let password = b1["password"].as_str().unwrap().to_string();
+
+    // The same request on the other instances: the first answer, marked as a replay.
+    for i in 1..3 {
+        let (s, h, b) = answer(
+            cluster
+                .post(i, "/v1/users", &body)
+                .header("Idempotency-Key", &key),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        assert_eq!(b, b1);
+        assert_eq!(h["idempotent-replayed"], "true");
+        assert_eq!(h["location"], h1["location"]);
+    }
+
+    // Another body under the same key: refused, nothing written.
+    let other = user(&format!("{}@example.com", unique_name("other")));
+    let (s, _, b) = answer(
+        cluster
+            .post(2, "/v1/users", &other)
+            .header("Idempotency-Key", &key),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(b["code"], "idempotency_key_reused");
+
+    let db = cluster.mongo().await;
+    let users = db.collection::<mongodb::bson::Document>("users");
+    assert_eq!(
+        users.count_documents(mongodb::bson::doc! {}).await.unwrap(),
+        1
+    );
+
+    // The database alone reveals neither the password nor the Idempotency-Key.
+    let records: Vec<mongodb::bson::Document> = {
+        use futures_util::TryStreamExt;
+        db.collection("idempotency")
+            .find(mongodb::bson::doc! {})
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap()
+    };
+    assert_eq!(records.len(), 1);
+    let raw = mongodb::bson::to_vec(&records[0]).unwrap();
+    for secret in [password.as_bytes(), key.as_bytes(), email.as_bytes()] {
+        assert!(
+            !raw.windows(secret.len()).any(|w| w == secret),
+            "a stored idempotency record shows a secret"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn idempotency_keys_are_per_api_key_and_failed_validation_is_not_stored() {
+    let cluster = Cluster::start();
+    let key = "retry-me";
+
+    // A 400 is not stored: the corrected request runs under the same key.
+    let bad = json!({ "email": "not an e-mail", "type": "Attendee" });
+    let (s, _, _) = answer(
+        cluster
+            .post(0, "/v1/users", &bad)
+            .header("Idempotency-Key", key),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let good = user(&format!("{}@example.com", unique_name("fixed")));
+    let (s, h, b) = answer(
+        cluster
+            .post(1, "/v1/users", &good)
+            .header("Idempotency-Key", key),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert!(h.get("idempotent-replayed").is_none());
+
+    // Another API key with the same Idempotency-Key is another request altogether.
+    let (s, _, created) = answer(cluster.post(
+        2,
+        "/v1/keys",
+        &json!({ "description": "second", "privilege": "standard" }),
+    ))
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let second = created["key"].as_str().unwrap();
+    let other = user(&format!("{}@example.com", unique_name("second")));
+    let (s, h, b) = answer(
+        cluster
+            .http
+            .post(format!("{}/v1/users", cluster.url(2)))
+            .header("authorization", format!("Bearer {second}"))
+            .header("content-type", "application/json")
+            .header("Idempotency-Key", key)
+            .body(other.to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert!(h.get("idempotent-replayed").is_none());
+
+    // Malformed keys are 400s.
+    for bad_key in ["", "has space", &"k".repeat(256)] {
+        let (s, _, b) = answer(
+            cluster
+                .post(0, "/v1/users", &good)
+                .header("Idempotency-Key", bad_key),
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad_key:?}: {b}");
+        assert_eq!(b["errors"][0]["field"], "Idempotency-Key", "{b}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_concurrent_requests_with_one_key_make_one_create_and_one_409() {
+    let cluster = Cluster::start();
+    let key = unique_name("bulk-");
+    // A bulk of many rows keeps the first request running (a password hash per row)
+    // while the second arrives at another instance.
+    let rows: Vec<Value> = (0..40)
+        .map(|i| user(&format!("{}-{i}@example.com", unique_name("b"))))
+        .collect();
+    let body = json!({ "users": rows });
+    let first = tokio::spawn(answer(
+        cluster
+            .post(0, "/v1/users/bulk", &body)
+            .header("Idempotency-Key", &key),
+    ));
+    // Until the first has claimed the key, the second could be the first: wait for the
+    // claim to be in the database.
+    let db = cluster.mongo().await;
+    let records = db.collection::<mongodb::bson::Document>("idempotency");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while records
+        .count_documents(mongodb::bson::doc! {})
+        .await
+        .unwrap()
+        == 0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the first request never claimed its key"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let (s2, h2, b2) = answer(
+        cluster
+            .post(1, "/v1/users/bulk", &body)
+            .header("Idempotency-Key", &key),
+    )
+    .await;
+    let (s1, _, b1) = first.await.unwrap();
+    assert_eq!(s1, StatusCode::OK, "{b1}");
+    assert_eq!(b1["counts"]["created"], 40, "{b1}");
+    assert_eq!(s2, StatusCode::CONFLICT, "{b2}");
+    assert_eq!(b2["code"], "idempotency_in_flight");
+    assert!(h2.get("retry-after").is_some());
+    let users = db.collection::<mongodb::bson::Document>("users");
+    assert_eq!(
+        users.count_documents(mongodb::bson::doc! {}).await.unwrap(),
+        40
+    );
+
+    // Once the first is done, the same request is its answer again.
+    let (s3, h3, b3) = answer(
+        cluster
+            .post(2, "/v1/users/bulk", &body)
+            .header("Idempotency-Key", &key),
+    )
+    .await;
+    assert_eq!(s3, StatusCode::OK);
+    assert_eq!(h3["idempotent-replayed"], "true");
+    assert_eq!(b3, b1);
+}
