@@ -662,6 +662,11 @@ describe("read-only keys, keyboard, accessibility, narrow screens", () => {
     await page.locator("dialog.detail[open] h2", { hasText: s.name }).waitFor();
     for (const name of ["Edit", "Add speaker", "Remove sponsor…"]) assert.equal(await page.locator("dialog.detail[open]").getByRole("button", { name }).count(), 0, name);
     assert.equal(await page.locator("#panel-sponsors .readonly-note").isVisible(), true);
+    await page.keyboard.press("Escape");
+    await page.click("#tab-import");
+    await page.locator("#panel-import .readonly-note").waitFor();
+    assert.match(await page.locator("#panel-import .readonly-note").textContent(), /importing needs a standard key/);
+    await page.click("#tab-sponsors");
     // A standard key brings the controls back.
     await page.keyboard.press("Escape");
     await page.fill("#api-key", API_KEY);
