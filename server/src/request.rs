@@ -13,6 +13,8 @@ pub struct RequestCtx {
     pub method: String,
     pub path: String,
     rate: Mutex<Option<RateInfo>>,
+    /// The authenticated key's id (never the key), for the request's log line.
+    key_id: Mutex<Option<String>>,
 }
 
 tokio::task_local! {
@@ -26,11 +28,19 @@ impl RequestCtx {
             method: method.to_string(),
             path: path.to_string(),
             rate: Mutex::new(None),
+            key_id: Mutex::new(None),
         })
     }
 
     pub fn rate(&self) -> Option<RateInfo> {
         *self.rate.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn key_id(&self) -> Option<String> {
+        self.key_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Runs `fut` with this context as the current one.
@@ -56,16 +66,21 @@ pub fn set_rate(info: RateInfo) {
     let _ = CURRENT.try_with(|c| *c.rate.lock().unwrap_or_else(|p| p.into_inner()) = Some(info));
 }
 
+/// Records which key is acting, so the request's log line says who wrote what.
+pub fn set_key_id(id: String) {
+    let _ = CURRENT.try_with(|c| *c.key_id.lock().unwrap_or_else(|p| p.into_inner()) = Some(id));
+}
+
 /// The `Allow` header for a 405 on the current path, from the route table.
 pub fn allowed_methods() -> Option<&'static str> {
     let path = CURRENT.try_with(|c| c.path.clone()).ok()?;
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     Some(match segments.as_slice() {
-        ["v1", "users"] | ["v1", "sponsors"] | ["v1", "keys"] => "GET, POST",
+        ["v1", "users"] | ["v1", "sponsors"] | ["v1", "keys"] => "GET, HEAD, POST",
         ["v1", "users", "bulk"] => "POST",
         ["v1", "users", _, "password"] => "POST",
         ["v1", "keys", _] => "DELETE",
-        ["v1", "users", _] | ["v1", "sponsors", _] | ["v1", "tags"] => "GET",
+        ["v1", "users", _] | ["v1", "sponsors", _] | ["v1", "tags"] => "GET, HEAD",
         _ => "GET, HEAD",
     })
 }

@@ -16,15 +16,18 @@ pub mod web;
 use crate::auth::{self, Caller, Need};
 use crate::error::{ApiError, BODY_LIMIT, handle_rejection};
 use crate::store::{Page, parse_id};
+use crate::transport::ClientAddr;
 use crate::{AppState, request};
 use bytes::{Buf, BufMut, BytesMut};
 use futures_util::{Stream, StreamExt};
 use onboard_shared::{Code, FieldError};
 use serde_json::Value;
+use std::collections::HashSet;
 use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::Arc;
 use warp::filters::BoxedFilter;
+use warp::http::{HeaderMap, HeaderValue};
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
@@ -59,13 +62,22 @@ pub fn authed(
     state: Arc<AppState>,
     need: Need,
 ) -> impl Filter<Extract = (Caller,), Error = Rejection> + Clone {
-    warp::header::optional::<String>("authorization")
+    warp::header::headers_cloned()
+        .and(warp::ext::optional::<ClientAddr>())
         .and(with_state(state))
         .and_then(
-            move |header: Option<String>, state: Arc<AppState>| async move {
-                // Refuse writes while the database is known to be down before any work.
-                let caller =
-                    auth::authenticate(&state.store, &state.keys, header.as_deref(), need).await?;
+            move |headers: HeaderMap, client: Option<ClientAddr>, state: Arc<AppState>| async move {
+                let header = auth::authorization(&headers).map_err(warp::reject::custom)?;
+                let caller = auth::authenticate(
+                    &state.store,
+                    &state.keys,
+                    &state.auth_failures,
+                    client.map(|c| c.0.ip()),
+                    header,
+                    need,
+                )
+                .await?;
+                request::set_key_id(caller.key_id.to_hex());
                 match state.limiter.check(&caller.key_id.to_hex()) {
                     Ok(Some(info)) => request::set_rate(info),
                     Ok(None) => {}
@@ -87,12 +99,17 @@ pub fn json_body() -> impl Filter<Extract = (Value,), Error = Rejection> + Clone
 
 /// [`json_body`] with another size limit in bytes.
 pub fn json_body_limited(limit: u64) -> impl Filter<Extract = (Value,), Error = Rejection> + Clone {
-    warp::header::optional::<String>("content-type")
+    // Raw header values: a Content-Type that is not even text is simply not JSON (415),
+    // not a header error that warp would let another route's 405 outrank.
+    warp::header::value("content-type")
+        .map(Some)
+        .or(warp::any().map(|| None))
+        .unify()
         .and(warp::header::optional::<u64>("content-length"))
         .and(warp::body::stream())
         .and_then(
-            move |ctype: Option<String>, length: Option<u64>, body| async move {
-                if !is_json(ctype.as_deref()) {
+            move |ctype: Option<HeaderValue>, length: Option<u64>, body| async move {
+                if !is_json(ctype.as_ref().and_then(|v| v.to_str().ok())) {
                     return Err(warp::reject::custom(ApiError::UnsupportedMediaType));
                 }
                 // Refuse a declared oversize body without reading it; count chunked ones.
@@ -182,7 +199,8 @@ impl Query {
             after: None,
         };
         let mut values = Vec::new();
-        let mut seen: Vec<String> = Vec::new();
+        // A set: a long query of distinct names must not cost a scan per name.
+        let mut seen: HashSet<String> = HashSet::new();
         for (k, v) in pairs {
             if seen.contains(&k) {
                 errors.push(FieldError::new(
@@ -192,7 +210,7 @@ impl Query {
                 ));
                 continue;
             }
-            seen.push(k.clone());
+            seen.insert(k.clone());
             match k.as_str() {
                 "limit" => match v.parse::<i64>() {
                     Ok(n) if (1..=LIMIT_MAX).contains(&n) => page.limit = n,

@@ -67,10 +67,20 @@ struct SpeakerCreated {
 }
 
 /// `pageContent` may hold HTML for formatting; ammonia's allow-list drops scripts, event
-/// handler attributes and `javascript:` URLs while keeping ordinary markup.
+/// handler attributes and `javascript:` URLs while keeping ordinary markup. On top of its
+/// defaults, nothing in it may make a reader's browser fetch anything by itself (no
+/// images: no tracking pixels), and links are absolute `https` only.
 pub fn sanitize_html(html: &str) -> String {
-    ammonia::clean(html)
+    CLEANER.clean(html).to_string()
 }
+
+static CLEANER: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::LazyLock::new(|| {
+    let mut b = ammonia::Builder::default();
+    b.rm_tags(["img"])
+        .url_schemes(["https"].into_iter().collect())
+        .url_relative(ammonia::UrlRelative::Deny);
+    b
+});
 
 /// POST /v1/sponsors with a JSON body
 async fn create(
