@@ -626,6 +626,17 @@ fn check_unique(members: &[(Cow<'_, str>, Json<'_>)], end: usize) -> Result<(), 
     }
 }
 
+/// Owned access for merge patches (`crate::patch`), which rebuild objects from the members
+/// of two documents.
+impl<'a> Members<'a> {
+    pub(crate) fn from_vec(members: Vec<(Cow<'a, str>, Json<'a>)>) -> Self {
+        Members(members, Cell::new(0))
+    }
+    pub(crate) fn into_vec(self) -> Vec<(Cow<'a, str>, Json<'a>)> {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,6 +56,16 @@ pub enum Code {
     UsernameTaken,
     /// The slug already belongs to a sponsor (server only).
     SlugTaken,
+    /// A field a patch may not change (`id`, `password`, `createdAt`, `updatedAt`; a
+    /// sponsor's `speakers`, which have their own routes).
+    ReadOnly,
+    /// A sponsor slug that is not lowercase ASCII letters and digits joined by single `-`.
+    SlugInvalid,
+    /// The payload has more problems than are listed: the list stops at
+    /// [`ERRORS_MAX`] and ends with this entry on `""`.
+    TooManyErrors,
+    /// The user is already a speaker of this sponsor (server only).
+    AlreadySpeaker,
 }
 
 impl Code {
@@ -86,6 +96,10 @@ impl Code {
             Code::EmailTaken => "email_taken",
             Code::UsernameTaken => "username_taken",
             Code::SlugTaken => "slug_taken",
+            Code::ReadOnly => "read_only",
+            Code::SlugInvalid => "slug_invalid",
+            Code::TooManyErrors => "too_many_errors",
+            Code::AlreadySpeaker => "already_speaker",
         }
     }
 }
@@ -132,3 +146,55 @@ impl std::fmt::Display for FieldError {
 }
 
 impl std::error::Error for FieldError {}
+
+/// Most problems listed for one payload (a user, a sponsor, a patch, one bulk row). A
+/// payload with more gets these, then one [`Code::TooManyErrors`] entry on `""`: a hostile
+/// body of 100,000 unknown keys must not become a 10 MB answer.
+pub const ERRORS_MAX: usize = 100;
+
+/// Most problems listed for one bulk request, over all its rows (see [`ERRORS_MAX`]).
+/// Ten per row of a full request on average: a file with one systematic mistake in every
+/// row is still reported in full.
+pub const BULK_ERRORS_MAX: usize = 10_000;
+
+/// The entry that ends a capped list.
+pub(crate) fn too_many_errors() -> FieldError {
+    // A literal, not format!: this sits in the wasm package (a unit test checks the number).
+    FieldError::new(
+        "",
+        Code::TooManyErrors,
+        "There are more problems than the 100 listed; fix these and check again.",
+    )
+}
+
+/// Enforces [`ERRORS_MAX`] on a list that may already be capped (ends with
+/// [`Code::TooManyErrors`]) and has had entries added since.
+pub(crate) fn cap_errors(errors: &mut Vec<FieldError>) {
+    let capped = errors
+        .iter()
+        .position(|e| e.code == Code::TooManyErrors && e.field.is_empty());
+    if capped.is_none() && errors.len() <= ERRORS_MAX {
+        return;
+    }
+    if let Some(at) = capped {
+        errors.remove(at);
+    }
+    errors.truncate(ERRORS_MAX);
+    errors.push(too_many_errors());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_caps() {
+        assert!(
+            too_many_errors()
+                .message
+                .contains(&format!(" {ERRORS_MAX} "))
+        );
+        assert_eq!(BULK_ERRORS_MAX, 10_000);
+        assert!(crate::batch::TOO_MANY_IN_REQUEST.contains(" 10,000 "));
+    }
+}

@@ -45,15 +45,28 @@ mod timezones;
 mod user;
 mod username;
 
-pub use batch::{BULK_MAX, check_users};
+// Edits and spreadsheet cells (issue 12).
+mod csv;
+mod patch;
+mod speaker;
+
+pub use batch::{BULK_MAX, BulkRow, bulk_row_key, check_users, check_users_update};
+pub use csv::{csv_cell_value, csv_safe_cell};
+pub use error::{BULK_ERRORS_MAX, ERRORS_MAX};
 pub use error::{Code, FieldError};
 pub use json::{JsonError, MAX_DEPTH, parse_json, value_from};
 pub use password::{PASSWORD_MAX, PASSWORD_MIN, PasswordPolicy};
+pub use patch::{
+    SPONSOR_READ_ONLY, SponsorFields, SponsorPatch, USER_READ_ONLY, UserPatch, bulk_row_patch,
+    check_bulk_update, check_sponsor_patch, check_user_patch, validate_sponsor_patch,
+    validate_sponsor_patch_json, validate_user_patch, validate_user_patch_json,
+};
 pub use rules::{
     EMAIL_MAX, TAG_MAX, TAGS_MAX, URL_MAX, check_https_url, is_hex_color, is_timezone,
     is_valid_email, normalize_email, normalize_tag, timezone_lines, timezones,
 };
 pub use slug::{SLUG_MAX, is_slug, slug_with_suffix, slugify};
+pub use speaker::{check_speaker, validate_speaker, validate_speaker_json};
 pub use sponsor::{
     NewSpeaker, NewSponsor, PAGE_CONTENT_MAX, SPEAKERS_MAX, SPONSOR_NAME_MAX, SponsorOptions,
     check_sponsor, validate_sponsor,

@@ -4,7 +4,7 @@
 //! the cleaned value (trimmed text) when the field is fine, so a payload module reads as a
 //! list of its fields.
 
-use crate::error::{Code, FieldError};
+use crate::error::{Code, ERRORS_MAX, FieldError, too_many_errors};
 use crate::node::{Kind, Node, Object, given};
 use crate::timezones::TIMEZONES;
 
@@ -341,6 +341,7 @@ impl At<'_> {
 
 /// Collects the errors of one payload. The checks work on any [`Node`] (serde_json's
 /// `Value` or the borrowed tree of `doc`) and hand back the trimmed text borrowed from it.
+/// At most [`ERRORS_MAX`] are kept, then one `too_many_errors` entry ends the list.
 #[derive(Default)]
 pub(crate) struct Checker {
     pub errors: Vec<FieldError>,
@@ -348,7 +349,11 @@ pub(crate) struct Checker {
 
 impl Checker {
     pub fn push(&mut self, field: impl Into<String>, code: Code, message: impl Into<String>) {
-        self.errors.push(FieldError::new(field, code, message));
+        match self.errors.len().cmp(&ERRORS_MAX) {
+            std::cmp::Ordering::Less => self.errors.push(FieldError::new(field, code, message)),
+            std::cmp::Ordering::Equal => self.errors.push(too_many_errors()),
+            std::cmp::Ordering::Greater => {}
+        }
     }
 
     fn push_at(&mut self, at: At<'_>, code: Code, message: impl Into<String>) {
@@ -379,8 +384,18 @@ impl Checker {
         };
         // Sorted by key: the report must not depend on the map the caller parsed into
         // (the server's keeps document order, serde_json's default sorts).
-        let mut unknown: Vec<&str> = obj.keys().filter(|key| !is_known(key)).collect();
-        unknown.sort_unstable();
+        // Only the first keys in that order can still be listed (see `push`): keep the
+        // smallest `room` of them, sorted, instead of sorting a hostile body's 100,000 keys.
+        let room = (ERRORS_MAX + 1).saturating_sub(self.errors.len());
+        let mut unknown: Vec<&str> = Vec::new();
+        for key in obj.keys().filter(|key| !is_known(key)) {
+            if unknown.len() == room && unknown.last().is_none_or(|last| key >= *last) {
+                continue;
+            }
+            let at = unknown.binary_search(&key).unwrap_or_else(|at| at);
+            unknown.insert(at, key);
+            unknown.truncate(room);
+        }
         for key in unknown {
             self.push(join(path, key), Code::UnknownField, "Is not a known field.");
         }

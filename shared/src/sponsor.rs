@@ -43,7 +43,12 @@ impl NewSpeaker {
     /// A speaker without an account must bring a first and last name so one can be made.
     /// `i` is the speaker's index in `speakers`. The server calls this for unknown e-mails.
     pub fn account_errors(&self, i: usize) -> Vec<FieldError> {
-        let base = index("speakers", i);
+        self.account_errors_at(&index("speakers", i))
+    }
+
+    /// [`NewSpeaker::account_errors`] with paths under `base`: `""` for the one speaker of
+    /// `POST /v1/sponsors/{id}/speakers`.
+    pub fn account_errors_at(&self, base: &str) -> Vec<FieldError> {
         let mut errors = Vec::new();
         for (value, key) in [
             (&self.first_name, "firstName"),
@@ -51,7 +56,7 @@ impl NewSpeaker {
         ] {
             if value.is_none() {
                 errors.push(FieldError::new(
-                    join(&base, key),
+                    join(base, key),
                     Code::Required,
                     "Is required for a speaker who has no account yet.",
                 ));
@@ -77,7 +82,8 @@ pub struct NewSponsor {
     pub options: SponsorOptions,
 }
 
-const FIELDS: &[&str] = &[
+/// The fields of a sponsor payload, in the order they are checked.
+pub(crate) const FIELDS: &[&str] = &[
     "name",
     "logo",
     "level",
@@ -102,7 +108,7 @@ const SPEAKER_FIELDS: &[&str] = &[
     "timezone",
     "highlighted",
 ];
-const OPTIONS: &[&str] = &["displayInLobby", "highlight"];
+pub(crate) const OPTIONS: &[&str] = &["displayInLobby", "highlight"];
 
 /// Checks a sponsor payload against every rule at once, speakers included.
 ///
@@ -130,7 +136,9 @@ pub(crate) fn sponsor_errors<N: Node>(payload: &N) -> Vec<FieldError> {
     check_sponsor_node(payload).err().unwrap_or_default()
 }
 
-fn check_sponsor_node<N: Node>(payload: &N) -> Result<SponsorDraft<'_>, Vec<FieldError>> {
+pub(crate) fn check_sponsor_node<N: Node>(
+    payload: &N,
+) -> Result<SponsorDraft<'_>, Vec<FieldError>> {
     let mut c = Checker::default();
     let sponsor = c
         .object("", payload)
@@ -142,7 +150,7 @@ fn check_sponsor_node<N: Node>(payload: &N) -> Result<SponsorDraft<'_>, Vec<Fiel
 }
 
 /// A [`NewSponsor`] whose text still borrows from the payload.
-struct SponsorDraft<'v> {
+pub(crate) struct SponsorDraft<'v> {
     name: &'v str,
     logo: &'v str,
     level: u8,
@@ -156,7 +164,7 @@ struct SponsorDraft<'v> {
 }
 
 /// A [`NewSpeaker`] whose text still borrows from the payload.
-struct SpeakerDraft<'v> {
+pub(crate) struct SpeakerDraft<'v> {
     email: Option<&'v str>,
     first_name: Option<&'v str>,
     last_name: Option<&'v str>,
@@ -175,7 +183,7 @@ fn own(s: Option<&str>) -> Option<String> {
 }
 
 impl SponsorDraft<'_> {
-    fn into_owned(self) -> NewSponsor {
+    pub(crate) fn into_owned(self) -> NewSponsor {
         NewSponsor {
             name: self.name.to_owned(),
             logo: self.logo.to_owned(),
@@ -196,7 +204,7 @@ impl SponsorDraft<'_> {
 }
 
 impl SpeakerDraft<'_> {
-    fn into_owned(self) -> NewSpeaker {
+    pub(crate) fn into_owned(self) -> NewSpeaker {
         NewSpeaker {
             email: self.email.unwrap_or_default().to_owned(),
             first_name: own(self.first_name),
@@ -282,8 +290,7 @@ fn speakers<'v, O: Object>(c: &mut Checker, obj: &'v O) -> Vec<SpeakerDraft<'v>>
         let Some(s) = c.object(&path, item) else {
             continue;
         };
-        c.unknown_fields(&path, s, SPEAKER_FIELDS);
-        let email = c.email(s, &path, "email", true);
+        let email = speaker_email(c, s, &path);
         if let Some(email) = email {
             debug_assert_eq!(normalize_email(email), email.to_ascii_lowercase());
             if seen.iter().any(|e| e.eq_ignore_ascii_case(email)) {
@@ -296,26 +303,47 @@ fn speakers<'v, O: Object>(c: &mut Checker, obj: &'v O) -> Vec<SpeakerDraft<'v>>
                 seen.push(email);
             }
         }
-        let speaker = SpeakerDraft {
-            email,
-            first_name: c.text(s, &path, "firstName", false, Text::line(NAME_MAX)),
-            last_name: c.text(s, &path, "lastName", false, Text::line(NAME_MAX)),
-            username: c.username(s, &path, "username"),
-            avatar: c.https_url(s, &path, "avatar", false),
-            description: c.text(
-                s,
-                &path,
-                "description",
-                false,
-                Text::multiline(DESCRIPTION_MAX),
-            ),
-            job: c.text(s, &path, "job", false, Text::line(SHORT_TEXT_MAX)),
-            company: c.text(s, &path, "company", false, Text::line(SHORT_TEXT_MAX)),
-            tags: c.tags(s, &path, "tags"),
-            timezone: c.timezone(s, &path, "timezone"),
-            highlighted: c.boolean(s, &path, "highlighted", false),
-        };
+        let speaker = speaker_fields(c, s, &path, email);
         out.push(speaker);
     }
     out
+}
+
+/// A speaker's unknown fields and e-mail: checked first, so a duplicate e-mail is reported
+/// right after them.
+pub(crate) fn speaker_email<'v, O: Object>(
+    c: &mut Checker,
+    s: &'v O,
+    path: &str,
+) -> Option<&'v str> {
+    c.unknown_fields(path, s, SPEAKER_FIELDS);
+    c.email(s, path, "email", true)
+}
+
+/// The rest of a speaker at `path`, after [`speaker_email`].
+pub(crate) fn speaker_fields<'v, O: Object>(
+    c: &mut Checker,
+    s: &'v O,
+    path: &str,
+    email: Option<&'v str>,
+) -> SpeakerDraft<'v> {
+    SpeakerDraft {
+        email,
+        first_name: c.text(s, path, "firstName", false, Text::line(NAME_MAX)),
+        last_name: c.text(s, path, "lastName", false, Text::line(NAME_MAX)),
+        username: c.username(s, path, "username"),
+        avatar: c.https_url(s, path, "avatar", false),
+        description: c.text(
+            s,
+            path,
+            "description",
+            false,
+            Text::multiline(DESCRIPTION_MAX),
+        ),
+        job: c.text(s, path, "job", false, Text::line(SHORT_TEXT_MAX)),
+        company: c.text(s, path, "company", false, Text::line(SHORT_TEXT_MAX)),
+        tags: c.tags(s, path, "tags"),
+        timezone: c.timezone(s, path, "timezone"),
+        highlighted: c.boolean(s, path, "highlighted", false),
+    }
 }

@@ -104,7 +104,8 @@ pub struct NewUser {
     pub options: UserOptions,
 }
 
-const FIELDS: &[&str] = &[
+/// The fields of a user payload, in the order they are checked.
+pub(crate) const FIELDS: &[&str] = &[
     "email",
     "type",
     "firstName",
@@ -123,8 +124,8 @@ const FIELDS: &[&str] = &[
     "socials",
     "options",
 ];
-const SOCIALS: [&str; 4] = ["facebook", "linkedin", "twitter", "youtube"];
-const OPTIONS: &[&str] = &["highlight", "endRegistration"];
+pub(crate) const SOCIALS: [&str; 4] = ["facebook", "linkedin", "twitter", "youtube"];
+pub(crate) const OPTIONS: &[&str] = &["highlight", "endRegistration"];
 
 /// Checks a user payload against every rule at once.
 ///

@@ -3,7 +3,9 @@
 //! (field, code) pairs for every case.
 
 use onboard_shared::{
-    FieldError, validate_sponsor, validate_sponsor_json, validate_user, validate_user_json,
+    FieldError, validate_speaker, validate_speaker_json, validate_sponsor, validate_sponsor_json,
+    validate_sponsor_patch, validate_sponsor_patch_json, validate_user, validate_user_json,
+    validate_user_patch, validate_user_patch_json,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -16,6 +18,11 @@ struct Case {
     payload: Value,
     #[serde(default)]
     text: String,
+    /// `user_patch`, `sponsor_patch`: the record as `GET` returns it, and the merge patch.
+    #[serde(default)]
+    existing: Value,
+    #[serde(default)]
+    patch: Value,
     errors: Vec<Expected>,
 }
 
@@ -50,6 +57,10 @@ fn every_corpus_case_matches() {
             "sponsor" => validate_sponsor(&case.payload),
             "user_json" => validate_user_json(&case.text),
             "sponsor_json" => validate_sponsor_json(&case.text),
+            "user_patch" => validate_user_patch(&case.existing, &case.patch),
+            "user_patch_json" => validate_user_patch_json(&case.existing.to_string(), &case.text),
+            "sponsor_patch" => validate_sponsor_patch(&case.existing, &case.patch),
+            "speaker" => validate_speaker(&case.payload),
             other => panic!("unknown kind {other} in case {}", case.name),
         };
         let mut expected = case.errors.clone();
@@ -93,6 +104,29 @@ fn payload_cases_give_the_same_verdict_as_json_text() {
 }
 
 #[test]
+fn patch_and_speaker_cases_give_the_same_verdict_as_json_text() {
+    for case in cases() {
+        let (value, text) = match case.kind.as_str() {
+            "user_patch" => (
+                validate_user_patch(&case.existing, &case.patch),
+                validate_user_patch_json(&case.existing.to_string(), &case.patch.to_string()),
+            ),
+            "sponsor_patch" => (
+                validate_sponsor_patch(&case.existing, &case.patch),
+                validate_sponsor_patch_json(&case.existing.to_string(), &case.patch.to_string()),
+            ),
+            "speaker" => (
+                validate_speaker(&case.payload),
+                validate_speaker_json(&case.payload.to_string()),
+            ),
+            _ => continue,
+        };
+        // Same list, same order: the server answers with the first, the package the second.
+        assert_eq!(value, text, "{}", case.name);
+    }
+}
+
+#[test]
 fn the_corpus_covers_every_validation_code() {
     let text = include_str!("../corpus/cases.json");
     for code in [
@@ -115,6 +149,9 @@ fn the_corpus_covers_every_validation_code() {
         "duplicate_email",
         "username_invalid",
         "invalid_json",
+        "read_only",
+        "slug_invalid",
+        "too_many_errors",
     ] {
         assert!(
             text.contains(&format!("\"code\": \"{code}\"")),

@@ -4,8 +4,9 @@
 //! with random edits (which makes mostly invalid JSON) and on random JSON documents.
 
 use onboard_shared::{
-    Code, FieldError, parse_json, validate_sponsor, validate_sponsor_json, validate_user,
-    validate_user_json,
+    Code, FieldError, parse_json, validate_speaker, validate_speaker_json, validate_sponsor,
+    validate_sponsor_json, validate_sponsor_patch, validate_sponsor_patch_json, validate_user,
+    validate_user_json, validate_user_patch, validate_user_patch_json,
 };
 use proptest::prelude::*;
 use serde_json::Value;
@@ -16,6 +17,8 @@ fn corpus_texts() -> Vec<String> {
         .iter()
         .map(|c| match c.get("text").and_then(Value::as_str) {
             Some(text) => text.to_string(),
+            // A patch case's text is its patch.
+            None if c.get("patch").is_some() => serde_json::to_string_pretty(&c["patch"]).unwrap(),
             None => serde_json::to_string_pretty(&c["payload"]).unwrap(),
         })
         .collect()
@@ -26,6 +29,27 @@ fn reference(text: &str, validate: fn(&Value) -> Vec<FieldError>) -> Option<Vec<
     parse_json(text).ok().map(|v| validate(&v))
 }
 
+/// The records the patch checks run against: a speaker with every field, and a sponsor.
+const EXISTING_USER: &str = r#"{"id": "x", "email": "jane@domain.com", "type": "Speaker",
+    "firstName": "Jane", "lastName": "Doe", "username": "doe.jane#1234", "job": "Tester",
+    "tags": ["Mentor"], "socials": {"twitter": "https://x.com/j", "youtube": null},
+    "options": {"highlight": true}, "createdAt": "t"}"#;
+const EXISTING_SPONSOR: &str = r#"{"id": "x", "name": "Super", "slug": "super", "level": 3,
+    "logo": "https://domain.com/l.png", "options": {"highlight": true}, "speakers": []}"#;
+
+fn user_patch_json(text: &str) -> Vec<FieldError> {
+    validate_user_patch_json(EXISTING_USER, text)
+}
+fn user_patch(v: &Value) -> Vec<FieldError> {
+    validate_user_patch(&parse_json(EXISTING_USER).unwrap(), v)
+}
+fn sponsor_patch_json(text: &str) -> Vec<FieldError> {
+    validate_sponsor_patch_json(EXISTING_SPONSOR, text)
+}
+fn sponsor_patch(v: &Value) -> Vec<FieldError> {
+    validate_sponsor_patch(&parse_json(EXISTING_SPONSOR).unwrap(), v)
+}
+
 fn assert_same(text: &str) {
     for (fast, slow) in [
         (
@@ -33,6 +57,9 @@ fn assert_same(text: &str) {
             validate_user as fn(&Value) -> Vec<FieldError>,
         ),
         (validate_sponsor_json, validate_sponsor),
+        (user_patch_json, user_patch),
+        (sponsor_patch_json, sponsor_patch),
+        (validate_speaker_json, validate_speaker),
     ] {
         let got = fast(text);
         match reference(text, slow) {
@@ -141,6 +168,63 @@ fn tricky_texts_agree() {
     }
     assert_same(&(big.clone() + "\"k7\":1}"));
     assert_same(&(big + "\"email\":\"a@b.co\"}"));
+}
+
+#[test]
+fn capped_lists_agree() {
+    // Issue 17, finding 3: hostile payloads of many problems. Both paths stop at the same
+    // entry, with the same `too_many_errors` at the end.
+    let keys = |n: usize, prefix: &str| -> String {
+        (0..n)
+            .map(|i| format!("\"{prefix}{}\":null", (n - i) * 7919 % 100_003))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let texts = [
+        format!("{{{}}}", keys(5000, "k")),
+        format!("{{\"socials\":{{{}}},{}}}", keys(300, "s"), keys(50, "k")),
+        format!(
+            "{{\"options\":{{{}}},\"speakers\":[{{{}}}]}}",
+            keys(60, "o"),
+            keys(60, "p")
+        ),
+        format!("{{\"tags\":[{}]}}", vec!["\"\""; 50].join(",")),
+        format!(
+            "{{\"speakers\":[{}]}}",
+            vec!["{\"email\":\"x\",\"tags\":[\"\"],\"avatar\":\"http://a\"}"; 100].join(",")
+        ),
+    ];
+    for text in &texts {
+        assert_same(text);
+        let errors = validate_user_json(text);
+        assert!(
+            errors.len() <= onboard_shared::ERRORS_MAX + 1,
+            "{}",
+            errors.len()
+        );
+    }
+    let capped = validate_sponsor_json(&texts[4]);
+    assert_eq!(capped.len(), onboard_shared::ERRORS_MAX + 1);
+    assert_eq!(capped.last().unwrap().code, Code::TooManyErrors);
+
+    // A bulk request: at most BULK_ERRORS_MAX over its rows, each invalid row keeps one.
+    let row = format!("{{{}}}", keys(200, "k"));
+    let rows = format!("[{}]", vec![row.as_str(); 1000].join(","));
+    let fast = onboard_shared::validate_users_json(&rows);
+    let values: Vec<Value> = serde_json::from_str(&rows).unwrap();
+    let slow: Vec<Vec<FieldError>> = onboard_shared::check_users(&values)
+        .into_iter()
+        .map(|r| r.err().unwrap_or_default())
+        .collect();
+    assert_eq!(fast, slow);
+    let total: usize = fast.iter().map(Vec::len).sum();
+    assert!(
+        total <= onboard_shared::BULK_ERRORS_MAX + fast.len(),
+        "{total}"
+    );
+    assert!(fast.iter().all(|e| !e.is_empty()));
+    assert_eq!(fast[999], [fast[999][0].clone()]);
+    assert_eq!(fast[999][0].code, Code::TooManyErrors);
 }
 
 /// Edits that make JSON interesting: structure characters, escapes, digits, duplicates.

@@ -25,6 +25,10 @@ test("every corpus case gives the expected field paths and codes", () => {
       sponsor: () => rules.validateSponsor(c.payload),
       user_json: () => rules.validateUserJson(c.text),
       sponsor_json: () => rules.validateSponsorJson(c.text),
+      user_patch: () => rules.validateUserPatch(c.existing, c.patch),
+      user_patch_json: () => rules.validateUserPatchJson(JSON.stringify(c.existing), c.text),
+      sponsor_patch: () => rules.validateSponsorPatch(c.existing, c.patch),
+      speaker: () => rules.validateSpeaker(c.payload),
     }[c.kind]();
     const expected = pairs(c.errors);
     if (JSON.stringify(pairs(errors)) !== JSON.stringify(expected)) {

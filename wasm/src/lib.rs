@@ -24,7 +24,8 @@ export type ErrorCode =
   | "invalid_characters" | "invalid_choice" | "email_invalid" | "url_not_https" | "url_invalid"
   | "not_integer" | "out_of_range" | "color_invalid" | "timezone_invalid" | "speaker_only"
   | "duplicate_email" | "duplicate_in_batch" | "username_invalid" | "password_weak" | "invalid_json"
-  | "email_taken" | "username_taken" | "slug_taken";
+  | "email_taken" | "username_taken" | "slug_taken"
+  | "read_only" | "slug_invalid" | "too_many_errors" | "already_speaker";
 
 /** One problem: a JSON path into the payload ("speakers[1].email"; "" = the whole payload), a code and an English message. */
 export interface FieldError {
@@ -369,4 +370,103 @@ pub fn timezones() -> JsValue {
 #[wasm_bindgen(unchecked_return_type = "UserStatus[]")]
 pub fn statuses() -> JsValue {
     strings_to_js(rules::STATUSES.iter().map(|(name, _)| *name))
+}
+
+// ---- Edits (issue 12): merge patches, one speaker, spreadsheet cells. ----
+
+#[wasm_bindgen(typescript_custom_section)]
+const EDIT_TYPES: &str = r##"
+/** A user as GET /v1/users/{id} returns it: the `existing` of a patch check. Only the payload's fields are read; id, createdAt, updatedAt and other members are ignored. */
+export type UserRecord = UserPayload & { [member: string]: unknown };
+
+/** Body of PATCH /v1/users/{id}, a JSON Merge Patch (RFC 7396): fields present change, `null` removes an optional field, absent fields stay; `socials` and `options` merge member by member, `tags` is replaced whole. `username` can change but not be removed. */
+export type UserPatchPayload = { [K in keyof UserPayload]?: UserPayload[K] | null };
+
+/** A sponsor as GET /v1/sponsors/{id} returns it: the `existing` of a patch check. Its speakers and other members are ignored. */
+export type SponsorRecord = SponsorPayload & { slug?: string; [member: string]: unknown };
+
+/** Body of PATCH /v1/sponsors/{id}: a merge patch of the sponsor's own fields. The slug stays unless `slug` is given. Speakers have their own routes. */
+export type SponsorPatchPayload = { [K in Exclude<keyof SponsorPayload, "speakers">]?: SponsorPayload[K] | null } & {
+  slug?: string | null;
+};
+"##;
+
+/// Two JS values as JSON text, or the error saying why one cannot be.
+fn pair_from_js(existing: &JsValue, patch: &JsValue) -> Result<(String, String), FieldError> {
+    let patch = from_js(patch)?;
+    Ok((from_js(existing)?, patch))
+}
+
+/// Validates a merge patch of a user (`PATCH /v1/users/{id}`) against the user as `GET`
+/// returns it: the server's answer, same paths, codes and order. `[]` means valid.
+#[wasm_bindgen(js_name = validateUserPatch, unchecked_return_type = "FieldError[]")]
+pub fn validate_user_patch(
+    #[wasm_bindgen(unchecked_param_type = "UserRecord")] existing: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "UserPatchPayload")] patch: JsValue,
+) -> JsValue {
+    match pair_from_js(&existing, &patch) {
+        Ok((existing, patch)) => errors_to_js(&rules::validate_user_patch_json(&existing, &patch)),
+        Err(e) => errors_to_js(&[e]),
+    }
+}
+
+/// `validateUserPatch` on JSON texts, parsed as strictly as the server parses a body.
+#[wasm_bindgen(js_name = validateUserPatchJson, unchecked_return_type = "FieldError[]")]
+pub fn validate_user_patch_json(existing_json: &str, patch_json: &str) -> JsValue {
+    errors_to_js(&rules::validate_user_patch_json(existing_json, patch_json))
+}
+
+/// Validates a merge patch of a sponsor's own fields and slug (`PATCH /v1/sponsors/{id}`)
+/// against the sponsor as `GET` returns it. `[]` means valid.
+#[wasm_bindgen(js_name = validateSponsorPatch, unchecked_return_type = "FieldError[]")]
+pub fn validate_sponsor_patch(
+    #[wasm_bindgen(unchecked_param_type = "SponsorRecord")] existing: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "SponsorPatchPayload")] patch: JsValue,
+) -> JsValue {
+    match pair_from_js(&existing, &patch) {
+        Ok((existing, patch)) => {
+            errors_to_js(&rules::validate_sponsor_patch_json(&existing, &patch))
+        }
+        Err(e) => errors_to_js(&[e]),
+    }
+}
+
+/// `validateSponsorPatch` on JSON texts.
+#[wasm_bindgen(js_name = validateSponsorPatchJson, unchecked_return_type = "FieldError[]")]
+pub fn validate_sponsor_patch_json(existing_json: &str, patch_json: &str) -> JsValue {
+    errors_to_js(&rules::validate_sponsor_patch_json(
+        existing_json,
+        patch_json,
+    ))
+}
+
+/// Validates one speaker (`POST /v1/sponsors/{id}/speakers`) with a sponsor create's rules
+/// for a speaker; paths are relative to the speaker (`email`, `tags[0]`).
+#[wasm_bindgen(js_name = validateSpeaker, unchecked_return_type = "FieldError[]")]
+pub fn validate_speaker(
+    #[wasm_bindgen(unchecked_param_type = "SpeakerPayload")] speaker: JsValue,
+) -> JsValue {
+    match from_js(&speaker) {
+        Ok(text) => errors_to_js(&rules::validate_speaker_json(&text)),
+        Err(e) => errors_to_js(&[e]),
+    }
+}
+
+/// `validateSpeaker` on JSON text.
+#[wasm_bindgen(js_name = validateSpeakerJson, unchecked_return_type = "FieldError[]")]
+pub fn validate_speaker_json(json: &str) -> JsValue {
+    errors_to_js(&rules::validate_speaker_json(json))
+}
+
+/// A CSV cell a spreadsheet will not run as a formula: a `'` in front of a cell starting
+/// with `=`, `+`, `-`, `@`, tab or carriage return (OWASP). Quote the cell for CSV after.
+#[wasm_bindgen(js_name = csvSafe)]
+pub fn csv_safe(cell: &str) -> String {
+    rules::csv_safe_cell(cell).into_owned()
+}
+
+/// The value of a cell written by `csvSafe`: the `'` taken off again (for importers).
+#[wasm_bindgen(js_name = csvCellValue)]
+pub fn csv_cell_value(cell: &str) -> String {
+    rules::csv_cell_value(cell).to_owned()
 }

@@ -63,6 +63,8 @@ async fn every_corpus_case_gives_the_same_errors_over_http() {
             }
             "user_json" => ("/v1/users", case.text.clone()),
             "sponsor_json" => ("/v1/sponsors", case.text.clone()),
+            // Patches and the one-speaker check: their routes come with issue 12.
+            "user_patch" | "user_patch_json" | "sponsor_patch" | "speaker" => continue,
             other => panic!("unknown kind {other}"),
         };
         let r = app

@@ -1,0 +1,82 @@
+// Issue 12 and 17 in the package: merge patches, one speaker, capped error lists and CSV
+// cells, against the same corpus the server and the native rulebook run.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as rules from "onboard-rules";
+
+const corpus = JSON.parse(readFileSync(process.env.ONBOARD_CORPUS, "utf8"));
+const found = (errors) => errors.map((e) => [e.field, e.code]);
+
+test("patch cases: the object and JSON-text entry points give the same list, in order", () => {
+  const patches = corpus.filter((c) => c.kind === "user_patch" || c.kind === "sponsor_patch");
+  assert.ok(patches.length > 20);
+  for (const c of patches) {
+    const [obj, text] = c.kind === "user_patch"
+      ? [rules.validateUserPatch(c.existing, c.patch),
+        rules.validateUserPatchJson(JSON.stringify(c.existing), JSON.stringify(c.patch))]
+      : [rules.validateSponsorPatch(c.existing, c.patch),
+        rules.validateSponsorPatchJson(JSON.stringify(c.existing), JSON.stringify(c.patch))];
+    assert.deepEqual(obj, text, c.name);
+    const sorted = (pairs) => pairs.map((p) => p.join(" ")).sort();
+    assert.deepEqual(sorted(found(obj)), sorted(c.errors.map((e) => [e.field, e.code])), c.name);
+  }
+});
+
+test("a patch the server would refuse to parse is invalid_json; so is an unrepresentable one", () => {
+  const existing = corpus.find((c) => c.kind === "user_patch").existing;
+  assert.deepEqual(found(rules.validateUserPatchJson(JSON.stringify(existing), "{")), [["", "invalid_json"]]);
+  assert.deepEqual(found(rules.validateUserPatch(existing, { job: () => 1 })), [["", "invalid_json"]]);
+  assert.deepEqual(found(rules.validateUserPatch(existing, { job: 1n })), [["job", "wrong_type"]]);
+});
+
+test("one speaker: the sponsor create's rules, paths relative to the speaker", () => {
+  for (const c of corpus.filter((c) => c.kind === "speaker")) {
+    assert.deepEqual(rules.validateSpeaker(c.payload), rules.validateSpeakerJson(JSON.stringify(c.payload)), c.name);
+  }
+  const inSponsor = rules.validateSponsor({ name: "S", logo: "https://x.co/l.png", level: 1,
+    speakers: [{ email: "nope", tags: [""] }] });
+  const alone = rules.validateSpeaker({ email: "nope", tags: [""] });
+  assert.deepEqual(found(alone), found(inSponsor).map(([f, c]) => [f.replace("speakers[0].", ""), c]));
+});
+
+test("a hostile payload gets 100 problems and too_many_errors, as the server", () => {
+  const payload = { email: "a@b.co", type: "Attendee", firstName: "A", lastName: "B" };
+  for (let i = 0; i < 20000; i++) payload[`k${i}`] = null;
+  const errors = rules.validateUser(payload);
+  assert.equal(errors.length, 101);
+  assert.deepEqual(errors[100], { field: "", code: "too_many_errors", message: errors[100].message });
+  // A full bulk request of rows with 200 problems each: the request's 10,000 are spent by
+  // row 50, and every later row still says it is invalid.
+  const row = { email: "a@b.co", type: "Attendee", firstName: "A", lastName: "B" };
+  for (let i = 0; i < 200; i++) row[`k${i}`] = null;
+  const rows = Array.from({ length: 1000 }, () => row);
+  const perRow = rules.validateUsers(rows);
+  const total = perRow.reduce((n, e) => n + e.length, 0);
+  assert.ok(total <= 10000 + 1000, `${total}`);
+  assert.ok(perRow.every((e) => e.length > 0));
+  assert.deepEqual(found(perRow[999]), [["", "too_many_errors"]]);
+});
+
+test("csvSafe neutralises formulas and csvCellValue takes the mark off", () => {
+  for (const cell of ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "'=x", "''@x"]) {
+    const safe = rules.csvSafe(cell);
+    assert.equal(safe, `'${cell}`);
+    assert.equal(rules.csvCellValue(safe), cell);
+  }
+  for (const cell of ["Jane", "'t Hooft", "", "a=b"]) {
+    assert.equal(rules.csvSafe(cell), cell);
+    assert.equal(rules.csvCellValue(cell), cell);
+  }
+});
+
+test("generated passwords never start like a formula", () => {
+  for (let i = 0; i < 5000; i++) {
+    const pw = rules.generatePassword();
+    assert.equal(rules.csvSafe(pw), pw, pw);
+  }
+  for (let i = 0; i < 2000; i++) {
+    const pw = rules.generatePassword({ length: 8, lowercase: false, uppercase: false, digits: false });
+    assert.ok(!/^[=+\-@]/.test(pw), pw);
+  }
+});
