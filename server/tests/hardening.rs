@@ -437,6 +437,48 @@ async fn two_authorization_headers_are_400_in_either_order() {
     );
 }
 
+// ---- Finding 9: query checking is linear and its error list capped ----
+
+#[tokio::test]
+async fn a_query_of_thousands_of_unknown_names_gets_a_capped_list() {
+    let app = spawn_app().await;
+    // Distinct unknown names up to the longest target the server reads (8 KiB), plus
+    // duplicates of one of them.
+    let mut query: Vec<String> = (0..1000).map(|i| format!("q{i}=")).collect();
+    query.extend((0..20).map(|_| "q1=".to_string()));
+    let query = query.join("&");
+    assert!(query.len() < 8 * 1024 - 20, "{}", query.len());
+    let r = app.get(&format!("/v1/users?{query}")).await;
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), onboard_shared::ERRORS_MAX + 1, "{body}");
+    assert_eq!(errors[0]["field"], "q0");
+    assert_eq!(
+        errors[onboard_shared::ERRORS_MAX]["code"],
+        "too_many_errors"
+    );
+    assert_eq!(errors[onboard_shared::ERRORS_MAX]["field"], "");
+    // Under the cap, every problem is listed, duplicates included.
+    let r = app.get("/v1/users?a=1&b=2&a=3&limit=0").await;
+    let body: Value = r.json().await.unwrap();
+    let found: Vec<(&str, &str)> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("a", "unknown_field"),
+            ("b", "unknown_field"),
+            ("a", "wrong_type"),
+            ("limit", "out_of_range")
+        ]
+    );
+}
+
 // ---- Finding 10 (second half): every write is logged with the acting key's id ----
 
 #[tokio::test]

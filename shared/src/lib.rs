@@ -52,7 +52,7 @@ mod speaker;
 
 pub use batch::{BULK_MAX, BulkRow, bulk_row_key, check_users, check_users_update};
 pub use csv::{csv_cell_value, csv_safe_cell};
-pub use error::{BULK_ERRORS_MAX, ERRORS_MAX};
+pub use error::{BULK_ERRORS_MAX, ERRORS_MAX, too_many_errors};
 pub use error::{Code, FieldError};
 pub use json::{JsonError, MAX_DEPTH, parse_json, value_from};
 pub use password::{PASSWORD_MAX, PASSWORD_MIN, PasswordPolicy};

@@ -20,7 +20,7 @@ use crate::transport::ClientAddr;
 use crate::{AppState, request};
 use bytes::{Buf, BufMut, BytesMut};
 use futures_util::{Stream, StreamExt};
-use onboard_shared::{Code, FieldError};
+use onboard_shared::{Code, ERRORS_MAX, FieldError, too_many_errors};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -188,6 +188,13 @@ pub struct Query {
     pub values: Vec<(String, String)>,
 }
 
+/// Keeps one more error than the rulebook's cap, so the caller knows to cap the list.
+fn note(errors: &mut Vec<FieldError>, e: FieldError) {
+    if errors.len() <= ERRORS_MAX {
+        errors.push(e);
+    }
+}
+
 pub const LIMIT_DEFAULT: i64 = 20;
 pub const LIMIT_MAX: i64 = 100;
 
@@ -203,43 +210,54 @@ impl Query {
         let mut seen: HashSet<String> = HashSet::new();
         for (k, v) in pairs {
             if seen.contains(&k) {
-                errors.push(FieldError::new(
-                    k.clone(),
-                    Code::WrongType,
-                    "Is given more than once.",
-                ));
+                note(
+                    &mut errors,
+                    FieldError::new(k.clone(), Code::WrongType, "Is given more than once."),
+                );
                 continue;
             }
             seen.insert(k.clone());
             match k.as_str() {
                 "limit" => match v.parse::<i64>() {
                     Ok(n) if (1..=LIMIT_MAX).contains(&n) => page.limit = n,
-                    Ok(_) => errors.push(FieldError::new(
-                        "limit",
-                        Code::OutOfRange,
-                        format!("Must be between 1 and {LIMIT_MAX}."),
-                    )),
-                    Err(_) => errors.push(FieldError::new(
-                        "limit",
-                        Code::NotInteger,
-                        "Must be a whole number.",
-                    )),
+                    Ok(_) => note(
+                        &mut errors,
+                        FieldError::new(
+                            "limit",
+                            Code::OutOfRange,
+                            format!("Must be between 1 and {LIMIT_MAX}."),
+                        ),
+                    ),
+                    Err(_) => note(
+                        &mut errors,
+                        FieldError::new("limit", Code::NotInteger, "Must be a whole number."),
+                    ),
                 },
                 "after" => match parse_id(&v) {
                     Some(id) => page.after = Some(id),
-                    None => errors.push(FieldError::new(
-                        "after",
-                        Code::WrongType,
-                        "Must be the `next` cursor of a previous page (24 hex characters).",
-                    )),
+                    None => note(
+                        &mut errors,
+                        FieldError::new(
+                            "after",
+                            Code::WrongType,
+                            "Must be the `next` cursor of a previous page (24 hex characters).",
+                        ),
+                    ),
                 },
                 name if allowed.contains(&name) => values.push((k, v)),
-                _ => errors.push(FieldError::new(
-                    k.clone(),
-                    Code::UnknownField,
-                    "Is not a parameter of this list.",
-                )),
+                _ => note(
+                    &mut errors,
+                    FieldError::new(
+                        k.clone(),
+                        Code::UnknownField,
+                        "Is not a parameter of this list.",
+                    ),
+                ),
             }
+        }
+        if errors.len() > ERRORS_MAX {
+            errors.truncate(ERRORS_MAX);
+            errors.push(too_many_errors());
         }
         if errors.is_empty() {
             Ok(Query { page, values })
