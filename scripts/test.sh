@@ -13,6 +13,9 @@ step "format and lint (cargo fmt --check, clippy -D warnings)"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -q -- -D warnings
 
+step "API docs (cargo doc, warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace -q
+
 step "licences, bans, sources (cargo deny; advisories need a network: see deny.toml)"
 cargo deny --log-level error check licenses bans sources
 

@@ -8,9 +8,9 @@
 use crate::config::Secret;
 use crate::error::ApiError;
 use crate::rate_limit::FailedAuthLimiter;
-use crate::store::{self, Store};
+use crate::store::{self, Store, StoreError};
 use mongodb::bson::oid::ObjectId;
-use serde::{Deserialize, Serialize};
+use onboard_shared::Privilege;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -19,29 +19,22 @@ use std::time::{Duration, Instant};
 use warp::http::HeaderMap;
 use warp::http::header::AUTHORIZATION;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Privilege {
-    /// Everything, including managing keys.
-    Standard,
-    /// Read-only.
-    Restricted,
-}
-
 /// Who is calling: the key's id (never the key) and what it may do.
 #[derive(Debug, Clone, Copy)]
-pub struct Caller {
-    pub key_id: ObjectId,
-    pub privilege: Privilege,
+pub(crate) struct Caller {
+    pub(crate) key_id: ObjectId,
+    pub(crate) privilege: Privilege,
 }
 
 /// What a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Need {
+pub(crate) enum Need {
     Read,
     Write,
 }
 
+/// The SHA-256 of a key, as stored. Public for the tests, which check that no hash of a
+/// key ever reaches a log or a body.
 pub fn hash_key(key: &str) -> String {
     let digest = Sha256::digest(key.as_bytes());
     let mut out = String::with_capacity(64);
@@ -52,7 +45,7 @@ pub fn hash_key(key: &str) -> String {
 }
 
 /// `onb_` + 64 hex characters (256 bits from the thread CSPRNG).
-pub fn generate_key() -> String {
+pub(crate) fn generate_key() -> String {
     format!(
         "onb_{:032x}{:032x}",
         rand::random::<u128>(),
@@ -68,7 +61,7 @@ const CACHE_MAX: usize = 10_000;
 const NEGATIVE_TTL: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Default)]
-pub struct KeyCache {
+pub(crate) struct KeyCache {
     entries: Mutex<HashMap<String, (Caller, Instant)>>,
     /// Hashes recently looked up and not found.
     unknown: Mutex<HashMap<String, Instant>>,
@@ -78,7 +71,7 @@ pub struct KeyCache {
 }
 
 impl KeyCache {
-    pub fn pin(&self, hash: String, caller: Caller) {
+    fn pin(&self, hash: String, caller: Caller) {
         *self.pinned.lock().unwrap_or_else(|p| p.into_inner()) = Some((hash, caller));
     }
 
@@ -95,7 +88,7 @@ impl KeyCache {
             .map(|(c, _)| *c)
     }
 
-    pub fn put(&self, hash: String, caller: Caller) {
+    pub(crate) fn put(&self, hash: String, caller: Caller) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= CACHE_MAX {
             entries.clear();
@@ -121,7 +114,7 @@ impl KeyCache {
         unknown.insert(hash, Instant::now());
     }
 
-    pub fn evict(&self, hash: &str) {
+    pub(crate) fn evict(&self, hash: &str) {
         self.entries
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -131,7 +124,7 @@ impl KeyCache {
 
 /// The one `Authorization` header's value: `None` when there is none; 400 when there are
 /// several (which one would be the caller?) or its bytes are not text.
-pub fn authorization(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+pub(crate) fn authorization(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(first) = values.next() else {
         return Ok(None);
@@ -151,7 +144,7 @@ pub fn authorization(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
 ///
 /// A key not in memory is refused with 429 while `client` has used up its failed
 /// attempts (see [`FailedAuthLimiter`]); each unknown key counts one failure.
-pub async fn authenticate(
+pub(crate) async fn authenticate(
     store: &Store,
     cache: &KeyCache,
     failures: &FailedAuthLimiter,
@@ -203,11 +196,11 @@ pub async fn authenticate(
 /// At start-up: store the configured key's hash, or, when none is configured and no key
 /// exists yet, generate one and print it once to stderr (not to the log: the log must
 /// never hold a key).
-pub async fn bootstrap(
+pub(crate) async fn bootstrap(
     store: &Store,
     cache: &KeyCache,
     configured: Option<&Secret>,
-) -> Result<(), mongodb::error::Error> {
+) -> Result<(), StoreError> {
     if let Some(key) = configured {
         let hash = hash_key(key.expose());
         let doc = store::keys::upsert_bootstrap(store, &hash).await?;

@@ -1,17 +1,21 @@
-//! The one error type of the API. Every failure, from a bad header to a lost database,
-//! becomes an [`ApiError`]; [`ApiError::to_response`] is the only place that decides a
-//! status code and a body (`{code, message, errors?}`). Internal details are logged with
-//! the request id and never sent to the client.
+//! The one error type of the HTTP layer. Every failure, from a bad header to a lost
+//! database, becomes an [`ApiError`] (domain and store errors convert with `From`, here and
+//! nowhere else); its `Reply` is the only place that decides a status code and a body
+//! (`{code, message, errors?}`). Internal details are logged with the request id and never
+//! sent to the client.
 
+use crate::domain::DomainError;
+use crate::passwords::HashError;
 use crate::rate_limit::RateInfo;
 use crate::request;
+use crate::store::StoreError;
 use onboard_shared::{Code, FieldError, JsonError};
 use serde::Serialize;
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     #[error("invalid JSON: {0}")]
     InvalidJson(JsonError),
     #[error("validation failed ({} errors)", .0.len())]
@@ -29,8 +33,9 @@ pub enum ApiError {
     /// What was not found: "User", "Sponsor", "API key", or "Route".
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The path exists; the `Allow` header lists its methods.
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed(String),
     #[error("conflict")]
     Conflict(Vec<FieldError>),
     /// The body is larger than this many bytes.
@@ -61,8 +66,6 @@ pub enum ApiError {
     Internal(String),
 }
 
-impl warp::reject::Reject for ApiError {}
-
 /// The body of every error response.
 #[derive(Serialize)]
 struct ErrorBody<'a> {
@@ -73,29 +76,53 @@ struct ErrorBody<'a> {
 }
 
 /// Largest accepted request body.
-pub const BODY_LIMIT: u64 = 1024 * 1024;
+pub(crate) const BODY_LIMIT: u64 = 1024 * 1024;
 
 /// Largest body of `POST /v1/users/bulk`: 1,000 rows with long descriptions exceed 1 MiB.
-pub const BULK_BODY_LIMIT: u64 = 8 * 1024 * 1024;
+pub(crate) const BULK_BODY_LIMIT: u64 = 8 * 1024 * 1024;
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) | StoreError::Transient(_) => {
+                tracing::warn!(error = %e, "database unavailable");
+                ApiError::DatabaseUnavailable
+            }
+            StoreError::Duplicate(_) | StoreError::Other(_) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<HashError> for ApiError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Overloaded => ApiError::Overloaded,
+            HashError::Stopped | HashError::Failed(_) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Invalid(errors) => ApiError::Validation(errors),
+            DomainError::Conflict(errors) => ApiError::Conflict(errors),
+            DomainError::NotFound(what) => ApiError::NotFound(what),
+            DomainError::Hash(e) => e.into(),
+            DomainError::Store(e) => e.into(),
+            DomainError::Internal(detail) => ApiError::Internal(detail),
+        }
+    }
+}
+
+impl warp::Reply for ApiError {
+    fn into_response(self) -> Response {
+        self.to_response()
+    }
+}
 
 impl ApiError {
-    /// Wraps an unexpected failure; its text goes to the log only.
-    pub fn internal(e: impl std::fmt::Display) -> Self {
-        ApiError::Internal(e.to_string())
-    }
-
-    /// A conflict on one field (`email_taken`, `username_taken`, `slug_taken`).
-    pub fn conflict(field: impl Into<String>, code: Code) -> Self {
-        let message = match code {
-            Code::EmailTaken => "This email is already used by another user.",
-            Code::UsernameTaken => "This username is already taken.",
-            Code::SlugTaken => "This slug is already used by another sponsor.",
-            _ => "This value is already taken.",
-        };
-        ApiError::Conflict(vec![FieldError::new(field, code, message)])
-    }
-
-    pub fn status(&self) -> StatusCode {
+    fn status(&self) -> StatusCode {
         match self {
             ApiError::InvalidJson(_) | ApiError::Validation(_) | ApiError::BadRequest(_) => {
                 StatusCode::BAD_REQUEST
@@ -103,7 +130,7 @@ impl ApiError {
             ApiError::MissingAuth | ApiError::InvalidKey => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
@@ -119,7 +146,7 @@ impl ApiError {
     }
 
     /// The stable machine code of the body.
-    pub fn code(&self) -> &'static str {
+    fn code(&self) -> &'static str {
         match self {
             ApiError::InvalidJson(_) => "invalid_json",
             ApiError::Validation(_) => "validation_failed",
@@ -127,7 +154,7 @@ impl ApiError {
             ApiError::MissingAuth | ApiError::InvalidKey => "unauthorized",
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound(_) => "not_found",
-            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
@@ -142,7 +169,7 @@ impl ApiError {
     }
 
     /// The human message of the body (never an internal detail).
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         match self {
             ApiError::InvalidJson(e) => format!("Invalid JSON: {e}."),
             ApiError::Validation(errors) => match errors.len() {
@@ -155,7 +182,7 @@ impl ApiError {
             ApiError::Forbidden => "Access denied: Insufficient permissions.".to_string(),
             ApiError::NotFound("Route") => "No route matches this path.".to_string(),
             ApiError::NotFound(what) => format!("{what} not found."),
-            ApiError::MethodNotAllowed => "This method is not allowed on this path.".to_string(),
+            ApiError::MethodNotAllowed(_) => "This method is not allowed on this path.".to_string(),
             ApiError::Conflict(_) => "A unique value is already taken.".to_string(),
             ApiError::PayloadTooLarge(limit) => {
                 format!("The request body is larger than {limit} bytes.")
@@ -186,7 +213,7 @@ impl ApiError {
     }
 
     /// The HTTP response. Internal errors are logged here, once, with the request id.
-    pub fn to_response(&self) -> Response {
+    fn to_response(&self) -> Response {
         if let ApiError::Internal(detail) = self {
             tracing::error!(request_id = %request::current_id(), error = %detail, "internal error");
         }
@@ -225,9 +252,9 @@ impl ApiError {
             ApiError::DatabaseUnavailable => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
-            ApiError::MethodNotAllowed => {
-                if let Some(allow) = request::allowed_methods() {
-                    headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+            ApiError::MethodNotAllowed(allow) => {
+                if let Ok(v) = HeaderValue::from_str(allow) {
+                    headers.insert(header::ALLOW, v);
                 }
             }
             _ => {}
@@ -237,7 +264,7 @@ impl ApiError {
 }
 
 /// A JSON response with `status`.
-pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     let mut res = Response::new(bytes.into());
     *res.status_mut() = status;
@@ -248,29 +275,13 @@ pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
     res
 }
 
-/// The last stop of every request that no route answered: maps warp's own rejections
-/// (unknown path, wrong method...) and ours to the one error shape.
-pub async fn handle_rejection(r: warp::Rejection) -> Result<Response, std::convert::Infallible> {
-    let e = if let Some(e) = r.find::<ApiError>() {
-        return Ok(e.to_response());
-    } else if r.is_not_found() {
+/// The last stop of a request that neither the route table nor the static page answered:
+/// a path that does not exist (the route table answers every other error itself).
+pub(crate) async fn handle_rejection(
+    r: warp::Rejection,
+) -> Result<Response, std::convert::Infallible> {
+    let e = if r.is_not_found() {
         ApiError::NotFound("Route")
-    } else if r.find::<warp::reject::MethodNotAllowed>().is_some() {
-        ApiError::MethodNotAllowed
-    } else if r.find::<warp::reject::PayloadTooLarge>().is_some() {
-        ApiError::PayloadTooLarge(BODY_LIMIT)
-    } else if r.find::<warp::reject::UnsupportedMediaType>().is_some() {
-        ApiError::UnsupportedMediaType
-    } else if r.find::<warp::reject::InvalidHeader>().is_some()
-        || r.find::<warp::reject::MissingHeader>().is_some()
-    {
-        ApiError::BadRequest("A request header is missing or could not be read.")
-    } else if let Some(e) = r.find::<warp::reject::InvalidQuery>() {
-        ApiError::Validation(vec![FieldError::new(
-            "",
-            Code::WrongType,
-            format!("Invalid query string: {e}."),
-        )])
     } else {
         ApiError::Internal(format!("unhandled rejection: {r:?}"))
     };

@@ -4,11 +4,13 @@
 //! The HTTP face of the rulebook (`onboard-shared`): every payload is checked by the
 //! same functions the browser runs (through the wasm package), then stored in MongoDB.
 //!
-//! Map: `routes/` (one module per resource: filters, handlers, wire types) → `store/`
-//! (one module per collection) → MongoDB. Cross-cutting: `error` (the one error type),
-//! `import` is the `onboard import` command (a client of the API, not part of the server).
-//! `auth` (API keys), `rate_limit`, `passwords` (argon2id on a bounded pool), `request`
-//! (request ids), `embedded_db` (the local database process), `openapi`.
+//! Layers, each calling only the next: `routes/` (the route table; handlers translate
+//! HTTP) → `domain/` (one module per resource: what the API does, typed in and out) →
+//! `store/` (one module per collection; the only code that speaks to MongoDB) → MongoDB.
+//! Beside them: `error` (the one HTTP error type), `auth` (API keys), `rate_limit`,
+//! `passwords` (argon2id on a bounded pool), `request` (request ids), `embedded_db` (the
+//! local database process), `openapi` (the document). `import` is the `onboard import`
+//! command, a client of the API, not part of the server.
 //!
 //! What this crate must NOT do: re-implement a validation rule (call the rulebook), log a
 //! password, API key or hash, or decide uniqueness by reading before writing (unique
@@ -16,16 +18,19 @@
 
 pub mod auth;
 pub mod config;
+mod domain;
 pub mod embedded_db;
-pub mod error;
+mod error;
 pub mod import;
 pub mod openapi;
 pub mod passwords;
-pub mod rate_limit;
-pub mod request;
-pub mod routes;
-pub mod store;
-pub mod transport;
+mod rate_limit;
+mod request;
+mod routes;
+mod store;
+mod transport;
+
+pub use store::TransactionMode;
 
 use crate::auth::KeyCache;
 use crate::config::Config;
@@ -42,13 +47,13 @@ use tokio::task::JoinHandle;
 
 /// What every request can reach.
 #[derive(Debug)]
-pub struct AppState {
-    pub store: Store,
-    pub passwords: PasswordPool,
-    pub keys: KeyCache,
-    pub limiter: RateLimiter,
+pub(crate) struct AppState {
+    pub(crate) store: Store,
+    pub(crate) passwords: PasswordPool,
+    pub(crate) keys: KeyCache,
+    pub(crate) limiter: RateLimiter,
     /// Failed authentications per client address.
-    pub auth_failures: FailedAuthLimiter,
+    pub(crate) auth_failures: FailedAuthLimiter,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +62,8 @@ pub enum StartError {
     NoDatabase,
     #[error("the database did not answer: {0}")]
     Database(#[from] mongodb::error::Error),
+    #[error("the bootstrap key could not be stored: {0}")]
+    Bootstrap(String),
     #[error("could not listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -72,7 +79,7 @@ pub struct App {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
-    pub state: Arc<AppState>,
+    state: Arc<AppState>,
 }
 
 impl App {
@@ -82,6 +89,12 @@ impl App {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Whether multi-document writes run in transactions (resolved from
+    /// [`TransactionMode`] at start-up).
+    pub fn transactions(&self) -> bool {
+        self.state.store.transactions
     }
 
     /// Stops accepting connections and waits for in-flight requests to finish (30 s max).
@@ -100,7 +113,9 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
     let store = Store::connect(uri.expose(), &config.database, config.transactions).await?;
     store.ensure_indexes().await?;
     let keys = KeyCache::default();
-    auth::bootstrap(&store, &keys, config.api_key.as_ref()).await?;
+    auth::bootstrap(&store, &keys, config.api_key.as_ref())
+        .await
+        .map_err(|e| StartError::Bootstrap(e.to_string()))?;
     tracing::info!(database = %config.database, transactions = store.transactions, "database ready");
     let state = Arc::new(AppState {
         store,

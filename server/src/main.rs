@@ -2,8 +2,8 @@
 //! sends a CSV file of users to one.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use onboard::TransactionMode;
 use onboard::config::{self, Config, Secret};
-use onboard::store::TransactionMode;
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document of every route, request body, response and error. Tests
 //! validate real responses against these schemas, so keep them exact: when a wire type
-//! in `routes/` changes, change its schema here.
+//! in `routes/` or `domain/` changes, change its schema here.
 
 use onboard_shared::{
     DESCRIPTION_MAX, EMAIL_MAX, NAME_MAX, PAGE_CONTENT_MAX, SHORT_TEXT_MAX, SPEAKERS_MAX,

@@ -12,13 +12,13 @@ use std::time::Instant;
 
 /// What the `RateLimit-*` headers say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateInfo {
-    pub limit: u32,
-    pub remaining: u32,
+pub(crate) struct RateInfo {
+    pub(crate) limit: u32,
+    pub(crate) remaining: u32,
     /// Seconds until the bucket is full again.
-    pub reset: u64,
+    pub(crate) reset: u64,
     /// Seconds until one more request is allowed (0 when one is allowed now).
-    pub retry_after: u64,
+    pub(crate) retry_after: u64,
 }
 
 /// Beyond this many buckets, full ones are dropped (client addresses are unbounded).
@@ -31,27 +31,23 @@ struct Bucket {
 }
 
 #[derive(Debug)]
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     per_minute: u32,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
 impl RateLimiter {
     /// `per_minute == 0` disables limiting.
-    pub fn new(per_minute: u32) -> Self {
+    pub(crate) fn new(per_minute: u32) -> Self {
         RateLimiter {
             per_minute,
             buckets: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn enabled(&self) -> bool {
-        self.per_minute > 0
-    }
-
     /// Takes one token for `key`. `Ok` carries the headers' state (None when disabled);
     /// `Err` means the bucket is empty.
-    pub fn check(&self, key: &str) -> Result<Option<RateInfo>, RateInfo> {
+    pub(crate) fn check(&self, key: &str) -> Result<Option<RateInfo>, RateInfo> {
         if self.per_minute == 0 {
             return Ok(None);
         }

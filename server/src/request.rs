@@ -8,10 +8,10 @@ use crate::rate_limit::RateInfo;
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug)]
-pub struct RequestCtx {
-    pub id: String,
-    pub method: String,
-    pub path: String,
+pub(crate) struct RequestCtx {
+    pub(crate) id: String,
+    pub(crate) method: String,
+    pub(crate) path: String,
     rate: Mutex<Option<RateInfo>>,
     /// The authenticated key's id (never the key), for the request's log line.
     key_id: Mutex<Option<String>>,
@@ -22,7 +22,7 @@ tokio::task_local! {
 }
 
 impl RequestCtx {
-    pub fn new(method: &str, path: &str) -> Arc<Self> {
+    pub(crate) fn new(method: &str, path: &str) -> Arc<Self> {
         Arc::new(RequestCtx {
             id: new_id(),
             method: method.to_string(),
@@ -32,7 +32,7 @@ impl RequestCtx {
         })
     }
 
-    pub fn rate(&self) -> Option<RateInfo> {
+    pub(crate) fn rate(&self) -> Option<RateInfo> {
         *self.rate.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -44,7 +44,7 @@ impl RequestCtx {
     }
 
     /// Runs `fut` with this context as the current one.
-    pub async fn scope<F: std::future::Future>(self: Arc<Self>, fut: F) -> F::Output {
+    pub(crate) async fn scope<F: std::future::Future>(self: Arc<Self>, fut: F) -> F::Output {
         CURRENT.scope(self, fut).await
     }
 }
@@ -55,32 +55,18 @@ fn new_id() -> String {
 }
 
 /// The current request's id ("-" outside a request).
-pub fn current_id() -> String {
+pub(crate) fn current_id() -> String {
     CURRENT
         .try_with(|c| c.id.clone())
         .unwrap_or_else(|_| "-".to_string())
 }
 
 /// Records the rate-limit state so the response carries `RateLimit-*` headers.
-pub fn set_rate(info: RateInfo) {
+pub(crate) fn set_rate(info: RateInfo) {
     let _ = CURRENT.try_with(|c| *c.rate.lock().unwrap_or_else(|p| p.into_inner()) = Some(info));
 }
 
 /// Records which key is acting, so the request's log line says who wrote what.
-pub fn set_key_id(id: String) {
+pub(crate) fn set_key_id(id: String) {
     let _ = CURRENT.try_with(|c| *c.key_id.lock().unwrap_or_else(|p| p.into_inner()) = Some(id));
-}
-
-/// The `Allow` header for a 405 on the current path, from the route table.
-pub fn allowed_methods() -> Option<&'static str> {
-    let path = CURRENT.try_with(|c| c.path.clone()).ok()?;
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    Some(match segments.as_slice() {
-        ["v1", "users"] | ["v1", "sponsors"] | ["v1", "keys"] => "GET, HEAD, POST",
-        ["v1", "users", "bulk"] => "POST",
-        ["v1", "users", _, "password"] => "POST",
-        ["v1", "keys", _] => "DELETE",
-        ["v1", "users", _] | ["v1", "sponsors", _] | ["v1", "tags"] => "GET, HEAD",
-        _ => "GET, HEAD",
-    })
 }

@@ -315,12 +315,9 @@ fn the_request_schemas_accept_the_seed_samples_and_refuse_what_the_rulebook_refu
         root["components"] = doc["components"].clone();
         jsonschema::validator_for(&root).unwrap().is_valid(body)
     };
-    assert!(check("UserInput", &seed("create-user.txt")));
-    assert!(check("SponsorInput", &seed("create-sponsor.txt")));
-    assert!(check(
-        "BulkInput",
-        &json!({ "users": [seed("create-user.txt")] })
-    ));
+    assert!(check("UserInput", &sample("user")));
+    assert!(check("SponsorInput", &sample("sponsor")));
+    assert!(check("BulkInput", &json!({ "users": [sample("user")] })));
     for (field, bad) in [
         ("email", json!("jane@localhost")),
         ("website", json!("http://jane.example.com")),
@@ -328,7 +325,7 @@ fn the_request_schemas_accept_the_seed_samples_and_refuse_what_the_rulebook_refu
         ("city", json!("Paris\u{7}")),
         ("timezone", json!("Mars/Olympus")),
     ] {
-        let mut body = seed("create-user.txt");
+        let mut body = sample("user");
         body[field] = bad.clone();
         assert!(!check("UserInput", &body), "{field}: {bad}");
         assert!(

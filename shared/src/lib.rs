@@ -36,6 +36,7 @@ mod doc;
 mod error;
 mod fold;
 mod json;
+mod key;
 mod node;
 mod password;
 mod rules;
@@ -55,6 +56,7 @@ pub use csv::{csv_cell_value, csv_safe_cell};
 pub use error::{BULK_ERRORS_MAX, ERRORS_MAX, too_many_errors};
 pub use error::{Code, FieldError};
 pub use json::{JsonError, MAX_DEPTH, parse_json, value_from};
+pub use key::{KEY_DESCRIPTION_MAX, KEY_FIELDS, NewKey, PRIVILEGES, Privilege, check_key_request};
 pub use password::{PASSWORD_MAX, PASSWORD_MIN, PasswordPolicy};
 pub use patch::{
     SPONSOR_READ_ONLY, SponsorFields, SponsorPatch, USER_READ_ONLY, UserPatch, bulk_row_patch,

@@ -73,42 +73,28 @@ generatePassword({ length: "20" });
 
 console.log(codes, byField, password, names, zones.length, status, notACode);
 
-// Edits (issue 12): merge patches, one speaker, CSV cells.
+// Edits (issue 12): user merge patches, CSV cells.
 import {
   csvCellValue,
   csvSafe,
-  validateSpeaker,
-  validateSpeakerJson,
-  validateSponsorPatch,
-  validateSponsorPatchJson,
   validateUserPatch,
   validateUserPatchJson,
-  type SponsorPatchPayload,
-  type SponsorRecord,
   type UserPatchPayload,
   type UserRecord,
 } from "onboard-rules";
 
 const stored: UserRecord = { ...user, id: "665f1c2e8b3e4a0012345678", username: "SuperJane", createdAt: "2026-01-01T00:00:00Z" };
 const userPatch: UserPatchPayload = { job: "Lead", avatar: null, socials: { twitter: null } };
-const storedSponsor: SponsorRecord = { ...sponsor, slug: "super-sponsor" };
-const sponsorPatch: SponsorPatchPayload = { name: "Mega", slug: "mega", color: null };
 const editErrors: FieldError[] = [
   ...validateUserPatch(stored, userPatch),
   ...validateUserPatchJson(JSON.stringify(stored), JSON.stringify(userPatch)),
-  ...validateSponsorPatch(storedSponsor, sponsorPatch),
-  ...validateSponsorPatchJson(JSON.stringify(storedSponsor), JSON.stringify(sponsorPatch)),
-  ...validateSpeaker({ email: "speaker@domain.com", firstName: "Ann" }),
-  ...validateSpeakerJson('{"email": "speaker@domain.com"}'),
 ];
 const editCodes: ErrorCode[] = ["read_only", "slug_invalid", "too_many_errors", "already_speaker"];
 const cell: string = csvCellValue(csvSafe("=1+1"));
 
 // @ts-expect-error: a patch's values keep their types
 validateUserPatch(stored, { tags: "Mentor" });
-// @ts-expect-error: speakers are not part of a sponsor patch
-validateSponsorPatch(storedSponsor, { speakers: [] });
-// @ts-expect-error: a speaker needs an email
-validateSpeaker({ firstName: "Ann" });
+// @ts-expect-error: a patch names only the user's fields
+validateUserPatch(stored, { nickname: "J" });
 
 console.log(editErrors, editCodes, cell);

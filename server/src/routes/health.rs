@@ -1,37 +1,27 @@
 //! `GET /healthz` (the process answers) and `GET /readyz` (the database answers too).
 
-use crate::AppState;
-use crate::error::{ApiError, json_response};
+use super::{Request, json};
+use crate::domain;
+use crate::error::ApiError;
 use serde_json::json;
-use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
-use warp::Filter;
-use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
-    let healthz = warp::path!("healthz")
-        .and(warp::get())
-        .map(|| json_response(StatusCode::OK, &json!({ "status": "ok" })));
-    let readyz = warp::path!("readyz")
-        .and(warp::get())
-        .and(super::with_state(state))
-        .and_then(readyz);
-    healthz.or(readyz).unify().boxed()
+/// GET /healthz
+pub(super) async fn healthz(_: Request) -> Result<Response, ApiError> {
+    Ok(json(StatusCode::OK, &json!({ "status": "ok" })))
 }
 
 /// GET /readyz
-async fn readyz(state: Arc<AppState>) -> Result<Response, Infallible> {
+pub(super) async fn readyz(r: Request) -> Result<Response, ApiError> {
     // Shorter than a load balancer's probe timeout, so the probe sees a clean 503.
-    let ping = tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await;
-    Ok(match ping {
-        Ok(Ok(())) => json_response(StatusCode::OK, &json!({ "status": "ok" })),
+    match tokio::time::timeout(Duration::from_secs(2), domain::ready(&r.state)).await {
+        Ok(Ok(())) => Ok(json(StatusCode::OK, &json!({ "status": "ok" }))),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check: database unavailable");
-            ApiError::DatabaseUnavailable.to_response()
+            Err(ApiError::DatabaseUnavailable)
         }
-        Err(_) => ApiError::DatabaseUnavailable.to_response(),
-    })
+        Err(_) => Err(ApiError::DatabaseUnavailable),
+    }
 }

@@ -1,135 +1,402 @@
-//! The HTTP surface: one module per resource, each owning its filters, handlers and
-//! wire types. This module composes them and holds the filters they share (state,
-//! authentication + rate limit, JSON bodies, pagination).
+//! The HTTP surface. [`ROUTES`] is the one route table: every method and path of the API,
+//! what it needs (a key and its privilege, a JSON body and its size limit) and its handler.
+//! The dispatcher reads it to answer a request, to answer 405 with the path's `Allow`, and
+//! the OpenAPI document lists the same operations.
 //!
-//! Filter order matters: path, then method, then auth, so an unknown path is a 404 and a
-//! known path with the wrong method a 405, never a 401.
+//! A handler only translates HTTP: it reads the path, query and body it was given, calls
+//! the rulebook to parse the payload into a typed value and a `domain` function to act,
+//! and turns the typed result into a response. Its errors become responses in one place
+//! ([`ApiError`]'s `Reply`).
+//!
+//! Order of checks: path, then method, then the key, then the body, so an unknown path is
+//! a 404 and a known path with the wrong method a 405, never a 401.
 
-pub mod health;
-pub mod keys;
-pub mod openapi;
-pub mod sponsors;
-pub mod tags;
-pub mod users;
-pub mod web;
+mod health;
+mod keys;
+mod openapi;
+mod sponsors;
+mod tags;
+mod users;
+mod web;
 
 use crate::auth::{self, Caller, Need};
-use crate::error::{ApiError, BODY_LIMIT, handle_rejection};
-use crate::store::{Page, parse_id};
+use crate::domain::{Page, cursor};
+use crate::error::{ApiError, BODY_LIMIT, BULK_BODY_LIMIT, handle_rejection};
 use crate::transport::ClientAddr;
 use crate::{AppState, request};
 use bytes::{Buf, BufMut, BytesMut};
+use futures_util::future::BoxFuture;
 use futures_util::{Stream, StreamExt};
 use onboard_shared::{Code, ERRORS_MAX, FieldError, too_many_errors};
 use serde_json::Value;
 use std::collections::HashSet;
-use std::convert::Infallible;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use warp::filters::BoxedFilter;
-use warp::http::{HeaderMap, HeaderValue};
-use warp::reply::Response;
+use warp::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use warp::reply::{Reply, Response};
 use warp::{Filter, Rejection};
 
-/// Every route, with the one rejection handler at the end.
-pub fn routes(state: Arc<AppState>, web_dir: PathBuf) -> BoxedFilter<(Response,)> {
-    health::routes(state.clone())
-        .or(openapi::routes())
-        .unify()
-        .or(users::routes(state.clone()))
-        .unify()
-        .or(sponsors::routes(state.clone()))
-        .unify()
-        .or(tags::routes(state.clone()))
-        .unify()
-        .or(keys::routes(state))
-        .unify()
-        .or(web::routes(web_dir))
+/// What a route needs before its handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// No key (health checks, the OpenAPI document).
+    Public,
+    /// A key with this privilege.
+    Key(Need),
+}
+
+/// The body a route reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Body {
+    /// None: whatever is sent is not read.
+    None,
+    /// A JSON body of at most this many bytes.
+    Json(u64),
+}
+
+/// What a handler is given.
+pub(crate) struct Request {
+    pub(crate) state: Arc<AppState>,
+    /// The `{...}` segments of the path, in order.
+    pub(crate) params: Vec<String>,
+    /// The query string as ordered pairs.
+    pub(crate) query: Vec<(String, String)>,
+    /// The parsed body (`Null` for routes without one).
+    pub(crate) body: Value,
+}
+
+impl Request {
+    /// The first path parameter (`{id}`).
+    pub(crate) fn id(&self) -> &str {
+        self.params.first().map_or("", String::as_str)
+    }
+}
+
+type Handler = fn(Request) -> BoxFuture<'static, Result<Response, ApiError>>;
+
+/// One line of the API.
+pub(crate) struct Route {
+    pub(crate) method: Method,
+    /// `/v1/users/{id}`: literal segments and `{name}` parameters.
+    pub(crate) path: &'static str,
+    pub(crate) access: Access,
+    pub(crate) body: Body,
+    handler: Handler,
+}
+
+const READ: Access = Access::Key(Need::Read);
+const WRITE: Access = Access::Key(Need::Write);
+const JSON: Body = Body::Json(BODY_LIMIT);
+
+/// Every route of the API. To add one: a line here and its handler in the resource's
+/// module (and its operation in `openapi.rs`, which a test checks against this table).
+pub(crate) static ROUTES: &[Route] = &[
+    Route {
+        method: Method::GET,
+        path: "/healthz",
+        access: Access::Public,
+        body: Body::None,
+        handler: |r| Box::pin(health::healthz(r)),
+    },
+    Route {
+        method: Method::GET,
+        path: "/readyz",
+        access: Access::Public,
+        body: Body::None,
+        handler: |r| Box::pin(health::readyz(r)),
+    },
+    Route {
+        method: Method::GET,
+        path: "/openapi.json",
+        access: Access::Public,
+        body: Body::None,
+        handler: |r| Box::pin(openapi::document(r)),
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/users",
+        access: WRITE,
+        body: JSON,
+        handler: |r| Box::pin(users::create(r)),
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/users",
+        access: READ,
+        body: Body::None,
+        handler: |r| Box::pin(users::list(r)),
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/users/bulk",
+        access: WRITE,
+        body: Body::Json(BULK_BODY_LIMIT),
+        handler: |r| Box::pin(users::bulk(r)),
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/users/{id}",
+        access: READ,
+        body: Body::None,
+        handler: |r| Box::pin(users::get_one(r)),
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/users/{id}/password",
+        access: WRITE,
+        body: Body::None,
+        handler: |r| Box::pin(users::reissue_password(r)),
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/sponsors",
+        access: WRITE,
+        body: JSON,
+        handler: |r| Box::pin(sponsors::create(r)),
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/sponsors",
+        access: READ,
+        body: Body::None,
+        handler: |r| Box::pin(sponsors::list(r)),
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/sponsors/{id}",
+        access: READ,
+        body: Body::None,
+        handler: |r| Box::pin(sponsors::get_one(r)),
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/tags",
+        access: READ,
+        body: Body::None,
+        handler: |r| Box::pin(tags::list(r)),
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/keys",
+        access: WRITE,
+        body: JSON,
+        handler: |r| Box::pin(keys::create(r)),
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/keys",
+        access: WRITE,
+        body: Body::None,
+        handler: |r| Box::pin(keys::list(r)),
+    },
+    Route {
+        method: Method::DELETE,
+        path: "/v1/keys/{id}",
+        access: WRITE,
+        body: Body::None,
+        handler: |r| Box::pin(keys::delete(r)),
+    },
+];
+
+/// The API, the static page for other paths, and the one rejection handler at the end.
+pub(crate) fn routes(state: Arc<AppState>, web_dir: PathBuf) -> BoxedFilter<(Response,)> {
+    let api =
+        warp::method()
+            .and(warp::path::full())
+            .and(query_pairs())
+            .and(warp::header::headers_cloned())
+            .and(warp::ext::optional::<ClientAddr>())
+            .and(warp::body::stream())
+            .and_then(
+                move |method,
+                      path: warp::path::FullPath,
+                      query,
+                      headers,
+                      client: Option<ClientAddr>,
+                      body| {
+                    let state = state.clone();
+                    let client = client.map(|c| c.0.ip());
+                    async move {
+                        dispatch(state, method, path.as_str(), query, headers, client, body).await
+                    }
+                },
+            );
+    api.or(web::routes(web_dir))
         .unify()
         .recover(handle_rejection)
         .unify()
         .boxed()
 }
 
-pub fn with_state(
+/// The path's segments, ignoring one trailing slash.
+fn segments(path: &str) -> Vec<&str> {
+    let path = path.strip_prefix('/').unwrap_or(path);
+    let path = path.strip_suffix('/').unwrap_or(path);
+    path.split('/').collect()
+}
+
+/// The parameters of `path` if it matches `template`, and how many literal segments matched.
+fn matches(template: &str, path: &[&str]) -> Option<(usize, Vec<String>)> {
+    let template = segments(template);
+    if template.len() != path.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    let mut literals = 0;
+    for (t, p) in template.iter().zip(path) {
+        if t.starts_with('{') {
+            if p.is_empty() {
+                return None;
+            }
+            params.push((*p).to_string());
+        } else if t == p {
+            literals += 1;
+        } else {
+            return None;
+        }
+    }
+    Some((literals, params))
+}
+
+/// The routes of the most specific templates matching `path` (a literal segment beats a
+/// parameter: `/v1/users/bulk` is not a user id), with their parameters.
+pub(crate) fn lookup(path: &str) -> Vec<(&'static Route, Vec<String>)> {
+    let path = segments(path);
+    let found: Vec<(usize, &Route, Vec<String>)> = ROUTES
+        .iter()
+        .filter_map(|r| matches(r.path, &path).map(|(lit, params)| (lit, r, params)))
+        .collect();
+    let best = found.iter().map(|(lit, _, _)| *lit).max().unwrap_or(0);
+    found
+        .into_iter()
+        .filter(|(lit, _, _)| *lit == best)
+        .map(|(_, r, params)| (r, params))
+        .collect()
+}
+
+/// The `Allow` header of a path: the methods of its routes, in table order. HEAD is
+/// listed wherever GET is: the transport layer answers it as a GET without the body.
+pub(crate) fn allow(routes: &[(&'static Route, Vec<String>)]) -> String {
+    let mut methods: Vec<&str> = Vec::new();
+    for (r, _) in routes {
+        if !methods.contains(&r.method.as_str()) {
+            methods.push(r.method.as_str());
+        }
+        if r.method == Method::GET && !methods.contains(&"HEAD") {
+            methods.push("HEAD");
+        }
+    }
+    methods.sort_by_key(|m| match *m {
+        "GET" => 0,
+        "HEAD" => 1,
+        "POST" => 2,
+        _ => 3,
+    });
+    methods.join(", ")
+}
+
+async fn dispatch<S, B>(
     state: Arc<AppState>,
-) -> impl Filter<Extract = (Arc<AppState>,), Error = Infallible> + Clone {
-    warp::any().map(move || state.clone())
+    method: Method,
+    path: &str,
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+    client: Option<IpAddr>,
+    body: S,
+) -> Result<Response, Rejection>
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let found = lookup(path);
+    if found.is_empty() {
+        // Not an API path: the static page may have it.
+        return Err(warp::reject::not_found());
+    }
+    let Some((route, params)) = found.iter().find(|(r, _)| r.method == method) else {
+        return Ok(ApiError::MethodNotAllowed(allow(&found)).into_response());
+    };
+    let answer = async {
+        if let Access::Key(need) = route.access {
+            authorize(&state, &headers, client, need).await?;
+        }
+        let body = match route.body {
+            Body::None => Value::Null,
+            Body::Json(limit) => json_body(&headers, body, limit).await?,
+        };
+        let request = Request {
+            state: state.clone(),
+            params: params.clone(),
+            query,
+            body,
+        };
+        (route.handler)(request).await
+    };
+    Ok(answer.await.unwrap_or_else(Reply::into_response))
 }
 
 /// Authenticates the caller for `need`, then takes one token from its rate-limit bucket.
-pub fn authed(
-    state: Arc<AppState>,
+async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: Option<IpAddr>,
     need: Need,
-) -> impl Filter<Extract = (Caller,), Error = Rejection> + Clone {
-    warp::header::headers_cloned()
-        .and(warp::ext::optional::<ClientAddr>())
-        .and(with_state(state))
-        .and_then(
-            move |headers: HeaderMap, client: Option<ClientAddr>, state: Arc<AppState>| async move {
-                let header = auth::authorization(&headers).map_err(warp::reject::custom)?;
-                let caller = auth::authenticate(
-                    &state.store,
-                    &state.keys,
-                    &state.auth_failures,
-                    client.map(|c| c.0.ip()),
-                    header,
-                    need,
-                )
-                .await?;
-                request::set_key_id(caller.key_id.to_hex());
-                match state.limiter.check(&caller.key_id.to_hex()) {
-                    Ok(Some(info)) => request::set_rate(info),
-                    Ok(None) => {}
-                    Err(info) => {
-                        request::set_rate(info);
-                        return Err(warp::reject::custom(ApiError::RateLimited(info)));
-                    }
-                }
-                Ok::<_, Rejection>(caller)
-            },
-        )
+) -> Result<Caller, ApiError> {
+    let header = auth::authorization(headers)?;
+    let caller = auth::authenticate(
+        &state.store,
+        &state.keys,
+        &state.auth_failures,
+        client,
+        header,
+        need,
+    )
+    .await?;
+    request::set_key_id(caller.key_id.to_hex());
+    match state.limiter.check(&caller.key_id.to_hex()) {
+        Ok(Some(info)) => request::set_rate(info),
+        Ok(None) => {}
+        Err(info) => {
+            request::set_rate(info);
+            return Err(ApiError::RateLimited(info));
+        }
+    }
+    Ok(caller)
 }
 
-/// A JSON body: `Content-Type: application/json` (415 otherwise), at most 1 MiB (413),
-/// parsed strictly by the rulebook's `parse_json` (400 `invalid_json` with line/column).
-pub fn json_body() -> impl Filter<Extract = (Value,), Error = Rejection> + Clone {
-    json_body_limited(BODY_LIMIT)
-}
-
-/// [`json_body`] with another size limit in bytes.
-pub fn json_body_limited(limit: u64) -> impl Filter<Extract = (Value,), Error = Rejection> + Clone {
-    // Raw header values: a Content-Type that is not even text is simply not JSON (415),
-    // not a header error that warp would let another route's 405 outrank.
-    warp::header::value("content-type")
-        .map(Some)
-        .or(warp::any().map(|| None))
-        .unify()
-        .and(warp::header::optional::<u64>("content-length"))
-        .and(warp::body::stream())
-        .and_then(
-            move |ctype: Option<HeaderValue>, length: Option<u64>, body| async move {
-                if !is_json(ctype.as_ref().and_then(|v| v.to_str().ok())) {
-                    return Err(warp::reject::custom(ApiError::UnsupportedMediaType));
-                }
-                // Refuse a declared oversize body without reading it; count chunked ones.
-                if length.is_some_and(|n| n > limit) {
-                    return Err(warp::reject::custom(ApiError::PayloadTooLarge(limit)));
-                }
-                let bytes = read_capped(body, limit)
-                    .await
-                    .map_err(warp::reject::custom)?;
-                let text = std::str::from_utf8(&bytes).map_err(|e| {
-                    warp::reject::custom(ApiError::InvalidJson(onboard_shared::JsonError {
-                        line: 1,
-                        column: 1,
-                        message: format!("body is not valid UTF-8 (byte {})", e.valid_up_to()),
-                    }))
-                })?;
-                onboard_shared::parse_json(text)
-                    .map_err(|e| warp::reject::custom(ApiError::InvalidJson(e)))
-            },
-        )
+/// A JSON body: `Content-Type: application/json` (415 otherwise), at most `limit` bytes
+/// (413), parsed strictly by the rulebook's `parse_json` (400 `invalid_json` with
+/// line/column).
+async fn json_body<S, B>(headers: &HeaderMap, body: S, limit: u64) -> Result<Value, ApiError>
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if !is_json(ctype) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    // Refuse a declared oversize body without reading it; count chunked ones.
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if length.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    let bytes = read_capped(body, limit).await?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        ApiError::InvalidJson(onboard_shared::JsonError {
+            line: 1,
+            column: 1,
+            message: format!("body is not valid UTF-8 (byte {})", e.valid_up_to()),
+        })
+    })?;
+    onboard_shared::parse_json(text).map_err(ApiError::InvalidJson)
 }
 
 fn is_json(ctype: Option<&str>) -> bool {
@@ -168,8 +435,8 @@ where
 }
 
 /// Query parameters as ordered pairs (an absent query string is no parameters).
-pub fn query_pairs() -> impl Filter<Extract = (Vec<(String, String)>,), Error = Infallible> + Clone
-{
+fn query_pairs()
+-> impl Filter<Extract = (Vec<(String, String)>,), Error = std::convert::Infallible> + Clone {
     warp::query::raw()
         .or(warp::any().map(String::new))
         .unify()
@@ -183,9 +450,9 @@ pub fn query_pairs() -> impl Filter<Extract = (Vec<(String, String)>,), Error = 
 /// Validated query parameters: the allowed names, plus `limit` (1..=100, default 20)
 /// and `after` (a 24-hex id from a previous page's `next`). Unknown names are errors,
 /// as unknown body fields are.
-pub struct Query {
-    pub page: Page,
-    pub values: Vec<(String, String)>,
+pub(crate) struct Query {
+    pub(crate) page: Page,
+    values: Vec<(String, String)>,
 }
 
 /// Keeps one more error than the rulebook's cap, so the caller knows to cap the list.
@@ -195,11 +462,11 @@ fn note(errors: &mut Vec<FieldError>, e: FieldError) {
     }
 }
 
-pub const LIMIT_DEFAULT: i64 = 20;
-pub const LIMIT_MAX: i64 = 100;
+pub(crate) const LIMIT_DEFAULT: i64 = 20;
+pub(crate) const LIMIT_MAX: i64 = 100;
 
 impl Query {
-    pub fn parse(pairs: Vec<(String, String)>, allowed: &[&str]) -> Result<Query, ApiError> {
+    pub(crate) fn parse(pairs: &[(String, String)], allowed: &[&str]) -> Result<Query, ApiError> {
         let mut errors = Vec::new();
         let mut page = Page {
             limit: LIMIT_DEFAULT,
@@ -207,16 +474,15 @@ impl Query {
         };
         let mut values = Vec::new();
         // A set: a long query of distinct names must not cost a scan per name.
-        let mut seen: HashSet<String> = HashSet::new();
+        let mut seen: HashSet<&str> = HashSet::new();
         for (k, v) in pairs {
-            if seen.contains(&k) {
+            if !seen.insert(k.as_str()) {
                 note(
                     &mut errors,
                     FieldError::new(k.clone(), Code::WrongType, "Is given more than once."),
                 );
                 continue;
             }
-            seen.insert(k.clone());
             match k.as_str() {
                 "limit" => match v.parse::<i64>() {
                     Ok(n) if (1..=LIMIT_MAX).contains(&n) => page.limit = n,
@@ -233,7 +499,7 @@ impl Query {
                         FieldError::new("limit", Code::NotInteger, "Must be a whole number."),
                     ),
                 },
-                "after" => match parse_id(&v) {
+                "after" => match cursor(v) {
                     Some(id) => page.after = Some(id),
                     None => note(
                         &mut errors,
@@ -244,7 +510,7 @@ impl Query {
                         ),
                     ),
                 },
-                name if allowed.contains(&name) => values.push((k, v)),
+                name if allowed.contains(&name) => values.push((k.clone(), v.clone())),
                 _ => note(
                     &mut errors,
                     FieldError::new(
@@ -266,7 +532,7 @@ impl Query {
         }
     }
 
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.values
             .iter()
             .find(|(k, _)| k == name)
@@ -276,12 +542,55 @@ impl Query {
 
 /// `{items, next}`: the shape of every list.
 #[derive(serde::Serialize)]
-pub struct List<T> {
-    pub items: Vec<T>,
-    pub next: Option<String>,
+pub(crate) struct List<T> {
+    pub(crate) items: Vec<T>,
+    pub(crate) next: Option<String>,
 }
 
-/// RFC 3339 with milliseconds, UTC: `2024-04-23T12:00:00.000Z`.
-pub fn rfc3339(d: mongodb::bson::DateTime) -> String {
-    d.try_to_rfc3339_string().unwrap_or_default()
+/// A JSON response with `status`.
+pub(crate) fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
+    crate::error::json_response(status, body)
+}
+
+/// A 201 with its JSON body and the `Location` of what was created.
+pub(crate) fn created<T: serde::Serialize>(location: String, body: &T) -> Response {
+    let mut res = json(StatusCode::CREATED, body);
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_route_per_method_and_path() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[i + 1..] {
+                assert!(
+                    !(a.method == b.method && a.path == b.path),
+                    "{} {} twice",
+                    a.method,
+                    a.path
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn literal_segments_beat_parameters_and_allow_lists_the_path_methods() {
+        let found = lookup("/v1/users/bulk");
+        assert_eq!(allow(&found), "POST");
+        let found = lookup("/v1/users/0123456789abcdef01234567");
+        assert_eq!(allow(&found), "GET");
+        assert_eq!(found[0].1, ["0123456789abcdef01234567"]);
+        assert_eq!(allow(&lookup("/v1/users")), "GET, POST");
+        assert_eq!(allow(&lookup("/v1/users/")), "GET, POST");
+        assert_eq!(allow(&lookup("/v1/keys/x")), "DELETE");
+        assert!(lookup("/v1/users/a/b").is_empty());
+        assert!(lookup("/v1//users").is_empty());
+        assert!(lookup("/").is_empty());
+    }
 }

@@ -1,15 +1,17 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 document of every route (see `crate::openapi`).
 
-use crate::error::json_response;
-use warp::Filter;
-use warp::filters::BoxedFilter;
+use super::{Request, json};
+use crate::error::ApiError;
+use serde_json::Value;
+use std::sync::OnceLock;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-pub fn routes() -> BoxedFilter<(Response,)> {
-    let doc = std::sync::Arc::new(crate::openapi::document());
-    warp::path!("openapi.json")
-        .and(warp::get())
-        .map(move || json_response(StatusCode::OK, &*doc))
-        .boxed()
+/// GET /openapi.json
+pub(super) async fn document(_: Request) -> Result<Response, ApiError> {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    Ok(json(
+        StatusCode::OK,
+        DOCUMENT.get_or_init(crate::openapi::document),
+    ))
 }

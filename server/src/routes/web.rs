@@ -7,7 +7,7 @@ use warp::filters::BoxedFilter;
 use warp::http::Method;
 use warp::reply::{Reply, Response};
 
-pub fn routes(dir: std::path::PathBuf) -> BoxedFilter<(Response,)> {
+pub(super) fn routes(dir: std::path::PathBuf) -> BoxedFilter<(Response,)> {
     // `warp::get()` would reject other methods with 405, and warp prefers a 405 over the
     // other routes' 404s: `POST /nope` must stay a 404, so mismatches here are "not found".
     let get_outside_api = warp::method()

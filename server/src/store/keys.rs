@@ -2,37 +2,37 @@
 //!
 //! No `Debug` on [`KeyDoc`]: it holds a hash, and hashes never reach a log line.
 
-use super::{Page, Store, find_page};
-use crate::auth::Privilege;
+use super::{Page, Store, StoreError, find_page};
 use mongodb::bson::{DateTime, doc, oid::ObjectId};
 use mongodb::error::Error as DbError;
 use mongodb::options::ReturnDocument;
+use onboard_shared::Privilege;
 use serde::{Deserialize, Serialize};
 
-pub const COLLECTION: &str = "api_keys";
+pub(crate) const COLLECTION: &str = "api_keys";
 
 #[derive(Serialize, Deserialize, Clone)]
 #[serde(rename_all = "camelCase")]
-pub struct KeyDoc {
+pub(crate) struct KeyDoc {
     #[serde(rename = "_id")]
-    pub id: ObjectId,
-    pub hash: String,
-    pub description: String,
-    pub privilege: Privilege,
-    pub created_at: DateTime,
-    pub updated_at: DateTime,
+    pub(crate) id: ObjectId,
+    pub(crate) hash: String,
+    pub(crate) description: String,
+    pub(crate) privilege: Privilege,
+    pub(crate) created_at: DateTime,
+    pub(crate) updated_at: DateTime,
 }
 
 fn coll(store: &Store) -> mongodb::Collection<KeyDoc> {
     store.collection(COLLECTION)
 }
 
-pub async fn insert(
+pub(crate) async fn insert(
     store: &Store,
     hash: String,
     description: String,
     privilege: Privilege,
-) -> Result<KeyDoc, DbError> {
+) -> Result<KeyDoc, StoreError> {
     let now = DateTime::now();
     let key = KeyDoc {
         id: ObjectId::new(),
@@ -48,9 +48,9 @@ pub async fn insert(
 
 /// Stores the configured bootstrap key's hash once (idempotent across restarts); returns
 /// its document.
-pub async fn upsert_bootstrap(store: &Store, hash: &str) -> Result<KeyDoc, DbError> {
+pub(crate) async fn upsert_bootstrap(store: &Store, hash: &str) -> Result<KeyDoc, StoreError> {
     let now = DateTime::now();
-    coll(store)
+    Ok(coll(store)
         .find_one_and_update(
             doc! { "hash": hash },
             doc! { "$setOnInsert": {
@@ -65,23 +65,26 @@ pub async fn upsert_bootstrap(store: &Store, hash: &str) -> Result<KeyDoc, DbErr
         .upsert(true)
         .return_document(ReturnDocument::After)
         .await?
-        .ok_or_else(|| DbError::custom("bootstrap key upsert returned no document"))
+        .ok_or_else(|| DbError::custom("bootstrap key upsert returned no document"))?)
 }
 
-pub async fn find_by_hash(store: &Store, hash: &str) -> Result<Option<KeyDoc>, DbError> {
-    coll(store).find_one(doc! { "hash": hash }).await
+pub(crate) async fn find_by_hash(store: &Store, hash: &str) -> Result<Option<KeyDoc>, StoreError> {
+    Ok(coll(store).find_one(doc! { "hash": hash }).await?)
 }
 
-pub async fn count(store: &Store) -> Result<u64, DbError> {
-    coll(store).count_documents(doc! {}).await
+pub(crate) async fn count(store: &Store) -> Result<u64, StoreError> {
+    Ok(coll(store).count_documents(doc! {}).await?)
 }
 
-pub async fn list(store: &Store, page: Page) -> Result<(Vec<KeyDoc>, Option<String>), DbError> {
+pub(crate) async fn list(
+    store: &Store,
+    page: Page,
+) -> Result<(Vec<KeyDoc>, Option<String>), StoreError> {
     find_page(&coll(store), doc! {}, None, page, |k| k.id).await
 }
 
 /// Deletes a key; returns its hash (to evict it from caches), or None when unknown.
-pub async fn delete(store: &Store, id: ObjectId) -> Result<Option<String>, DbError> {
+pub(crate) async fn delete(store: &Store, id: ObjectId) -> Result<Option<String>, StoreError> {
     Ok(coll(store)
         .find_one_and_delete(doc! { "_id": id })
         .await?

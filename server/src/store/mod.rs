@@ -1,5 +1,5 @@
-//! MongoDB access, one module per collection. Handlers never build queries themselves:
-//! to change how a resource is stored, open its module here.
+//! MongoDB access, one module per collection. Nothing above this layer builds a query or
+//! reads a driver error: to change how a resource is stored, open its module here.
 //!
 //! Invariants every module keeps:
 //! - ids are ObjectIds, shown to clients as 24 hex characters;
@@ -7,16 +7,15 @@
 //! - uniqueness (e-mail, username, slug, tag name, key hash) is enforced by unique indexes
 //!   on normalized copies, never by check-then-insert, so races are settled by the database.
 
-pub mod keys;
-pub mod sponsors;
-pub mod tags;
-pub mod users;
+pub(crate) mod keys;
+pub(crate) mod sponsors;
+pub(crate) mod tags;
+pub(crate) mod users;
 
-use crate::error::ApiError;
 use mongodb::bson::{Document, doc, oid::ObjectId};
 use mongodb::error::{Error as DbError, ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, IndexOptions};
-use mongodb::{Client, Collection, Database, IndexModel};
+use mongodb::{Client, ClientSession, Collection, Database, IndexModel};
 use std::time::Duration;
 
 /// Whether multi-document writes (a sponsor and its new speakers) run in a transaction.
@@ -32,20 +31,106 @@ pub enum TransactionMode {
 
 /// The database handle shared by every request.
 #[derive(Clone, Debug)]
-pub struct Store {
-    pub client: Client,
-    pub db: Database,
+pub(crate) struct Store {
+    client: Client,
+    db: Database,
     /// Resolved from [`TransactionMode`] at start-up.
-    pub transactions: bool,
+    pub(crate) transactions: bool,
 }
 
 /// The duplicate-key error code. SecantusDB sends no `codeName`, so match the number.
-pub const DUPLICATE_KEY: i32 = 11000;
+const DUPLICATE_KEY: i32 = 11000;
+
+/// Why a store call failed. The driver's errors are classified here, once: the layers above
+/// see what happened (a unique value taken, the database away), never a driver error kind.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StoreError {
+    /// A unique index refused the write.
+    #[error("duplicate key on the {0:?} index")]
+    Duplicate(Unique),
+    /// A transaction conflicted with another one; the documented answer is to run the whole
+    /// transaction again.
+    #[error("transient transaction error: {0}")]
+    Transient(DbError),
+    /// The database cannot be reached (down, restarting, network).
+    #[error("database unavailable: {0}")]
+    Unavailable(DbError),
+    /// Anything else: a bug or a database refusing a well-formed command.
+    #[error("database error: {0}")]
+    Other(DbError),
+}
+
+/// The unique indexes, as a duplicate-key error names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unique {
+    Email,
+    Username,
+    Slug,
+    TagName,
+    KeyHash,
+    /// A duplicate-key error whose message names no index we know.
+    Unknown,
+}
+
+impl From<DbError> for StoreError {
+    fn from(e: DbError) -> Self {
+        if is_duplicate_key(&e) {
+            let msg = duplicate_key_message(&e);
+            let index = [
+                ("emailNorm", Unique::Email),
+                ("usernameNorm", Unique::Username),
+                ("slug", Unique::Slug),
+                ("nameKey", Unique::TagName),
+                ("hash", Unique::KeyHash),
+            ]
+            .into_iter()
+            .find(|(name, _)| msg.contains(name))
+            .map_or(Unique::Unknown, |(_, u)| u);
+            StoreError::Duplicate(index)
+        } else if e.contains_label("TransientTransactionError") {
+            StoreError::Transient(e)
+        } else if is_unavailable(&e) {
+            StoreError::Unavailable(e)
+        } else {
+            StoreError::Other(e)
+        }
+    }
+}
+
+/// A transaction over several collections, or, when the server has none, the same writes
+/// without one (the caller then compensates on failure).
+pub(crate) struct Session(Option<ClientSession>);
+
+impl Session {
+    /// The session to pass to each write (`None` outside a transaction).
+    pub(crate) fn get(&mut self) -> Option<&mut ClientSession> {
+        self.0.as_mut()
+    }
+
+    pub(crate) fn in_transaction(&self) -> bool {
+        self.0.is_some()
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        if let Some(mut s) = self.0 {
+            s.commit_transaction().await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn abort(self) {
+        if let Some(mut s) = self.0
+            && let Err(abort) = s.abort_transaction().await
+        {
+            tracing::warn!(error = %abort, "transaction abort failed (the server drops it on its own)");
+        }
+    }
+}
 
 impl Store {
     /// Connects and checks the server answers. A URI without `serverSelectionTimeoutMS`
     /// gets 3 s instead of the driver's 30 s, so an outage turns into a 503 quickly.
-    pub async fn connect(
+    pub(crate) async fn connect(
         uri: &str,
         database: &str,
         mode: TransactionMode,
@@ -78,13 +163,23 @@ impl Store {
         })
     }
 
-    pub fn collection<T: Send + Sync>(&self, name: &str) -> Collection<T> {
+    fn collection<T: Send + Sync>(&self, name: &str) -> Collection<T> {
         self.db.collection(name)
+    }
+
+    /// Starts a transaction when the server supports them (see [`TransactionMode`]).
+    pub(crate) async fn session(&self) -> Result<Session, StoreError> {
+        if !self.transactions {
+            return Ok(Session(None));
+        }
+        let mut session = self.client.start_session().await?;
+        session.start_transaction().await?;
+        Ok(Session(Some(session)))
     }
 
     /// Creates every index the API relies on. `createIndexes` with an identical spec is a
     /// no-op, so this runs at every start.
-    pub async fn ensure_indexes(&self) -> Result<(), DbError> {
+    pub(crate) async fn ensure_indexes(&self) -> Result<(), DbError> {
         let unique = |keys: Document, name: &str| {
             IndexModel::builder()
                 .keys(keys)
@@ -123,14 +218,15 @@ impl Store {
         Ok(())
     }
 
-    /// `ping` with a short deadline, for `/readyz`.
-    pub async fn ping(&self) -> Result<(), DbError> {
-        self.db.run_command(doc! { "ping": 1 }).await.map(|_| ())
+    /// `ping`, for `/readyz`.
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        self.db.run_command(doc! { "ping": 1 }).await?;
+        Ok(())
     }
 }
 
 /// True when `e` is a duplicate-key error (from a plain write or inside a transaction).
-pub fn is_duplicate_key(e: &DbError) -> bool {
+fn is_duplicate_key(e: &DbError) -> bool {
     match e.kind.as_ref() {
         ErrorKind::Write(WriteFailure::WriteError(we)) => we.code == DUPLICATE_KEY,
         ErrorKind::Command(ce) => ce.code == DUPLICATE_KEY,
@@ -144,7 +240,7 @@ pub fn is_duplicate_key(e: &DbError) -> bool {
 
 /// The message of a duplicate-key error: it names the index (`emailNorm_unique`), which
 /// tells which field collided. Empty for other errors.
-pub fn duplicate_key_message(e: &DbError) -> &str {
+fn duplicate_key_message(e: &DbError) -> &str {
     match e.kind.as_ref() {
         ErrorKind::Write(WriteFailure::WriteError(we)) => &we.message,
         ErrorKind::Command(ce) => &ce.message,
@@ -153,29 +249,17 @@ pub fn duplicate_key_message(e: &DbError) -> &str {
 }
 
 /// True when `e` means the database cannot be reached (down, restarting, network).
-pub fn is_unavailable(e: &DbError) -> bool {
+fn is_unavailable(e: &DbError) -> bool {
     matches!(
         e.kind.as_ref(),
         ErrorKind::ServerSelection { .. }
             | ErrorKind::Io(_)
             | ErrorKind::ConnectionPoolCleared { .. }
     ) || e.contains_label("RetryableWriteError")
-        || e.contains_label("TransientTransactionError")
-}
-
-impl From<DbError> for ApiError {
-    fn from(e: DbError) -> Self {
-        if is_unavailable(&e) {
-            tracing::warn!(error = %e, "database unavailable");
-            ApiError::DatabaseUnavailable
-        } else {
-            ApiError::internal(e)
-        }
-    }
 }
 
 /// Parses a 24-hex id from a URL or cursor; anything else cannot exist.
-pub fn parse_id(s: &str) -> Option<ObjectId> {
+pub(crate) fn parse_id(s: &str) -> Option<ObjectId> {
     if s.len() != 24 {
         return None;
     }
@@ -185,13 +269,13 @@ pub fn parse_id(s: &str) -> Option<ObjectId> {
 /// Keyset pagination: at most `limit` items after `after` in `_id` order. One extra
 /// document is fetched to know whether a next page exists.
 #[derive(Debug, Clone, Copy)]
-pub struct Page {
-    pub limit: i64,
-    pub after: Option<ObjectId>,
+pub(crate) struct Page {
+    pub(crate) limit: i64,
+    pub(crate) after: Option<ObjectId>,
 }
 
 impl Page {
-    pub fn apply(&self, filter: &mut Document) {
+    fn apply(&self, filter: &mut Document) {
         if let Some(after) = self.after {
             filter.insert("_id", doc! { "$gt": after });
         }
@@ -200,13 +284,13 @@ impl Page {
 
 /// One keyset page of `coll`: the documents matching `filter` after the page's cursor, in id
 /// order, and the cursor of the next page. Every list route pages this way.
-pub async fn find_page<T>(
+async fn find_page<T>(
     coll: &Collection<T>,
     mut filter: Document,
     projection: Option<Document>,
     page: Page,
     id: impl Fn(&T) -> ObjectId,
-) -> Result<(Vec<T>, Option<String>), DbError>
+) -> Result<(Vec<T>, Option<String>), StoreError>
 where
     T: serde::de::DeserializeOwned + Send + Sync,
 {

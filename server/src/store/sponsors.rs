@@ -1,50 +1,49 @@
 //! `sponsors`: unique by `slug`. Speakers are referenced by user id.
 
-use super::{Page, Store, find_page};
+use super::{Page, Store, StoreError, find_page};
 use futures_util::TryStreamExt;
 use mongodb::ClientSession;
 use mongodb::bson::{DateTime, doc, oid::ObjectId};
-use mongodb::error::Error as DbError;
 use onboard_shared::SponsorOptions;
 use serde::{Deserialize, Serialize};
 
-pub const COLLECTION: &str = "sponsors";
+pub(crate) const COLLECTION: &str = "sponsors";
 
 #[derive(Debug, Serialize, Deserialize, Clone)]
 #[serde(rename_all = "camelCase")]
-pub struct SponsorDoc {
+pub(crate) struct SponsorDoc {
     #[serde(rename = "_id")]
-    pub id: ObjectId,
-    pub name: String,
-    pub slug: String,
-    pub logo: String,
-    pub level: i32,
-    pub has_page: bool,
+    pub(crate) id: ObjectId,
+    pub(crate) name: String,
+    pub(crate) slug: String,
+    pub(crate) logo: String,
+    pub(crate) level: i32,
+    pub(crate) has_page: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page_content: Option<String>,
+    pub(crate) page_content: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub website: Option<String>,
+    pub(crate) website: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub icon: Option<String>,
+    pub(crate) icon: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub color: Option<String>,
+    pub(crate) color: Option<String>,
     #[serde(default)]
-    pub options: SponsorOptions,
+    pub(crate) options: SponsorOptions,
     #[serde(default)]
-    pub speaker_ids: Vec<ObjectId>,
-    pub created_at: DateTime,
-    pub updated_at: DateTime,
+    pub(crate) speaker_ids: Vec<ObjectId>,
+    pub(crate) created_at: DateTime,
+    pub(crate) updated_at: DateTime,
 }
 
 fn coll(store: &Store) -> mongodb::Collection<SponsorDoc> {
     store.collection(COLLECTION)
 }
 
-pub async fn insert(
+pub(crate) async fn insert(
     store: &Store,
     s: &SponsorDoc,
     session: Option<&mut ClientSession>,
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     let coll = coll(store);
     let action = coll.insert_one(s);
     match session {
@@ -54,13 +53,19 @@ pub async fn insert(
     Ok(())
 }
 
-pub async fn find_by_id(store: &Store, id: ObjectId) -> Result<Option<SponsorDoc>, DbError> {
-    coll(store).find_one(doc! { "_id": id }).await
+pub(crate) async fn find_by_id(
+    store: &Store,
+    id: ObjectId,
+) -> Result<Option<SponsorDoc>, StoreError> {
+    Ok(coll(store).find_one(doc! { "_id": id }).await?)
 }
 
 /// Which of `candidates` are already sponsor slugs. Exact matches on the unique index:
 /// a pattern on the base would miss the shortened forms that long names get.
-pub async fn taken_slugs(store: &Store, candidates: &[String]) -> Result<Vec<String>, DbError> {
+pub(crate) async fn taken_slugs(
+    store: &Store,
+    candidates: &[String],
+) -> Result<Vec<String>, StoreError> {
     let docs: Vec<SponsorDoc> = coll(store)
         .find(doc! { "slug": { "$in": candidates } })
         .await?
@@ -69,11 +74,11 @@ pub async fn taken_slugs(store: &Store, candidates: &[String]) -> Result<Vec<Str
     Ok(docs.into_iter().map(|d| d.slug).collect())
 }
 
-pub async fn list(
+pub(crate) async fn list(
     store: &Store,
     slug: Option<&str>,
     page: Page,
-) -> Result<(Vec<SponsorDoc>, Option<String>), DbError> {
+) -> Result<(Vec<SponsorDoc>, Option<String>), StoreError> {
     let mut filter = doc! {};
     if let Some(slug) = slug {
         filter.insert("slug", slug);

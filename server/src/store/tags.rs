@@ -1,7 +1,7 @@
 //! `tags`: one document per tag, unique by a case-insensitive key (`nameKey`). The first
 //! spelling seen is kept as the display name.
 
-use super::{Page, Store, find_page, is_duplicate_key};
+use super::{Page, Store, StoreError, find_page, is_duplicate_key};
 use futures_util::TryStreamExt;
 use mongodb::bson::{DateTime, doc, oid::ObjectId};
 use mongodb::error::Error as DbError;
@@ -9,22 +9,22 @@ use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-pub const COLLECTION: &str = "tags";
+pub(crate) const COLLECTION: &str = "tags";
 
 #[derive(Debug, Serialize, Deserialize, Clone)]
 #[serde(rename_all = "camelCase")]
-pub struct TagDoc {
+pub(crate) struct TagDoc {
     #[serde(rename = "_id")]
-    pub id: ObjectId,
-    pub name: String,
-    pub name_key: String,
-    pub created_at: DateTime,
-    pub updated_at: DateTime,
+    pub(crate) id: ObjectId,
+    pub(crate) name: String,
+    pub(crate) name_key: String,
+    pub(crate) created_at: DateTime,
+    pub(crate) updated_at: DateTime,
 }
 
 /// The key tags are stored and upserted by: the rulebook's, so a payload's de-duplication
 /// and storage can never disagree.
-pub fn tag_key(name: &str) -> String {
+pub(crate) fn tag_key(name: &str) -> String {
     onboard_shared::normalize_tag(name)
 }
 
@@ -33,7 +33,10 @@ fn coll(store: &Store) -> mongodb::Collection<TagDoc> {
 }
 
 /// Finds or creates each tag, returning their ids in order.
-pub async fn upsert_many(store: &Store, names: &[String]) -> Result<Vec<ObjectId>, DbError> {
+pub(crate) async fn upsert_many(
+    store: &Store,
+    names: &[String],
+) -> Result<Vec<ObjectId>, StoreError> {
     let mut ids = Vec::with_capacity(names.len());
     for name in names {
         ids.push(upsert(store, name).await?);
@@ -41,7 +44,7 @@ pub async fn upsert_many(store: &Store, names: &[String]) -> Result<Vec<ObjectId
     Ok(ids)
 }
 
-async fn upsert(store: &Store, name: &str) -> Result<ObjectId, DbError> {
+async fn upsert(store: &Store, name: &str) -> Result<ObjectId, StoreError> {
     let key = tag_key(name);
     let now = DateTime::now();
     let coll = coll(store);
@@ -53,20 +56,21 @@ async fn upsert(store: &Store, name: &str) -> Result<ObjectId, DbError> {
             .upsert(true)
             .return_document(ReturnDocument::After)
     };
+    let none = || DbError::custom("tag upsert returned no document");
     match run().await {
         Ok(Some(tag)) => Ok(tag.id),
         // Two concurrent upserts of a new tag: one inserts, the other hits the unique
         // index. The tag exists now, so a second try finds it.
-        Err(e) if is_duplicate_key(&e) => match run().await? {
-            Some(tag) => Ok(tag.id),
-            None => Err(e),
-        },
-        Ok(None) => Err(DbError::custom("tag upsert returned no document")),
-        Err(e) => Err(e),
+        Err(e) if is_duplicate_key(&e) => Ok(run().await?.ok_or_else(none)?.id),
+        Ok(None) => Err(none().into()),
+        Err(e) => Err(e.into()),
     }
 }
 
-pub async fn find_by_name(store: &Store, name: &str) -> Result<Option<ObjectId>, DbError> {
+pub(crate) async fn find_by_name(
+    store: &Store,
+    name: &str,
+) -> Result<Option<ObjectId>, StoreError> {
     Ok(coll(store)
         .find_one(doc! { "nameKey": tag_key(name) })
         .await?
@@ -74,7 +78,10 @@ pub async fn find_by_name(store: &Store, name: &str) -> Result<Option<ObjectId>,
 }
 
 /// Names of the given tag ids.
-pub async fn names(store: &Store, ids: &[ObjectId]) -> Result<HashMap<ObjectId, String>, DbError> {
+pub(crate) async fn names(
+    store: &Store,
+    ids: &[ObjectId],
+) -> Result<HashMap<ObjectId, String>, StoreError> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -86,6 +93,9 @@ pub async fn names(store: &Store, ids: &[ObjectId]) -> Result<HashMap<ObjectId, 
     Ok(tags.into_iter().map(|t| (t.id, t.name)).collect())
 }
 
-pub async fn list(store: &Store, page: Page) -> Result<(Vec<TagDoc>, Option<String>), DbError> {
+pub(crate) async fn list(
+    store: &Store,
+    page: Page,
+) -> Result<(Vec<TagDoc>, Option<String>), StoreError> {
     find_page(&coll(store), doc! {}, None, page, |t| t.id).await
 }

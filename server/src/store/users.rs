@@ -4,58 +4,57 @@
 //!
 //! No `Debug` on [`UserDoc`]: it holds the password hash.
 
-use super::{Page, Store, find_page};
+use super::{Page, Store, StoreError, find_page};
 use futures_util::TryStreamExt;
 use mongodb::ClientSession;
 use mongodb::bson::{DateTime, Document, doc, oid::ObjectId};
-use mongodb::error::Error as DbError;
 use onboard_shared::{Socials, Status, UserOptions, UserType};
 use serde::{Deserialize, Serialize};
 
-pub const COLLECTION: &str = "users";
+pub(crate) const COLLECTION: &str = "users";
 
 #[derive(Serialize, Deserialize, Clone)]
 #[serde(rename_all = "camelCase")]
-pub struct UserDoc {
+pub(crate) struct UserDoc {
     #[serde(rename = "_id")]
-    pub id: ObjectId,
-    pub email: String,
-    pub email_norm: String,
+    pub(crate) id: ObjectId,
+    pub(crate) email: String,
+    pub(crate) email_norm: String,
     #[serde(rename = "type")]
-    pub user_type: UserType,
-    pub first_name: String,
-    pub last_name: String,
-    pub username: String,
-    pub username_norm: String,
+    pub(crate) user_type: UserType,
+    pub(crate) first_name: String,
+    pub(crate) last_name: String,
+    pub(crate) username: String,
+    pub(crate) username_norm: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub avatar: Option<String>,
+    pub(crate) avatar: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub job: Option<String>,
+    pub(crate) job: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub company: Option<String>,
+    pub(crate) company: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
+    pub(crate) timezone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub country: Option<String>,
+    pub(crate) country: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub city: Option<String>,
+    pub(crate) city: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<Status>,
+    pub(crate) status: Option<Status>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub website: Option<String>,
+    pub(crate) website: Option<String>,
     #[serde(default)]
-    pub socials: Socials,
+    pub(crate) socials: Socials,
     #[serde(default)]
-    pub options: UserOptions,
+    pub(crate) options: UserOptions,
     #[serde(default)]
-    pub tag_ids: Vec<ObjectId>,
-    /// Empty when read with [`PUBLIC`] (reads never fetch it).
+    pub(crate) tag_ids: Vec<ObjectId>,
+    /// Empty when read: every read's projection leaves it out.
     #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub password_hash: String,
-    pub created_at: DateTime,
-    pub updated_at: DateTime,
+    pub(crate) password_hash: String,
+    pub(crate) created_at: DateTime,
+    pub(crate) updated_at: DateTime,
 }
 
 /// Projection for every read: the hash never leaves the database on a read path.
@@ -67,11 +66,11 @@ fn coll(store: &Store) -> mongodb::Collection<UserDoc> {
     store.collection(COLLECTION)
 }
 
-pub async fn insert(
+pub(crate) async fn insert(
     store: &Store,
     user: &UserDoc,
     session: Option<&mut ClientSession>,
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     let coll = coll(store);
     let action = coll.insert_one(user);
     match session {
@@ -81,14 +80,14 @@ pub async fn insert(
     Ok(())
 }
 
-pub async fn find_by_id(store: &Store, id: ObjectId) -> Result<Option<UserDoc>, DbError> {
-    coll(store)
+pub(crate) async fn find_by_id(store: &Store, id: ObjectId) -> Result<Option<UserDoc>, StoreError> {
+    Ok(coll(store)
         .find_one(doc! { "_id": id })
         .projection(public())
-        .await
+        .await?)
 }
 
-pub async fn email_exists(store: &Store, email_norm: &str) -> Result<bool, DbError> {
+pub(crate) async fn email_exists(store: &Store, email_norm: &str) -> Result<bool, StoreError> {
     Ok(coll(store)
         .count_documents(doc! { "emailNorm": email_norm })
         .limit(1)
@@ -97,44 +96,50 @@ pub async fn email_exists(store: &Store, email_norm: &str) -> Result<bool, DbErr
 }
 
 /// The users whose normalized e-mail is in `norms`.
-pub async fn find_by_emails(store: &Store, norms: &[String]) -> Result<Vec<UserDoc>, DbError> {
+pub(crate) async fn find_by_emails(
+    store: &Store,
+    norms: &[String],
+) -> Result<Vec<UserDoc>, StoreError> {
     if norms.is_empty() {
         return Ok(Vec::new());
     }
-    coll(store)
+    Ok(coll(store)
         .find(doc! { "emailNorm": { "$in": norms } })
         .projection(public())
         .await?
         .try_collect()
-        .await
+        .await?)
 }
 
 /// Users by id, in no particular order.
-pub async fn find_by_ids(store: &Store, ids: &[ObjectId]) -> Result<Vec<UserDoc>, DbError> {
+pub(crate) async fn find_by_ids(
+    store: &Store,
+    ids: &[ObjectId],
+) -> Result<Vec<UserDoc>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    coll(store)
+    Ok(coll(store)
         .find(doc! { "_id": { "$in": ids } })
         .projection(public())
         .await?
         .try_collect()
-        .await
+        .await?)
 }
 
 /// Filters of `GET /v1/users`.
 #[derive(Debug, Default)]
-pub struct UserFilter {
-    pub email_norm: Option<String>,
-    pub user_type: Option<UserType>,
-    pub tag_id: Option<ObjectId>,
+pub(crate) struct UserFilter {
+    pub(crate) email_norm: Option<String>,
+    pub(crate) user_type: Option<UserType>,
+    pub(crate) tag_id: Option<ObjectId>,
 }
 
-pub async fn list(
+pub(crate) async fn list(
     store: &Store,
     f: &UserFilter,
     page: Page,
-) -> Result<(Vec<UserDoc>, Option<String>), DbError> {
+) -> Result<(Vec<UserDoc>, Option<String>), StoreError> {
     let mut filter = doc! {};
     if let Some(e) = &f.email_norm {
         filter.insert("emailNorm", e);
@@ -150,7 +155,11 @@ pub async fn list(
 }
 
 /// Replaces a user's password hash; false when no such user.
-pub async fn set_password_hash(store: &Store, id: ObjectId, hash: &str) -> Result<bool, DbError> {
+pub(crate) async fn set_password_hash(
+    store: &Store,
+    id: ObjectId,
+    hash: &str,
+) -> Result<bool, StoreError> {
     let r = coll(store)
         .update_one(
             doc! { "_id": id },
@@ -160,7 +169,11 @@ pub async fn set_password_hash(store: &Store, id: ObjectId, hash: &str) -> Resul
     Ok(r.matched_count == 1)
 }
 
-pub async fn set_tags(store: &Store, id: ObjectId, tag_ids: &[ObjectId]) -> Result<(), DbError> {
+pub(crate) async fn set_tags(
+    store: &Store,
+    id: ObjectId,
+    tag_ids: &[ObjectId],
+) -> Result<(), StoreError> {
     coll(store)
         .update_one(
             doc! { "_id": id },
@@ -172,11 +185,11 @@ pub async fn set_tags(store: &Store, id: ObjectId, tag_ids: &[ObjectId]) -> Resu
 
 /// Grants the Speaker role to these attendees; returns how many changed. Only `type` and
 /// `updatedAt` change: an existing account is never updated with sponsor data.
-pub async fn grant_speaker(
+pub(crate) async fn grant_speaker(
     store: &Store,
     ids: &[ObjectId],
     session: Option<&mut ClientSession>,
-) -> Result<u64, DbError> {
+) -> Result<u64, StoreError> {
     if ids.is_empty() {
         return Ok(0);
     }
@@ -193,7 +206,7 @@ pub async fn grant_speaker(
 }
 
 /// Compensation for [`grant_speaker`] when transactions are off.
-pub async fn revoke_speaker(store: &Store, ids: &[ObjectId]) -> Result<(), DbError> {
+pub(crate) async fn revoke_speaker(store: &Store, ids: &[ObjectId]) -> Result<(), StoreError> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -207,7 +220,7 @@ pub async fn revoke_speaker(store: &Store, ids: &[ObjectId]) -> Result<(), DbErr
 }
 
 /// Compensation for inserts when transactions are off.
-pub async fn delete_many(store: &Store, ids: &[ObjectId]) -> Result<(), DbError> {
+pub(crate) async fn delete_many(store: &Store, ids: &[ObjectId]) -> Result<(), StoreError> {
     if ids.is_empty() {
         return Ok(());
     }

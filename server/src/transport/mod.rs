@@ -35,6 +35,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, oneshot, watch};
 use tower_service::Service;
 use warp::http::{HeaderName, HeaderValue, Method, header};
+use warp::Reply;
 use warp::reply::Response;
 
 /// The client's address, in every request's extensions (the failed-authentication
@@ -188,7 +189,7 @@ async fn connection<S>(
 /// The request is read (briefly, bounded) first so the client is not reset before it
 /// sees the answer.
 async fn refuse(mut stream: TcpStream, patience: Duration) {
-    let res = ApiError::Overloaded.to_response();
+    let res = ApiError::Overloaded.into_response();
     let status = res.status();
     let headers = res.headers().clone();
     let body = match res.into_body().collect().await {
@@ -275,7 +276,7 @@ where
         None
     };
     let mut res = if let Some(e) = early {
-        ctx.clone().scope(async { e.to_response() }).await
+        ctx.clone().scope(async { e.into_response() }).await
     } else if let (Some(origin), true) = (
         origin.clone(),
         cors::is_preflight(req.method(), req.headers()),
@@ -294,7 +295,7 @@ where
     if timed_out.load(Ordering::SeqCst) {
         res = ctx
             .clone()
-            .scope(async { ApiError::RequestTimeout.to_response() })
+            .scope(async { ApiError::RequestTimeout.into_response() })
             .await;
         // The rest of the body is still on the wire: this connection cannot be reused.
         res.headers_mut()

@@ -1,12 +1,12 @@
 use crate::common::*;
-use onboard::store::TransactionMode;
+use onboard::TransactionMode;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn the_seed_sponsor_sample_gets_the_seed_response() {
     let app = spawn_app().await;
-    let r = app.post("/v1/sponsors", &seed("create-sponsor.txt")).await;
+    let r = app.post("/v1/sponsors", &sample("sponsor")).await;
     let location = r.headers().get("location").cloned();
     let (status, _, body) = checked(r, "POST", "/v1/sponsors").await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -218,10 +218,7 @@ async fn atomic_failure_leaves_nothing(mode: TransactionMode) {
     let mut config = test_config();
     config.transactions = mode;
     let app = spawn_with(config).await;
-    assert_eq!(
-        app.app.state.store.transactions,
-        mode == TransactionMode::Always
-    );
+    assert_eq!(app.app.transactions(), mode == TransactionMode::Always);
     let attendee = app.create_user(&user("attendee@domain.com")).await;
     let mut holder = user("holder@domain.com");
     holder["username"] = json!("TakenName");

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn the_seed_user_sample_gets_the_seed_response_and_reads_back_without_secrets() {
     let app = spawn_app().await;
-    let r = app.post("/v1/users", &seed("create-user.txt")).await;
+    let r = app.post("/v1/users", &sample("user")).await;
     let location = r
         .headers()
         .get("location")

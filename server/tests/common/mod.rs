@@ -194,43 +194,17 @@ pub fn user(email: &str) -> Value {
     json!({ "email": email, "type": "Attendee", "firstName": "Jane", "lastName": "Doe" })
 }
 
-/// The seed's sample bodies (shared/seeds), as JSON.
-pub fn seed(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/seeds")
-        .join(name);
-    let fallback = PathBuf::from("/work/shared/seeds").join(name);
-    let text = std::fs::read_to_string(&path).or_else(|_| std::fs::read_to_string(&fallback));
-    match text {
-        Ok(text) => {
-            let start = text.find("Sample request body").expect("sample request");
-            let rest = &text[start..];
-            let open = rest.find('{').unwrap();
-            let end = rest.find("\nReturns").unwrap();
-            serde_json::from_str(rest[open..end].trim()).expect("sample body is JSON")
-        }
-        // The seeds live beside the repository; without them use the same bodies inline.
-        Err(_) => match name {
-            "create-user.txt" => json!({
-                "email": "speaker-email@domain.com", "type": "Speaker", "firstName": "Jane", "lastName": "Doe",
-                "username": "SuperJane", "avatar": "https://domain.com/image-link.jpg", "job": "Tester",
-                "company": "Comp Limited", "tags": ["Mentor", "Host"], "timezone": "Europe/Paris", "country": "France",
-                "city": "Paris", "status": "Employed", "website": "https://jane-doe.com",
-                "socials": { "facebook": "https://www.facebook.com/jane.doe", "linkedin": "https://www.linkedin.com/in/janedoe/",
-                    "twitter": "https://twitter.com/janedoe", "youtube": "https://www.youtube.com/@janedoe" },
-                "options": { "highlight": false, "endRegistration": false }
-            }),
-            _ => json!({
-                "name": "Super Sponsor", "logo": "https://domain.com/logo-link.jpg", "level": 3, "hasPage": true,
-                "pageContent": "Empower Your Journey", "website": "https://domain.com",
-                "speakers": [{ "email": "speaker@domain.com", "firstName": "Jane", "lastName": "Doe", "username": "SuperJane",
-                    "avatar": "https://domain.com/image-link.jpg", "job": "Tester", "company": "Comp Limited",
-                    "tags": ["Mentor", "Host"], "timezone": "Europe/Paris", "highlighted": false }],
-                "icon": "https://domain.com/icon-link.jpg", "color": "#ff5733",
-                "options": { "displayInLobby": true, "highlight": false }
-            }),
-        },
-    }
+/// A valid sample payload of the rulebook's corpus (shared/corpus/cases.json, the case
+/// "sample <kind> is valid"): `user` or `sponsor`.
+pub fn sample(kind: &str) -> Value {
+    let cases: Vec<Value> =
+        serde_json::from_str(include_str!("../../../shared/corpus/cases.json")).unwrap();
+    let name = format!("seed sample {kind} is valid");
+    cases
+        .into_iter()
+        .find(|c| c["name"] == name.as_str())
+        .unwrap_or_else(|| panic!("the corpus has no case {name:?}"))["payload"]
+        .clone()
 }
 
 // ---- OpenAPI: real responses checked against the served document ----

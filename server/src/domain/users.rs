@@ -1,0 +1,496 @@
+//! Users: attendees and speakers.
+//!
+//! A new user is stored one way only, whoever asks: [`Account`] (a checked payload, its
+//! generated password hashed on the pool, its document) inserted by [`Account::insert`] or,
+//! inside a sponsor's transaction, by [`Account::insert_once`]. [`create`] (one user),
+//! [`create_many`] (a bulk import) and `sponsors::create` (new speakers) all use it.
+
+use super::{DomainError, Page, id, rfc3339, tags};
+use crate::AppState;
+use crate::passwords::{HashError, Password};
+use crate::store::users::{UserDoc, UserFilter};
+use crate::store::{self, Store, StoreError, Unique};
+use futures_util::StreamExt;
+use mongodb::ClientSession;
+use mongodb::bson::{DateTime, oid::ObjectId};
+use onboard_shared::{
+    Code, FieldError, NewSpeaker, NewUser, Status, UserOptions, UserType, generate_username,
+    normalize_email, normalize_username,
+};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// How long one bulk row waits for room in a full hashing queue before it is `failed`.
+const HASH_PATIENCE: Duration = Duration::from_secs(60);
+
+/// How many generated usernames are tried before giving up (each is random: collisions
+/// are rare, twenty in a row mean something else is wrong).
+const USERNAME_TRIES: usize = 20;
+
+/// A new user ready to be stored: its document and its password, shown once.
+pub(crate) struct Account {
+    doc: UserDoc,
+    password: Password,
+    /// The username was generated, so a collision means generating another one.
+    generated: bool,
+}
+
+impl Account {
+    /// Hashes a new password for `user` (waiting up to `patience` for room on the pool)
+    /// and builds its document, with `tag_ids` already upserted.
+    pub(crate) async fn new(
+        state: &AppState,
+        user: &NewUser,
+        tag_ids: Vec<ObjectId>,
+        patience: Duration,
+    ) -> Result<Account, HashError> {
+        let password = Password::generate();
+        let hash = state.passwords.hash_within(&password, patience).await?;
+        let mut doc = user_doc(user, hash);
+        doc.tag_ids = tag_ids;
+        Ok(Account {
+            doc,
+            password,
+            generated: user.username.is_none(),
+        })
+    }
+
+    pub(crate) fn id(&self) -> ObjectId {
+        self.doc.id
+    }
+
+    /// The account's password, for the one answer that shows it.
+    pub(crate) fn into_parts(self) -> (ObjectId, String, Password) {
+        (self.doc.id, self.doc.email, self.password)
+    }
+
+    /// One insert, in `session` when given: the unique indexes decide, never a read.
+    pub(crate) async fn insert_once(
+        &self,
+        store: &Store,
+        session: Option<&mut ClientSession>,
+    ) -> Result<(), StoreError> {
+        store::users::insert(store, &self.doc, session).await
+    }
+
+    /// After a username collision: a new generated username, or false when the username
+    /// was chosen (then the collision is the caller's answer).
+    pub(crate) fn regenerate_username(&mut self) -> bool {
+        if self.generated {
+            let username = generate_username(&self.doc.first_name, &self.doc.last_name);
+            self.doc.username_norm = normalize_username(&username);
+            self.doc.username = username;
+        }
+        self.generated
+    }
+
+    /// Inserts outside any transaction. A generated username that collides is generated
+    /// again; a chosen one that is taken, or a taken e-mail, is a conflict.
+    pub(crate) async fn insert(&mut self, store: &Store) -> Result<(), DomainError> {
+        for _ in 0..USERNAME_TRIES {
+            let taken = match self.insert_once(store, None).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::Duplicate(index)) => index,
+                Err(e) => return Err(e.into()),
+            };
+            let email_taken = match taken {
+                Unique::Email => true,
+                Unique::Username => false,
+                // An index we cannot name from the message: ask which value exists.
+                _ => store::users::email_exists(store, &self.doc.email_norm).await?,
+            };
+            if email_taken {
+                return Err(DomainError::conflict("email", Code::EmailTaken));
+            }
+            if !self.regenerate_username() {
+                return Err(DomainError::conflict("username", Code::UsernameTaken));
+            }
+        }
+        Err(DomainError::Internal(format!(
+            "no free generated username after {USERNAME_TRIES} tries"
+        )))
+    }
+}
+
+/// The stored document of a checked user payload.
+fn user_doc(user: &NewUser, hash: String) -> UserDoc {
+    let now = DateTime::now();
+    let username = user
+        .username
+        .clone()
+        .unwrap_or_else(|| generate_username(&user.first_name, &user.last_name));
+    UserDoc {
+        id: ObjectId::new(),
+        email: user.email.clone(),
+        email_norm: normalize_email(&user.email),
+        user_type: user.user_type,
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        username_norm: normalize_username(&username),
+        username,
+        avatar: user.avatar.clone(),
+        description: user.description.clone(),
+        job: user.job.clone(),
+        company: user.company.clone(),
+        timezone: user.timezone.clone(),
+        country: user.country.clone(),
+        city: user.city.clone(),
+        status: user.status,
+        website: user.website.clone(),
+        socials: user.socials.clone(),
+        options: user.options,
+        tag_ids: Vec::new(),
+        password_hash: hash,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// The user payload of a sponsor's new speaker (the rulebook checked that the names are
+/// there for an e-mail without an account: `NewSpeaker::account_errors`).
+pub(crate) fn speaker_user(s: &NewSpeaker) -> NewUser {
+    NewUser {
+        email: s.email.clone(),
+        user_type: UserType::Speaker,
+        first_name: s.first_name.clone().unwrap_or_default(),
+        last_name: s.last_name.clone().unwrap_or_default(),
+        username: s.username.clone(),
+        avatar: s.avatar.clone(),
+        description: s.description.clone(),
+        job: s.job.clone(),
+        company: s.company.clone(),
+        tags: s.tags.clone(),
+        timezone: s.timezone.clone(),
+        country: None,
+        city: None,
+        status: None,
+        website: None,
+        socials: Default::default(),
+        options: UserOptions {
+            highlight: s.highlighted,
+            end_registration: false,
+        },
+    }
+}
+
+/// A new user, with the password shown once.
+pub(crate) struct Created {
+    pub(crate) id: ObjectId,
+    pub(crate) email: String,
+    pub(crate) password: Password,
+    /// False when the user exists but its tags could not be attached.
+    pub(crate) tags_saved: bool,
+}
+
+/// Creates one user.
+pub(crate) async fn create(state: &AppState, user: &NewUser) -> Result<Created, DomainError> {
+    let mut account = Account::new(state, user, Vec::new(), Duration::ZERO).await?;
+    account.insert(&state.store).await?;
+    let mut tags_saved = true;
+    if !user.tags.is_empty() {
+        // The user exists now; a failing tag step must not turn the create into an error.
+        let tagged = async {
+            let ids = store::tags::upsert_many(&state.store, &user.tags).await?;
+            store::users::set_tags(&state.store, account.id(), &ids).await
+        };
+        if let Err(e) = tagged.await {
+            tracing::warn!(user_id = %account.id(), error = %e, "tags could not be attached");
+            tags_saved = false;
+        }
+    }
+    tracing::info!(user_id = %account.id(), "user created");
+    let (id, email, password) = account.into_parts();
+    Ok(Created {
+        id,
+        email,
+        password,
+        tags_saved,
+    })
+}
+
+/// What happened to one row of a bulk import.
+pub(crate) enum RowOutcome {
+    /// A new user, with its password shown once.
+    Created {
+        id: ObjectId,
+        email: String,
+        password: Password,
+    },
+    /// The e-mail is already a user; nothing changed.
+    Exists { id: ObjectId, email: String },
+    /// The row must change: the rulebook's errors, or a chosen username that is taken.
+    Invalid(Vec<FieldError>),
+    /// The row could not be stored; sending it again is safe.
+    Failed(DomainError),
+}
+
+/// Creates many users, each row on its own, and answers one outcome per row in order.
+/// `rows` are the rulebook's verdicts (`check_users`), so a duplicate e-mail inside the
+/// batch is already an invalid row.
+///
+/// Rows are hashed concurrently, twice the pool's size at a time, so hashing keeps every
+/// core busy while other rows are written. A row waits for room in the pool's queue
+/// instead of failing with `overloaded`: the request takes as long as the hashing takes.
+pub(crate) async fn create_many(
+    state: &AppState,
+    rows: Vec<Result<NewUser, Vec<FieldError>>>,
+) -> Result<Vec<RowOutcome>, DomainError> {
+    let mut outcomes: Vec<Option<RowOutcome>> = Vec::with_capacity(rows.len());
+    let mut valid: Vec<(usize, NewUser)> = Vec::new();
+    for (i, row) in rows.into_iter().enumerate() {
+        match row {
+            Ok(user) => {
+                valid.push((i, user));
+                outcomes.push(None);
+            }
+            Err(errors) => outcomes.push(Some(RowOutcome::Invalid(errors))),
+        }
+    }
+
+    // One query finds every row whose e-mail is already a user. A user created between
+    // this read and a row's insert is caught by the unique index and reported the same way.
+    let norms: Vec<String> = valid
+        .iter()
+        .map(|(_, u)| normalize_email(&u.email))
+        .collect();
+    let existing: HashMap<String, (ObjectId, String)> =
+        store::users::find_by_emails(&state.store, &norms)
+            .await?
+            .into_iter()
+            .map(|u| (u.email_norm, (u.id, u.email)))
+            .collect();
+    let mut to_create = Vec::with_capacity(valid.len());
+    for ((i, user), norm) in valid.into_iter().zip(&norms) {
+        match existing.get(norm) {
+            Some((id, email)) => {
+                outcomes[i] = Some(RowOutcome::Exists {
+                    id: *id,
+                    email: email.clone(),
+                })
+            }
+            None => to_create.push((i, user)),
+        }
+    }
+
+    // Each distinct tag is upserted once for the batch and its id stored with the user in
+    // the insert itself. Nothing is written yet if this fails, so the whole request fails
+    // and can simply be sent again.
+    let tag_ids = tags::upsert_batch(state, to_create.iter().map(|(_, u)| u)).await?;
+
+    let concurrency = (state.passwords.workers() * 2).max(1);
+    let created: Vec<(usize, RowOutcome)> = futures_util::stream::iter(to_create)
+        .map(|(i, user)| {
+            let ids: Vec<ObjectId> = user
+                .tags
+                .iter()
+                .filter_map(|t| tag_ids.get(&store::tags::tag_key(t)).copied())
+                .collect();
+            async move { (i, create_row(state, &user, ids).await) }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    for (i, outcome) in created {
+        outcomes[i] = Some(outcome);
+    }
+    let outcomes: Vec<RowOutcome> = outcomes
+        .into_iter()
+        .map(|o| {
+            o.unwrap_or_else(|| {
+                RowOutcome::Failed(DomainError::Internal("the row was not processed".into()))
+            })
+        })
+        .collect();
+    Ok(outcomes)
+}
+
+async fn create_row(state: &AppState, user: &NewUser, tag_ids: Vec<ObjectId>) -> RowOutcome {
+    let failed = |e: DomainError| {
+        tracing::warn!(error = %e, "bulk row failed");
+        RowOutcome::Failed(e)
+    };
+    let mut account = match Account::new(state, user, tag_ids, HASH_PATIENCE).await {
+        Ok(account) => account,
+        Err(e) => return failed(e.into()),
+    };
+    match account.insert(&state.store).await {
+        Ok(()) => {
+            let (id, email, password) = account.into_parts();
+            RowOutcome::Created {
+                id,
+                email,
+                password,
+            }
+        }
+        Err(DomainError::Conflict(errors)) if errors.iter().any(|e| e.field == "email") => {
+            // Created by someone else since the batch's lookup: the same answer as if it
+            // had been there before.
+            let norm = [normalize_email(&user.email)];
+            match store::users::find_by_emails(&state.store, &norm).await {
+                Ok(found) => match found.into_iter().next() {
+                    Some(u) => RowOutcome::Exists {
+                        id: u.id,
+                        email: u.email,
+                    },
+                    None => failed(DomainError::Internal(
+                        "e-mail reported taken but no user has it".into(),
+                    )),
+                },
+                Err(e) => failed(e.into()),
+            }
+        }
+        // A chosen username that belongs to someone else: the row must change.
+        Err(DomainError::Conflict(errors)) => RowOutcome::Invalid(errors),
+        Err(e) => failed(e),
+    }
+}
+
+/// A new password for an existing user.
+pub(crate) struct Reissued {
+    pub(crate) id: ObjectId,
+    pub(crate) password: Password,
+}
+
+/// Issues a user a new generated password (the old one stops working): the way out when
+/// an import's answer, and so its passwords, was lost.
+pub(crate) async fn reissue_password(
+    state: &AppState,
+    id_text: &str,
+) -> Result<Reissued, DomainError> {
+    let id = id(id_text, "User")?;
+    // Look first: an unknown id must not cost a 19 MiB hash.
+    if store::users::find_by_id(&state.store, id).await?.is_none() {
+        return Err(DomainError::NotFound("User"));
+    }
+    let password = Password::generate();
+    let hash = state.passwords.hash(&password).await?;
+    if !store::users::set_password_hash(&state.store, id, &hash).await? {
+        return Err(DomainError::NotFound("User"));
+    }
+    tracing::info!(user_id = %id, "password reissued");
+    Ok(Reissued { id, password })
+}
+
+/// A user as the API shows it: never a password or hash; tags by name.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct User {
+    id: String,
+    email: String,
+    #[serde(rename = "type")]
+    user_type: UserType,
+    first_name: String,
+    last_name: String,
+    username: String,
+    avatar: Option<String>,
+    description: Option<String>,
+    job: Option<String>,
+    company: Option<String>,
+    tags: Vec<String>,
+    timezone: Option<String>,
+    country: Option<String>,
+    city: Option<String>,
+    status: Option<Status>,
+    website: Option<String>,
+    socials: SocialsOut,
+    options: UserOptions,
+    created_at: String,
+    updated_at: String,
+}
+
+/// `socials` with every network present (`null` when not given).
+#[derive(Serialize)]
+struct SocialsOut {
+    facebook: Option<String>,
+    linkedin: Option<String>,
+    twitter: Option<String>,
+    youtube: Option<String>,
+}
+
+impl User {
+    fn new(u: UserDoc, tag_names: &HashMap<ObjectId, String>) -> Self {
+        User {
+            id: u.id.to_hex(),
+            email: u.email,
+            user_type: u.user_type,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            username: u.username,
+            avatar: u.avatar,
+            description: u.description,
+            job: u.job,
+            company: u.company,
+            tags: u
+                .tag_ids
+                .iter()
+                .filter_map(|id| tag_names.get(id).cloned())
+                .collect(),
+            timezone: u.timezone,
+            country: u.country,
+            city: u.city,
+            status: u.status,
+            website: u.website,
+            socials: SocialsOut {
+                facebook: u.socials.facebook,
+                linkedin: u.socials.linkedin,
+                twitter: u.socials.twitter,
+                youtube: u.socials.youtube,
+            },
+            options: u.options,
+            created_at: rfc3339(u.created_at),
+            updated_at: rfc3339(u.updated_at),
+        }
+    }
+}
+
+/// Users with their tag names, one tag query for the whole page.
+async fn with_tags(state: &AppState, users: Vec<UserDoc>) -> Result<Vec<User>, DomainError> {
+    let ids: Vec<ObjectId> = users
+        .iter()
+        .flat_map(|u| u.tag_ids.iter().copied())
+        .collect();
+    let names = store::tags::names(&state.store, &ids).await?;
+    Ok(users.into_iter().map(|u| User::new(u, &names)).collect())
+}
+
+/// One user by id.
+pub(crate) async fn get(state: &AppState, id_text: &str) -> Result<User, DomainError> {
+    let id = id(id_text, "User")?;
+    let user = store::users::find_by_id(&state.store, id)
+        .await?
+        .ok_or(DomainError::NotFound("User"))?;
+    let mut out = with_tags(state, vec![user]).await?;
+    out.pop()
+        .ok_or_else(|| DomainError::Internal("a found user went missing".into()))
+}
+
+/// What `list` filters on (all optional, combined with and).
+#[derive(Debug, Default)]
+pub(crate) struct ListFilter {
+    pub(crate) email: Option<String>,
+    pub(crate) user_type: Option<UserType>,
+    pub(crate) tag: Option<String>,
+}
+
+/// One page of users and the cursor of the next.
+pub(crate) async fn list(
+    state: &AppState,
+    filter: &ListFilter,
+    page: Page,
+) -> Result<(Vec<User>, Option<String>), DomainError> {
+    let mut f = UserFilter {
+        email_norm: filter.email.as_deref().map(normalize_email),
+        user_type: filter.user_type,
+        tag_id: None,
+    };
+    if let Some(tag) = &filter.tag {
+        match store::tags::find_by_name(&state.store, tag).await? {
+            Some(id) => f.tag_id = Some(id),
+            // No such tag: no user can carry it.
+            None => return Ok((Vec::new(), None)),
+        }
+    }
+    let (users, next) = store::users::list(&state.store, &f, page).await?;
+    Ok((with_tags(state, users).await?, next))
+}
