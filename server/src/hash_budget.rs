@@ -14,7 +14,7 @@
 //! Bulk rows wait without a time limit: a bulk request holds at most twice the pool's size
 //! in flight, and its connection is bounded by the connection limits.
 
-use crate::error::ApiError;
+use crate::passwords::HashError;
 use mongodb::bson::oid::ObjectId;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -22,7 +22,7 @@ use tokio::sync::oneshot;
 
 /// Which line a hash waits in.
 #[derive(Debug, Clone, Copy)]
-pub enum Class {
+pub(crate) enum Class {
     Single,
     Bulk(ObjectId),
 }
@@ -70,7 +70,7 @@ impl Lines {
 
 /// The scheduler; cloning shares it.
 #[derive(Debug, Clone)]
-pub struct HashBudget {
+pub(crate) struct HashBudget {
     lines: Arc<Mutex<Lines>>,
     slots: usize,
     queue: usize,
@@ -78,7 +78,7 @@ pub struct HashBudget {
 
 /// A slot on the pool; freed (and handed to the next waiter) on drop.
 #[derive(Debug)]
-pub struct Slot {
+pub(crate) struct Slot {
     lines: Arc<Mutex<Lines>>,
 }
 
@@ -93,7 +93,7 @@ impl Drop for Slot {
 
 impl HashBudget {
     /// `slots` jobs at once (the pool's threads); at most `queue` single creates waiting.
-    pub fn new(slots: usize, queue: usize) -> Self {
+    pub(crate) fn new(slots: usize, queue: usize) -> Self {
         HashBudget {
             lines: Arc::default(),
             slots: slots.max(1),
@@ -102,7 +102,7 @@ impl HashBudget {
     }
 
     /// Waits for a slot in `class`'s line; 503 `overloaded` when the singles' line is full.
-    pub async fn slot(&self, class: Class) -> Result<Slot, ApiError> {
+    pub(crate) async fn slot(&self, class: Class) -> Result<Slot, HashError> {
         let rx = {
             let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
             let nobody_ahead = match class {
@@ -119,7 +119,7 @@ impl HashBudget {
             match class {
                 Class::Single => {
                     if lines.singles.len() >= self.queue {
-                        return Err(ApiError::Overloaded);
+                        return Err(HashError::Overloaded);
                     }
                     lines.singles.push_back(tx);
                 }
@@ -137,9 +137,13 @@ impl HashBudget {
         };
         let mut waiting = rx;
         // The slot is handed over by a `Slot` drop, which keeps `running` as it was.
-        let handed = waiting.rx.as_mut().expect("a new waiter has its receiver").await;
+        let handed = waiting
+            .rx
+            .as_mut()
+            .expect("a new waiter has its receiver")
+            .await;
         waiting.rx = None;
-        handed.map_err(|_| ApiError::internal("hash scheduler dropped a waiter"))?;
+        handed.map_err(|_| HashError::Stopped)?;
         Ok(Slot {
             lines: self.lines.clone(),
         })
@@ -230,7 +234,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(matches!(
             b.slot(Class::Single).await,
-            Err(ApiError::Overloaded)
+            Err(HashError::Overloaded)
         ));
         waiting.abort();
     }

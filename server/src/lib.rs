@@ -21,6 +21,7 @@ pub mod config;
 mod domain;
 pub mod embedded_db;
 mod error;
+mod hash_budget;
 pub mod import;
 pub mod openapi;
 pub mod passwords;

@@ -727,3 +727,91 @@ async fn import_refuses_plain_http_beyond_loopback_unless_insecure() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(count_emails(&app, "clear@").await, 1);
 }
+// ---- Finding 8: bulk imports neither starve single creates nor other keys' imports ----
+
+fn rows(prefix: &str, n: usize) -> Value {
+    Value::Array(
+        (0..n)
+            .map(|i| user(&format!("{prefix}{i}@bulk.example")))
+            .collect(),
+    )
+}
+
+async fn bulk_in_background(app: &TestApp, key: &str, body: Value) -> tokio::task::JoinHandle<u16> {
+    let req = app
+        .http
+        .post(format!("{}/v1/users/bulk", app.url))
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "users": body }).to_string());
+    tokio::spawn(async move { req.send().await.unwrap().status().as_u16() })
+}
+
+/// Waits until at least `n` users with `prefix` exist (the import is under way).
+async fn until_created(app: &TestApp, prefix: &str, n: u64) {
+    for _ in 0..600 {
+        if count_emails(app, prefix).await >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the import of {prefix} never started");
+}
+
+#[tokio::test]
+async fn single_creates_are_served_while_an_import_runs() {
+    let mut config = test_config();
+    config.hash_workers = 1;
+    config.hash_queue = 1;
+    let app = spawn_with(config).await;
+    let import = bulk_in_background(&app, &app.key, rows("imp", 60)).await;
+    until_created(&app, "imp", 1).await;
+    for i in 0..5 {
+        let r = app
+            .post("/v1/users", &user(&format!("single{i}@domain.com")))
+            .await;
+        let status = r.status();
+        assert_eq!(
+            status,
+            201,
+            "single create {i}: {}",
+            r.text().await.unwrap()
+        );
+    }
+    assert!(
+        count_emails(&app, "imp").await < 60,
+        "the import ended before the single creates: the test proved nothing"
+    );
+    assert_eq!(import.await.unwrap(), 200);
+    assert_eq!(count_emails(&app, "imp").await, 60);
+}
+
+#[tokio::test]
+async fn one_keys_many_imports_do_not_starve_another_keys_import() {
+    let mut config = test_config();
+    config.hash_workers = 1;
+    let app = spawn_with(config).await;
+    let other = app.new_key("standard").await;
+    let mut heavy = Vec::new();
+    for i in 0..6 {
+        heavy.push(bulk_in_background(&app, &app.key, rows(&format!("heavy{i}x"), 25)).await);
+    }
+    until_created(&app, "heavy", 2).await;
+    let before = count_emails(&app, "heavy").await;
+    let light = bulk_in_background(&app, &other, rows("light", 4)).await;
+    assert_eq!(light.await.unwrap(), 200);
+    let during = count_emails(&app, "heavy").await - before;
+    // Taking turns, the light import's 4 rows wait behind about one heavy row each; in
+    // one shared line they would wait behind every heavy request's rows in flight (12).
+    assert!(
+        during <= 12,
+        "{during} rows of the heavy key were hashed while 4 of the light key waited"
+    );
+    assert!(
+        count_emails(&app, "heavy").await < 150,
+        "the heavy imports were already over"
+    );
+    for h in heavy {
+        assert_eq!(h.await.unwrap(), 200);
+    }
+}

@@ -7,6 +7,7 @@
 use super::users::{Account, speaker_user};
 use super::{DomainError, Page, id, rfc3339};
 use crate::AppState;
+use crate::hash_budget::Class;
 use crate::passwords::Password;
 use crate::store::sponsors::SponsorDoc;
 use crate::store::users::UserDoc;
@@ -166,7 +167,7 @@ async fn create_checked(
     }
     let accounts = futures_util::future::join_all(new_users.into_iter().map(
         |(i, user, tag_ids)| async move {
-            Account::new(state, &user, tag_ids, Duration::ZERO)
+            Account::new(state, &user, tag_ids, Class::Single)
                 .await
                 .map(|a| (i, a))
         },

@@ -27,6 +27,7 @@ use crate::{AppState, request};
 use bytes::{Buf, BufMut, BytesMut};
 use futures_util::future::BoxFuture;
 use futures_util::{Stream, StreamExt};
+use mongodb::bson::oid::ObjectId;
 use onboard_shared::{Code, ERRORS_MAX, FieldError, too_many_errors};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -65,12 +66,21 @@ pub(crate) struct Request {
     pub(crate) query: Vec<(String, String)>,
     /// The parsed body (`Null` for routes without one).
     pub(crate) body: Value,
+    /// Who is calling (`None` on public routes).
+    pub(crate) caller: Option<Caller>,
 }
 
 impl Request {
     /// The first path parameter (`{id}`).
     pub(crate) fn id(&self) -> &str {
         self.params.first().map_or("", String::as_str)
+    }
+
+    /// The calling key's id; only routes that need a key may ask.
+    pub(crate) fn key_id(&self) -> Result<ObjectId, ApiError> {
+        self.caller
+            .map(|c| c.key_id)
+            .ok_or_else(|| ApiError::Internal("a public route asked for the caller's key".into()))
     }
 }
 
@@ -319,9 +329,10 @@ where
         return Ok(ApiError::MethodNotAllowed(allow(&found)).into_response());
     };
     let answer = async {
-        if let Access::Key(need) = route.access {
-            authorize(&state, &headers, client, need).await?;
-        }
+        let caller = match route.access {
+            Access::Key(need) => Some(authorize(&state, &headers, client, need).await?),
+            Access::Public => None,
+        };
         let body = match route.body {
             Body::None => Value::Null,
             Body::Json(limit) => json_body(&headers, body, limit).await?,
@@ -331,6 +342,7 @@ where
             params: params.clone(),
             query,
             body,
+            caller,
         };
         (route.handler)(request).await
     };
@@ -584,10 +596,10 @@ mod tests {
         let found = lookup("/v1/users/bulk");
         assert_eq!(allow(&found), "POST");
         let found = lookup("/v1/users/0123456789abcdef01234567");
-        assert_eq!(allow(&found), "GET");
+        assert_eq!(allow(&found), "GET, HEAD");
         assert_eq!(found[0].1, ["0123456789abcdef01234567"]);
-        assert_eq!(allow(&lookup("/v1/users")), "GET, POST");
-        assert_eq!(allow(&lookup("/v1/users/")), "GET, POST");
+        assert_eq!(allow(&lookup("/v1/users")), "GET, HEAD, POST");
+        assert_eq!(allow(&lookup("/v1/users/")), "GET, HEAD, POST");
         assert_eq!(allow(&lookup("/v1/keys/x")), "DELETE");
         assert!(lookup("/v1/users/a/b").is_empty());
         assert!(lookup("/v1//users").is_empty());

@@ -34,8 +34,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, oneshot, watch};
 use tower_service::Service;
-use warp::http::{HeaderName, HeaderValue, Method, header};
 use warp::Reply;
+use warp::http::{HeaderName, HeaderValue, Method, header};
 use warp::reply::Response;
 
 /// The client's address, in every request's extensions (the failed-authentication
