@@ -38,6 +38,12 @@ pub(crate) enum ApiError {
     MethodNotAllowed(String),
     #[error("conflict")]
     Conflict(Vec<FieldError>),
+    /// `DELETE` of the configured key: the setting defines it.
+    #[error("the configured key cannot be deleted through the API")]
+    KeyConfigured,
+    /// `POST /v1/keys` when this many keys exist already.
+    #[error("too many API keys (max {0})")]
+    TooManyKeys(u64),
     /// The body is larger than this many bytes.
     #[error("payload too large")]
     PayloadTooLarge(u64),
@@ -108,6 +114,8 @@ impl From<DomainError> for ApiError {
             DomainError::Invalid(errors) => ApiError::Validation(errors),
             DomainError::Conflict(errors) => ApiError::Conflict(errors),
             DomainError::NotFound(what) => ApiError::NotFound(what),
+            DomainError::KeyConfigured => ApiError::KeyConfigured,
+            DomainError::TooManyKeys(max) => ApiError::TooManyKeys(max),
             DomainError::Hash(e) => e.into(),
             DomainError::Store(e) => e.into(),
             DomainError::Internal(detail) => ApiError::Internal(detail),
@@ -131,7 +139,9 @@ impl ApiError {
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::KeyConfigured | ApiError::TooManyKeys(_) => {
+                StatusCode::CONFLICT
+            }
             ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
@@ -156,6 +166,8 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::KeyConfigured => "key_configured",
+            ApiError::TooManyKeys(_) => "too_many_keys",
             ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited(_) => "rate_limited",
@@ -184,6 +196,10 @@ impl ApiError {
             ApiError::NotFound(what) => format!("{what} not found."),
             ApiError::MethodNotAllowed(_) => "This method is not allowed on this path.".to_string(),
             ApiError::Conflict(_) => "A unique value is already taken.".to_string(),
+            ApiError::KeyConfigured => "This is the configured key (ONBOARD_API_KEY): to revoke it, change or unset that setting and restart the server.".to_string(),
+            ApiError::TooManyKeys(max) => format!(
+                "At most {max} API keys may exist (ONBOARD_MAX_KEYS): delete keys no longer used first."
+            ),
             ApiError::PayloadTooLarge(limit) => {
                 format!("The request body is larger than {limit} bytes.")
             }

@@ -116,8 +116,10 @@ struct ServeArgs {
     /// Directory of the embedded database's files (`<data-dir>/db`).
     #[arg(long, env = "ONBOARD_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
-    /// The bootstrap admin API key (standard privilege). When unset and no key exists
-    /// yet, one is generated and printed once to stderr.
+    /// The configured API key (standard privilege, at least 32 characters): one record,
+    /// replaced when this changes, deleted when it is unset. When unset and no key exists,
+    /// one is generated: printed on the terminal, or written to <data-dir>/bootstrap-api-key
+    /// (0600) when stderr is not a terminal.
     #[arg(long, env = "ONBOARD_API_KEY", hide_env_values = true)]
     api_key: Option<Secret>,
     /// Requests per minute per API key (token bucket); 0 disables rate limiting.
@@ -139,6 +141,10 @@ struct ServeArgs {
     /// Password hashes allowed to wait for a thread; beyond it requests get 503.
     #[arg(long, env = "ONBOARD_HASH_QUEUE", default_value_t = 256)]
     hash_queue: usize,
+    /// The most API keys that may exist (the configured and generated keys included);
+    /// `POST /v1/keys` beyond it answers 409 `too_many_keys`.
+    #[arg(long, env = "ONBOARD_MAX_KEYS", default_value_t = onboard::config::DEFAULT_MAX_KEYS)]
+    max_keys: u64,
     /// Path of the embedded database binary (default: `secantusd-rs` on PATH).
     #[arg(long, env = "SECANTUSD_BIN")]
     secantusd_bin: Option<PathBuf>,
@@ -261,6 +267,7 @@ async fn async_main() -> ExitCode {
                 hash_workers: args.hash_workers,
                 hash_queue: args.hash_queue,
                 secantusd_bin: args.secantusd_bin,
+                max_keys: args.max_keys,
                 header_timeout: Duration::from_secs(args.header_timeout),
                 body_timeout: Duration::from_secs(args.body_timeout),
                 idle_timeout: Duration::from_secs(args.idle_timeout),

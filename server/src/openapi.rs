@@ -244,7 +244,10 @@ pub fn document() -> Value {
             },
             "/v1/keys": {
                 "post": op("Create an API key (standard keys only)", "createKey", "keys",
-                    with(common_errors(true, true), vec![("201", resp("Created; the key is shown only here.", r("KeyCreated"), &["Location", rl[0], rl[1], rl[2]]))]),
+                    with(common_errors(true, true), vec![
+                        ("201", resp("Created; the key is shown only here.", r("KeyCreated"), &["Location", rl[0], rl[1], rl[2]])),
+                        ("409", error("`too_many_keys`: ONBOARD_MAX_KEYS keys exist already.")),
+                    ]),
                     body("KeyInput")),
                 "get": op("List API keys (standard keys only; never the keys)", "listKeys", "keys",
                     with(common_errors(true, false), vec![
@@ -257,6 +260,7 @@ pub fn document() -> Value {
                 "delete": op("Delete an API key (standard keys only)", "deleteKey", "keys",
                     with(common_errors(true, false), vec![
                         ("204", json!({ "description": "Deleted.", "headers": { "x-request-id": { "$ref": "#/components/headers/RequestId" } } })),
+                        ("409", error("`key_configured`: the configured key (ONBOARD_API_KEY) is revoked by changing that setting.")),
                         not_found,
                     ]),
                     params(&id_param("id"))),
@@ -372,7 +376,8 @@ fn schemas() -> Value {
             "properties": {
                 "code": { "type": "string", "enum": [
                     "invalid_json", "validation_failed", "unauthorized", "forbidden", "not_found",
-                    "method_not_allowed", "conflict", "payload_too_large", "unsupported_media_type",
+                    "method_not_allowed", "conflict", "key_configured", "too_many_keys",
+                    "payload_too_large", "unsupported_media_type",
                     "rate_limited", "overloaded", "database_unavailable", "internal"
                 ] },
                 "message": { "type": "string" },

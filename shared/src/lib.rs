@@ -51,7 +51,10 @@ mod csv;
 mod patch;
 mod speaker;
 
-pub use batch::{BULK_MAX, BulkRow, bulk_row_key, check_users, check_users_update};
+pub use batch::{
+    BULK_MAX, BulkRequest, BulkRow, ON_EXISTING, OnExisting, bulk_row_key, check_bulk_request,
+    check_users, check_users_update,
+};
 pub use csv::{csv_cell_value, csv_safe_cell};
 pub use error::{BULK_ERRORS_MAX, ERRORS_MAX, too_many_errors};
 pub use error::{Code, FieldError};

@@ -34,6 +34,12 @@ pub(crate) enum DomainError {
     /// What was not found: "User", "Sponsor", "API key".
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The configured key cannot be deleted: its setting (`ONBOARD_API_KEY`) defines it.
+    #[error("the configured key cannot be deleted")]
+    KeyConfigured,
+    /// This many API keys exist already (`ONBOARD_MAX_KEYS`).
+    #[error("too many API keys (max {0})")]
+    TooManyKeys(u64),
     #[error(transparent)]
     Hash(#[from] HashError),
     #[error(transparent)]
