@@ -74,6 +74,8 @@ pub enum StartError {
         step: &'static str,
         source: mongodb::error::Error,
     },
+    #[error("stored documents could not be brought up to date: {0}")]
+    Migrate(String),
     #[error(transparent)]
     Bootstrap(#[from] auth::BootstrapError),
     #[error("could not listen on {addr}: {source}")]
@@ -133,6 +135,10 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
             step: "creating indexes",
             source,
         })?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| StartError::Migrate(e.to_string()))?;
     let keys = KeyCache::default();
     auth::bootstrap(&store, config.api_key.as_ref(), &config.data_dir).await?;
     tracing::info!(database = %config.database, transactions = store.transactions, "database ready");

@@ -226,6 +226,7 @@ async fn help_documents_every_flag_and_env_var() {
         "--api-key",
         "ONBOARD_API_KEY",
         "ONBOARD_RATE_LIMIT",
+        "ONBOARD_MAX_KEYS",
         "--log-format",
         "RUST_LOG",
     ] {

@@ -20,7 +20,7 @@ mod users;
 mod web;
 
 use crate::auth::{self, Caller, Need};
-use crate::domain::{Page, cursor};
+use crate::domain::{IfMatch, Page, cursor};
 use crate::error::{ApiError, BODY_LIMIT, BULK_BODY_LIMIT, handle_rejection};
 use crate::transport::ClientAddr;
 use crate::{AppState, request};
@@ -68,6 +68,7 @@ pub(crate) struct Request {
     pub(crate) body: Value,
     /// Who is calling (`None` on public routes).
     pub(crate) caller: Option<Caller>,
+    pub(crate) headers: HeaderMap,
 }
 
 impl Request {
@@ -82,6 +83,82 @@ impl Request {
             .map(|c| c.key_id)
             .ok_or_else(|| ApiError::Internal("a public route asked for the caller's key".into()))
     }
+
+    /// The second path parameter (`{userId}`).
+    pub(crate) fn second_id(&self) -> &str {
+        self.params.get(1).map_or("", String::as_str)
+    }
+
+    /// The request's `If-Match`, parsed (see [`if_match`]).
+    pub(crate) fn if_match(&self) -> Result<IfMatch, ApiError> {
+        if_match(&self.headers)
+    }
+}
+
+/// The `ETag` of a record at `version`: a strong entity tag, `"3"`.
+pub(crate) fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// A JSON 200 with the record's `ETag`.
+pub(crate) fn versioned<T: serde::Serialize>(body: &T, version: i64) -> Response {
+    let mut res = json(StatusCode::OK, body);
+    if let Ok(v) = HeaderValue::from_str(&etag(version)) {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    res
+}
+
+/// `If-Match` (RFC 9110 13.1.1): absent, `*`, or a list of entity tags compared strongly
+/// (a weak `W/"3"` never matches; a well-formed tag this server never gave matches
+/// nothing, so the change is a 412). Anything that is not that syntax is a 400.
+pub(crate) fn if_match(headers: &HeaderMap) -> Result<IfMatch, ApiError> {
+    let values: Vec<&HeaderValue> = headers.get_all(header::IF_MATCH).iter().collect();
+    if values.is_empty() {
+        return Ok(IfMatch::Unconditional);
+    }
+    let garbage = || {
+        ApiError::Validation(vec![FieldError::new(
+            "If-Match",
+            Code::WrongType,
+            "Must be `*` or the ETag of a previous answer, such as \"3\" (quotes included).",
+        )])
+    };
+    let mut versions = Vec::new();
+    let mut any = false;
+    for value in values {
+        let text = value.to_str().map_err(|_| garbage())?;
+        let mut rest = text.trim();
+        if rest == "*" {
+            any = true;
+            continue;
+        }
+        loop {
+            let weak = rest.starts_with("W/");
+            if weak {
+                rest = &rest[2..];
+            }
+            let inner = rest.strip_prefix('"').ok_or_else(garbage)?;
+            let end = inner.find('"').ok_or_else(garbage)?;
+            let tag = &inner[..end];
+            if tag.bytes().any(|b| b < 0x21 || b == 0x7f) {
+                return Err(garbage());
+            }
+            if !weak && let Ok(v) = tag.parse::<i64>() {
+                versions.push(v);
+            }
+            rest = inner[end + 1..].trim_start();
+            if rest.is_empty() {
+                break;
+            }
+            rest = rest.strip_prefix(',').ok_or_else(garbage)?.trim_start();
+        }
+    }
+    Ok(if any {
+        IfMatch::Any
+    } else {
+        IfMatch::Versions(versions)
+    })
 }
 
 type Handler = fn(Request) -> BoxFuture<'static, Result<Response, ApiError>>;
@@ -153,6 +230,20 @@ pub(crate) static ROUTES: &[Route] = &[
         handler: |r| Box::pin(users::get_one(r)),
     },
     Route {
+        method: Method::PATCH,
+        path: "/v1/users/{id}",
+        access: WRITE,
+        body: JSON,
+        handler: |r| Box::pin(users::patch(r)),
+    },
+    Route {
+        method: Method::DELETE,
+        path: "/v1/users/{id}",
+        access: WRITE,
+        body: Body::None,
+        handler: |r| Box::pin(users::delete(r)),
+    },
+    Route {
         method: Method::POST,
         path: "/v1/users/{id}/password",
         access: WRITE,
@@ -179,6 +270,34 @@ pub(crate) static ROUTES: &[Route] = &[
         access: READ,
         body: Body::None,
         handler: |r| Box::pin(sponsors::get_one(r)),
+    },
+    Route {
+        method: Method::PATCH,
+        path: "/v1/sponsors/{id}",
+        access: WRITE,
+        body: JSON,
+        handler: |r| Box::pin(sponsors::patch(r)),
+    },
+    Route {
+        method: Method::DELETE,
+        path: "/v1/sponsors/{id}",
+        access: WRITE,
+        body: Body::None,
+        handler: |r| Box::pin(sponsors::delete(r)),
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/sponsors/{id}/speakers",
+        access: WRITE,
+        body: JSON,
+        handler: |r| Box::pin(sponsors::add_speaker(r)),
+    },
+    Route {
+        method: Method::DELETE,
+        path: "/v1/sponsors/{id}/speakers/{userId}",
+        access: WRITE,
+        body: Body::None,
+        handler: |r| Box::pin(sponsors::remove_speaker(r)),
     },
     Route {
         method: Method::GET,
@@ -302,7 +421,8 @@ pub(crate) fn allow(routes: &[(&'static Route, Vec<String>)]) -> String {
         "GET" => 0,
         "HEAD" => 1,
         "POST" => 2,
-        _ => 3,
+        "PATCH" => 3,
+        _ => 4,
     });
     methods.join(", ")
 }
@@ -343,6 +463,8 @@ where
             query,
             body,
             caller,
+
+            headers: headers.clone(),
         };
         (route.handler)(request).await
     };
@@ -564,6 +686,13 @@ pub(crate) fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> Respons
     crate::error::json_response(status, body)
 }
 
+/// An empty 204.
+pub(crate) fn no_content() -> Response {
+    let mut res = Response::new(Default::default());
+    *res.status_mut() = StatusCode::NO_CONTENT;
+    res
+}
+
 /// A 201 with its JSON body and the `Location` of what was created.
 pub(crate) fn created<T: serde::Serialize>(location: String, body: &T) -> Response {
     let mut res = json(StatusCode::CREATED, body);
@@ -576,6 +705,28 @@ pub(crate) fn created<T: serde::Serialize>(location: String, body: &T) -> Respon
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(values: &[&str]) -> Result<IfMatch, ApiError> {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(header::IF_MATCH, HeaderValue::from_str(v).unwrap());
+        }
+        if_match(&h)
+    }
+
+    #[test]
+    fn if_match_is_star_or_strong_tags_and_garbage_is_refused() {
+        assert_eq!(parse(&[]).unwrap(), IfMatch::Unconditional);
+        assert_eq!(parse(&["*"]).unwrap(), IfMatch::Any);
+        assert_eq!(parse(&["\"3\""]).unwrap(), IfMatch::Versions(vec![3]));
+        assert_eq!(
+            parse(&["\"3\", W/\"4\" ,\"x\"", "\"5\""]).unwrap(),
+            IfMatch::Versions(vec![3, 5])
+        );
+        for bad in ["3", "\"3", "\"3\" \"4\"", "\"3\",", "W/3", "", "**"] {
+            assert!(parse(&[bad]).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn one_route_per_method_and_path() {
@@ -596,7 +747,7 @@ mod tests {
         let found = lookup("/v1/users/bulk");
         assert_eq!(allow(&found), "POST");
         let found = lookup("/v1/users/0123456789abcdef01234567");
-        assert_eq!(allow(&found), "GET, HEAD");
+        assert_eq!(allow(&found), "GET, HEAD, PATCH, DELETE");
         assert_eq!(found[0].1, ["0123456789abcdef01234567"]);
         assert_eq!(allow(&lookup("/v1/users")), "GET, HEAD, POST");
         assert_eq!(allow(&lookup("/v1/users/")), "GET, HEAD, POST");
