@@ -34,6 +34,9 @@ pub(crate) enum ApiError {
     MethodNotAllowed(String),
     #[error("conflict")]
     Conflict(Vec<FieldError>),
+    /// `If-Match` names a version the record is no longer at.
+    #[error("precondition failed")]
+    PreconditionFailed,
     /// `DELETE` of the configured key: the setting defines it.
     #[error("the configured key cannot be deleted through the API")]
     KeyConfigured,
@@ -101,6 +104,7 @@ impl From<DomainError> for ApiError {
             DomainError::Invalid(errors) => ApiError::Validation(errors),
             DomainError::Conflict(errors) => ApiError::Conflict(errors),
             DomainError::NotFound(what) => ApiError::NotFound(what),
+            DomainError::PreconditionFailed => ApiError::PreconditionFailed,
             DomainError::KeyConfigured => ApiError::KeyConfigured,
             DomainError::TooManyKeys(max) => ApiError::TooManyKeys(max),
             DomainError::Hash(e) => e.into(),
@@ -127,6 +131,7 @@ impl ApiError {
             ApiError::Conflict(_) | ApiError::KeyConfigured | ApiError::TooManyKeys(_) => {
                 StatusCode::CONFLICT
             }
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
@@ -147,6 +152,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::PreconditionFailed => "precondition_failed",
             ApiError::KeyConfigured => "key_configured",
             ApiError::TooManyKeys(_) => "too_many_keys",
             ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => "payload_too_large",
@@ -173,6 +179,10 @@ impl ApiError {
             ApiError::NotFound(what) => format!("{what} not found."),
             ApiError::MethodNotAllowed(_) => "This method is not allowed on this path.".to_string(),
             ApiError::Conflict(_) => "A unique value is already taken.".to_string(),
+            ApiError::PreconditionFailed => {
+                "The record changed since the version in If-Match: read it again, then retry."
+                    .to_string()
+            }
             ApiError::KeyConfigured => "This is the configured key (ONBOARD_API_KEY): to revoke it, change or unset that setting and restart the server.".to_string(),
             ApiError::TooManyKeys(max) => format!(
                 "At most {max} API keys may exist (ONBOARD_MAX_KEYS): delete keys no longer used first."

@@ -76,6 +76,8 @@ pub enum StartError {
         step: &'static str,
         source: mongodb::error::Error,
     },
+    #[error("stored documents could not be brought up to date: {0}")]
+    Migrate(String),
     #[error(transparent)]
     Bootstrap(#[from] auth::BootstrapError),
     #[error("could not listen on {addr}: {source}")]
@@ -151,6 +153,10 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
         attempt += 1;
         tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
     }
+    store
+        .migrate()
+        .await
+        .map_err(|e| StartError::Migrate(e.to_string()))?;
     let mut attempt = 1;
     loop {
         match auth::bootstrap(&store, config.api_key.as_ref(), &config.data_dir).await {

@@ -131,6 +131,22 @@ fn with(
     v
 }
 
+/// A merge patch of `input`'s fields: none required, `null` removes an optional field
+/// (the rulebook answers `required` for a required one).
+fn patch_of(input: &Value, description: &str) -> Value {
+    let mut p = input.clone();
+    if let Some(o) = p.as_object_mut() {
+        o.remove("required");
+        o.insert("description".into(), json!(description));
+        if let Some(props) = o.get_mut("properties").and_then(Value::as_object_mut) {
+            for v in props.values_mut() {
+                *v = json!({ "anyOf": [v.clone(), { "type": "null" }] });
+            }
+        }
+    }
+    p
+}
+
 pub fn document() -> Value {
     let page = || {
         vec![
@@ -157,6 +173,11 @@ pub fn document() -> Value {
         json!({ "type": "string", "enum": ["Attendee", "Speaker"] }),
     ));
     users_list_params.push(("tag", "query", json!({ "type": "string" })));
+    users_list_params.push((
+        "q",
+        "query",
+        json!({ "type": "string", "description": "Case-insensitive prefix of the e-mail, username, first or last name." }),
+    ));
     let mut sponsors_list_params = page();
     sponsors_list_params.push(("slug", "query", json!({ "type": "string" })));
 
@@ -164,6 +185,35 @@ pub fn document() -> Value {
         "404",
         error("No such resource (also for ids that are not 24 hex characters)."),
     );
+    let etag = ["ETag", rl[0], rl[1], rl[2]];
+    let with_if_match = |mut list: Vec<(&'static str, &'static str, Value)>| {
+        list.push((
+            "If-Match",
+            "header",
+            json!({ "type": "string", "description": "The `ETag` of a previous answer (or `*`): the change happens only if the record is still at that version, else 412 `precondition_failed`." }),
+        ));
+        params(&list)
+    };
+    let precondition = (
+        "412",
+        error("`precondition_failed`: the record changed since the version in `If-Match`."),
+    );
+    let no_content = |d: &str| json!({ "description": d, "headers": { "x-request-id": { "$ref": "#/components/headers/RequestId" } } });
+    let patch_body = |schema: &str| {
+        json!({ "requestBody": { "required": true, "content": {
+            "application/merge-patch+json": { "schema": r(schema) },
+            "application/json": { "schema": r(schema) }
+        } } })
+    };
+    let merge = |a: Value, b: Value| {
+        let mut a = a;
+        if let (Some(a), Some(b)) = (a.as_object_mut(), b.as_object()) {
+            for (k, v) in b {
+                a.insert(k.clone(), v.clone());
+            }
+        }
+        a
+    };
     let conflict = (
         "409",
         error(
@@ -212,14 +262,30 @@ pub fn document() -> Value {
             },
             "/v1/users/{id}": {
                 "get": op("Get a user", "getUser", "users",
-                    with(common_errors(false, false), vec![("200", resp("The user.", r("User"), &rl)), not_found.clone()]),
+                    with(common_errors(false, false), vec![("200", resp("The user.", r("User"), &etag)), not_found.clone()]),
                     params(&id_param("id"))),
+                "patch": op("Correct a user (JSON Merge Patch)", "updateUser", "users",
+                    with(common_errors(true, true), vec![
+                        ("200", resp("The user after the patch, as GET returns it.", r("User"), &etag)),
+                        not_found.clone(),
+                        conflict.clone(),
+                        precondition.clone(),
+                    ]),
+                    merge(with_if_match(id_param("id")), patch_body("UserPatch"))),
+                "delete": op("Erase a user (and unlink it from every sponsor)", "deleteUser", "users",
+                    with(common_errors(true, false), vec![
+                        ("204", no_content("Erased: no copy of the person's data is left.")),
+                        ("400", error("`If-Match` is not `*` or a list of entity tags.")),
+                        not_found.clone(),
+                        precondition.clone(),
+                    ]),
+                    with_if_match(id_param("id"))),
             },
             "/v1/sponsors": {
                 "post": op("Create a sponsor and its new speakers, atomically", "createSponsor", "sponsors",
                     with(common_errors(true, true), vec![
                         ("201", resp("Created; passwords only for new speaker accounts.", r("SponsorCreated"), &["Location", rl[0], rl[1], rl[2]])),
-                        conflict,
+                        conflict.clone(),
                     ]),
                     body("SponsorInput")),
                 "get": op("List sponsors", "listSponsors", "sponsors",
@@ -231,8 +297,42 @@ pub fn document() -> Value {
             },
             "/v1/sponsors/{id}": {
                 "get": op("Get a sponsor", "getSponsor", "sponsors",
-                    with(common_errors(false, false), vec![("200", resp("The sponsor.", r("Sponsor"), &rl)), not_found.clone()]),
+                    with(common_errors(false, false), vec![("200", resp("The sponsor.", r("Sponsor"), &etag)), not_found.clone()]),
                     params(&id_param("id"))),
+                "patch": op("Correct a sponsor's own fields (JSON Merge Patch; the slug changes only when given)", "updateSponsor", "sponsors",
+                    with(common_errors(true, true), vec![
+                        ("200", resp("The sponsor after the patch, as GET returns it.", r("Sponsor"), &etag)),
+                        not_found.clone(),
+                        conflict.clone(),
+                        precondition.clone(),
+                    ]),
+                    merge(with_if_match(id_param("id")), patch_body("SponsorPatch"))),
+                "delete": op("Delete a sponsor (its speakers' accounts stay)", "deleteSponsor", "sponsors",
+                    with(common_errors(true, false), vec![
+                        ("204", no_content("Deleted.")),
+                        ("400", error("`If-Match` is not `*` or a list of entity tags.")),
+                        not_found.clone(),
+                        precondition,
+                    ]),
+                    with_if_match(id_param("id"))),
+            },
+            "/v1/sponsors/{id}/speakers": {
+                "post": op("Add a speaker: link the account with this e-mail, or create one", "addSpeaker", "sponsors",
+                    with(common_errors(true, true), vec![
+                        ("201", resp("A new account; its password is shown only here.", r("SpeakerAdded"), &["Location", rl[0], rl[1], rl[2]])),
+                        ("200", resp("An existing account, linked (an attendee becomes a Speaker).", r("SpeakerAdded"), &rl)),
+                        not_found.clone(),
+                        ("409", error("`already_speaker`, or a taken `username` (`username_taken`).")),
+                    ]),
+                    merge(params(&id_param("id")), body("SpeakerInput"))),
+            },
+            "/v1/sponsors/{id}/speakers/{userId}": {
+                "delete": op("Remove a speaker from a sponsor (the account stays)", "removeSpeaker", "sponsors",
+                    with(common_errors(true, false), vec![
+                        ("204", no_content("Unlinked.")),
+                        ("404", error("No such sponsor, or the user is not one of its speakers.")),
+                    ]),
+                    params(&[("id", "path", json!({ "type": "string" })), ("userId", "path", json!({ "type": "string" }))])),
             },
             "/v1/tags": {
                 "get": op("List tags", "listTags", "tags",
@@ -297,7 +397,8 @@ pub fn document() -> Value {
                 "Retry-After": { "description": "Seconds to wait before retrying.", "schema": { "type": "integer" } },
                 "RateLimit-Limit": { "description": "Requests per minute allowed for this key.", "schema": { "type": "integer" } },
                 "RateLimit-Remaining": { "description": "Requests left now.", "schema": { "type": "integer" } },
-                "RateLimit-Reset": { "description": "Seconds until the allowance is full again.", "schema": { "type": "integer" } }
+                "RateLimit-Reset": { "description": "Seconds until the allowance is full again.", "schema": { "type": "integer" } },
+                "ETag": { "description": "The record's version, for `If-Match`.", "schema": { "type": "string", "pattern": "^\"[0-9]+\"$" } }
             },
             "schemas": schemas()
         }
@@ -370,13 +471,13 @@ fn schemas() -> Value {
         "Freelancer",
         "Working for a startup"
     ]);
-    json!({
+    let mut all = json!({
         "Error": {
             "type": "object", "additionalProperties": false, "required": ["code", "message"],
             "properties": {
                 "code": { "type": "string", "enum": [
                     "invalid_json", "validation_failed", "unauthorized", "forbidden", "not_found",
-                    "method_not_allowed", "conflict", "key_configured", "too_many_keys",
+                    "method_not_allowed", "conflict", "precondition_failed", "key_configured", "too_many_keys",
                     "payload_too_large", "unsupported_media_type",
                     "rate_limited", "overloaded", "database_unavailable", "internal"
                 ] },
@@ -587,6 +688,13 @@ fn schemas() -> Value {
                 }
             }
         },
+        "SpeakerAdded": {
+            "type": "object", "additionalProperties": false, "required": ["id", "email"],
+            "properties": {
+                "id": id, "email": { "type": "string" },
+                "password": { "type": "string", "minLength": 8, "description": "Only when the account was created by this request (201)." }
+            }
+        },
         "SponsorCreated": {
             "type": "object", "additionalProperties": false, "required": ["code", "message", "id", "slug", "speakers"],
             "properties": {
@@ -673,5 +781,25 @@ fn schemas() -> Value {
             }
         },
         "KeyList": list("Key")
-    })
+    });
+    let user_patch = patch_of(
+        &all["UserInput"],
+        "A JSON Merge Patch (RFC 7396) of the user's fields: present fields change, `null` removes an optional one, absent ones stay. `id`, `password`, `createdAt`, `updatedAt` are `read_only`.",
+    );
+    let mut sponsor_patch = patch_of(
+        &all["SponsorInput"],
+        "A JSON Merge Patch (RFC 7396) of the sponsor's own fields. The slug stays on a rename unless `slug` is given; speakers have their own routes (`speakers` is `read_only`).",
+    );
+    if let Some(props) = sponsor_patch["properties"].as_object_mut() {
+        props.remove("speakers");
+        props.insert(
+            "slug".into(),
+            json!({ "type": "string", "maxLength": onboard_shared::SLUG_MAX, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$" }),
+        );
+    }
+    if let Some(o) = all.as_object_mut() {
+        o.insert("UserPatch".into(), user_patch);
+        o.insert("SponsorPatch".into(), sponsor_patch);
+    }
+    all
 }

@@ -20,7 +20,7 @@ mod users;
 mod web;
 
 use crate::auth::{self, Caller, Need};
-use crate::domain::{Page, cursor};
+use crate::domain::{IfMatch, Page, cursor};
 use crate::error::{ApiError, BODY_LIMIT, BULK_BODY_LIMIT, handle_rejection};
 use crate::{AppState, request};
 use bytes::{Buf, BufMut, BytesMut};
@@ -62,6 +62,7 @@ pub(crate) struct Request {
     pub(crate) query: Vec<(String, String)>,
     /// The parsed body (`Null` for routes without one).
     pub(crate) body: Value,
+    pub(crate) headers: HeaderMap,
 }
 
 impl Request {
@@ -69,6 +70,82 @@ impl Request {
     pub(crate) fn id(&self) -> &str {
         self.params.first().map_or("", String::as_str)
     }
+
+    /// The second path parameter (`{userId}`).
+    pub(crate) fn second_id(&self) -> &str {
+        self.params.get(1).map_or("", String::as_str)
+    }
+
+    /// The request's `If-Match`, parsed (see [`if_match`]).
+    pub(crate) fn if_match(&self) -> Result<IfMatch, ApiError> {
+        if_match(&self.headers)
+    }
+}
+
+/// The `ETag` of a record at `version`: a strong entity tag, `"3"`.
+pub(crate) fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// A JSON 200 with the record's `ETag`.
+pub(crate) fn versioned<T: serde::Serialize>(body: &T, version: i64) -> Response {
+    let mut res = json(StatusCode::OK, body);
+    if let Ok(v) = HeaderValue::from_str(&etag(version)) {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    res
+}
+
+/// `If-Match` (RFC 9110 13.1.1): absent, `*`, or a list of entity tags compared strongly
+/// (a weak `W/"3"` never matches; a well-formed tag this server never gave matches
+/// nothing, so the change is a 412). Anything that is not that syntax is a 400.
+pub(crate) fn if_match(headers: &HeaderMap) -> Result<IfMatch, ApiError> {
+    let values: Vec<&HeaderValue> = headers.get_all(header::IF_MATCH).iter().collect();
+    if values.is_empty() {
+        return Ok(IfMatch::Unconditional);
+    }
+    let garbage = || {
+        ApiError::Validation(vec![FieldError::new(
+            "If-Match",
+            Code::WrongType,
+            "Must be `*` or the ETag of a previous answer, such as \"3\" (quotes included).",
+        )])
+    };
+    let mut versions = Vec::new();
+    let mut any = false;
+    for value in values {
+        let text = value.to_str().map_err(|_| garbage())?;
+        let mut rest = text.trim();
+        if rest == "*" {
+            any = true;
+            continue;
+        }
+        loop {
+            let weak = rest.starts_with("W/");
+            if weak {
+                rest = &rest[2..];
+            }
+            let inner = rest.strip_prefix('"').ok_or_else(garbage)?;
+            let end = inner.find('"').ok_or_else(garbage)?;
+            let tag = &inner[..end];
+            if tag.bytes().any(|b| b < 0x21 || b == 0x7f) {
+                return Err(garbage());
+            }
+            if !weak && let Ok(v) = tag.parse::<i64>() {
+                versions.push(v);
+            }
+            rest = inner[end + 1..].trim_start();
+            if rest.is_empty() {
+                break;
+            }
+            rest = rest.strip_prefix(',').ok_or_else(garbage)?.trim_start();
+        }
+    }
+    Ok(if any {
+        IfMatch::Any
+    } else {
+        IfMatch::Versions(versions)
+    })
 }
 
 type Handler = fn(Request) -> BoxFuture<'static, Result<Response, ApiError>>;
@@ -140,6 +217,20 @@ pub(crate) static ROUTES: &[Route] = &[
         handler: |r| Box::pin(users::get_one(r)),
     },
     Route {
+        method: Method::PATCH,
+        path: "/v1/users/{id}",
+        access: WRITE,
+        body: JSON,
+        handler: |r| Box::pin(users::patch(r)),
+    },
+    Route {
+        method: Method::DELETE,
+        path: "/v1/users/{id}",
+        access: WRITE,
+        body: Body::None,
+        handler: |r| Box::pin(users::delete(r)),
+    },
+    Route {
         method: Method::POST,
         path: "/v1/users/{id}/password",
         access: WRITE,
@@ -166,6 +257,34 @@ pub(crate) static ROUTES: &[Route] = &[
         access: READ,
         body: Body::None,
         handler: |r| Box::pin(sponsors::get_one(r)),
+    },
+    Route {
+        method: Method::PATCH,
+        path: "/v1/sponsors/{id}",
+        access: WRITE,
+        body: JSON,
+        handler: |r| Box::pin(sponsors::patch(r)),
+    },
+    Route {
+        method: Method::DELETE,
+        path: "/v1/sponsors/{id}",
+        access: WRITE,
+        body: Body::None,
+        handler: |r| Box::pin(sponsors::delete(r)),
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/sponsors/{id}/speakers",
+        access: WRITE,
+        body: JSON,
+        handler: |r| Box::pin(sponsors::add_speaker(r)),
+    },
+    Route {
+        method: Method::DELETE,
+        path: "/v1/sponsors/{id}/speakers/{userId}",
+        access: WRITE,
+        body: Body::None,
+        handler: |r| Box::pin(sponsors::remove_speaker(r)),
     },
     Route {
         method: Method::GET,
@@ -274,7 +393,8 @@ pub(crate) fn allow(routes: &[(&'static Route, Vec<String>)]) -> String {
     methods.sort_by_key(|m| match *m {
         "GET" => 0,
         "POST" => 1,
-        _ => 2,
+        "PATCH" => 2,
+        _ => 3,
     });
     methods.join(", ")
 }
@@ -312,6 +432,7 @@ where
             params: params.clone(),
             query,
             body,
+            headers: headers.clone(),
         };
         (route.handler)(request).await
     };
@@ -503,6 +624,13 @@ pub(crate) fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> Respons
     crate::error::json_response(status, body)
 }
 
+/// An empty 204.
+pub(crate) fn no_content() -> Response {
+    let mut res = Response::new(Default::default());
+    *res.status_mut() = StatusCode::NO_CONTENT;
+    res
+}
+
 /// A 201 with its JSON body and the `Location` of what was created.
 pub(crate) fn created<T: serde::Serialize>(location: String, body: &T) -> Response {
     let mut res = json(StatusCode::CREATED, body);
@@ -515,6 +643,28 @@ pub(crate) fn created<T: serde::Serialize>(location: String, body: &T) -> Respon
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(values: &[&str]) -> Result<IfMatch, ApiError> {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(header::IF_MATCH, HeaderValue::from_str(v).unwrap());
+        }
+        if_match(&h)
+    }
+
+    #[test]
+    fn if_match_is_star_or_strong_tags_and_garbage_is_refused() {
+        assert_eq!(parse(&[]).unwrap(), IfMatch::Unconditional);
+        assert_eq!(parse(&["*"]).unwrap(), IfMatch::Any);
+        assert_eq!(parse(&["\"3\""]).unwrap(), IfMatch::Versions(vec![3]));
+        assert_eq!(
+            parse(&["\"3\", W/\"4\" ,\"x\"", "\"5\""]).unwrap(),
+            IfMatch::Versions(vec![3, 5])
+        );
+        for bad in ["3", "\"3", "\"3\" \"4\"", "\"3\",", "W/3", "", "**"] {
+            assert!(parse(&[bad]).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn one_route_per_method_and_path() {
@@ -535,7 +685,7 @@ mod tests {
         let found = lookup("/v1/users/bulk");
         assert_eq!(allow(&found), "POST");
         let found = lookup("/v1/users/0123456789abcdef01234567");
-        assert_eq!(allow(&found), "GET");
+        assert_eq!(allow(&found), "GET, PATCH, DELETE");
         assert_eq!(found[0].1, ["0123456789abcdef01234567"]);
         assert_eq!(allow(&lookup("/v1/users")), "GET, POST");
         assert_eq!(allow(&lookup("/v1/users/")), "GET, POST");

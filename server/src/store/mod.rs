@@ -215,17 +215,35 @@ impl Store {
                 unique(doc! { "usernameNorm": 1 }, "usernameNorm_unique"),
                 plain(doc! { "tagIds": 1, "_id": 1 }, "tagIds_id"),
                 plain(doc! { "type": 1, "_id": 1 }, "type_id"),
+                // `?q=` prefix ranges on the names (e-mail and username use the unique ones).
+                plain(doc! { "firstNameKey": 1 }, "firstNameKey"),
+                plain(doc! { "lastNameKey": 1 }, "lastNameKey"),
             ])
             .await?;
         self.collection::<Document>(tags::COLLECTION)
             .create_index(unique(doc! { "nameKey": 1 }, "nameKey_unique"))
             .await?;
         self.collection::<Document>(sponsors::COLLECTION)
-            .create_index(unique(doc! { "slug": 1 }, "slug_unique"))
+            .create_indexes([
+                unique(doc! { "slug": 1 }, "slug_unique"),
+                // A user's erasure finds the sponsors that list it.
+                plain(doc! { "speakerIds": 1 }, "speakerIds"),
+            ])
             .await?;
         self.collection::<Document>(keys::COLLECTION)
             .create_index(unique(doc! { "hash": 1 }, "hash_unique"))
             .await?;
+        Ok(())
+    }
+
+    /// Brings documents written by older versions of the server up to date (versions, search
+    /// keys). Idempotent: runs at every start, after [`Store::ensure_indexes`].
+    pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
+        let users = users::migrate(self).await?;
+        let sponsors = sponsors::migrate(self).await?;
+        if users + sponsors > 0 {
+            tracing::info!(users, sponsors, "documents brought up to date");
+        }
         Ok(())
     }
 

@@ -139,6 +139,18 @@ impl TestApp {
             .header("authorization", format!("Bearer {}", self.key))
     }
 
+    /// A request with another key.
+    pub fn http_with_key(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &str,
+    ) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.url))
+            .header("authorization", format!("Bearer {key}"))
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Response {
         self.req(reqwest::Method::POST, path)
             .header("content-type", "application/json")
