@@ -120,6 +120,9 @@ impl App {
     }
 }
 
+/// Attempts of each idempotent start-up step (indexes, bootstrap key).
+const START_ATTEMPTS: u64 = 4;
+
 /// Connects to `config.mongodb_uri`, creates indexes, stores the bootstrap key and starts
 /// serving on `config.bind` (port 0 picks a free one; see [`App::addr`]).
 pub async fn spawn(config: &Config) -> Result<App, StartError> {
@@ -128,19 +131,43 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
     let store = Store::connect(uri.expose(), &config.database, config.transactions)
         .await
         .map_err(StartError::Connect)?;
-    store
-        .ensure_indexes()
-        .await
-        .map_err(|source| StartError::Setup {
-            step: "creating indexes",
-            source,
-        })?;
+    // Both steps are idempotent; instances starting together on one database can still
+    // trip over each other's half-done work (a collection being created, an upsert racing),
+    // so a failed attempt is retried a few times before the start is given up.
+    let mut attempt = 1;
+    loop {
+        match store.ensure_indexes().await {
+            Ok(()) => break,
+            Err(e) if attempt < START_ATTEMPTS => {
+                tracing::warn!(error = %e, attempt, "creating indexes failed; retrying");
+            }
+            Err(source) => {
+                return Err(StartError::Setup {
+                    step: "creating indexes",
+                    source,
+                });
+            }
+        }
+        attempt += 1;
+        tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+    }
     store
         .migrate()
         .await
         .map_err(|e| StartError::Migrate(e.to_string()))?;
+    let mut attempt = 1;
+    loop {
+        match auth::bootstrap(&store, config.api_key.as_ref(), &config.data_dir).await {
+            Ok(()) => break,
+            Err(e @ auth::BootstrapError::Database(_)) if attempt < START_ATTEMPTS => {
+                tracing::warn!(error = %e, attempt, "storing the bootstrap key failed; retrying");
+            }
+            Err(e) => return Err(e.into()),
+        }
+        attempt += 1;
+        tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+    }
     let keys = KeyCache::default();
-    auth::bootstrap(&store, config.api_key.as_ref(), &config.data_dir).await?;
     tracing::info!(database = %config.database, transactions = store.transactions, "database ready");
     let state = Arc::new(AppState {
         store,

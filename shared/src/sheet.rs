@@ -205,70 +205,92 @@ where
     R: AsRef<[S]>,
     S: AsRef<str>,
 {
-    let columns: Vec<Option<&'static Field>> = match &options.columns {
-        Some(chosen) => chosen
-            .iter()
-            .map(|p| match p.as_deref() {
-                None | Some("") => Ok(None),
-                Some(p) => field(p).map(Some).ok_or_else(|| unknown_field(p)),
-            })
-            .collect::<Result<_, _>>()?,
-        None => map_headers(headers)
-            .into_iter()
-            .map(|p| p.and_then(field))
-            .collect(),
-    };
-    let defaults: Vec<(&'static Field, &str)> = options
-        .defaults
-        .iter()
-        .map(|(p, v)| {
-            field(p)
-                .filter(|f| f.kind != FieldKind::FullName)
-                .map(|f| (f, v.as_str()))
-                .ok_or_else(|| unknown_field(p))
-        })
-        .collect::<Result<_, _>>()?;
-    let type_values: Vec<(String, &str)> = options
-        .type_values
-        .iter()
-        .map(|(k, v)| (header_key(k), v.as_str()))
-        .collect();
-    Ok(rows
-        .iter()
-        .map(|row| {
-            sheet_row(
-                row.as_ref(),
-                &columns,
-                &defaults,
-                &type_values,
-                options.other_type.as_deref(),
-            )
-        })
-        .collect())
+    let headers: Vec<&str> = headers.iter().map(AsRef::as_ref).collect();
+    let mut cells: Vec<Vec<&str>> = Vec::with_capacity(rows.len());
+    for row in rows {
+        cells.push(row.as_ref().iter().map(AsRef::as_ref).collect());
+    }
+    rows_of(&headers, &cells, options)
+}
+
+// Written as plain loops over `&str`s, one copy for every caller: iterator chains and
+// generics cost several kilobytes of the wasm package here.
+fn rows_of(
+    headers: &[&str],
+    rows: &[Vec<&str>],
+    options: &SheetOptions,
+) -> Result<Vec<SheetRow>, String> {
+    let mut columns: Vec<Option<&'static Field>> = Vec::with_capacity(headers.len());
+    match &options.columns {
+        Some(chosen) => {
+            for p in chosen {
+                columns.push(match p.as_deref() {
+                    None | Some("") => None,
+                    Some(p) => Some(field(p).ok_or_else(|| unknown_field(p))?),
+                });
+            }
+        }
+        None => {
+            for p in map_headers(headers) {
+                columns.push(p.and_then(field));
+            }
+        }
+    }
+    let mut defaults: Vec<(&'static Field, &str)> = Vec::new();
+    for (p, v) in &options.defaults {
+        match field(p) {
+            Some(f) if f.kind != FieldKind::FullName => defaults.push((f, v)),
+            _ => return Err(unknown_field(p)),
+        }
+    }
+    let mut type_values: Vec<(String, &str)> = Vec::new();
+    for (k, v) in &options.type_values {
+        type_values.push((header_key(k), v));
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(sheet_row(
+            row,
+            &columns,
+            &defaults,
+            &type_values,
+            options.other_type.as_deref(),
+        ));
+    }
+    Ok(out)
 }
 
 fn unknown_field(path: &str) -> String {
-    let known: Vec<&str> = FIELDS.iter().map(|f| f.path).collect();
-    format!(
-        "\"{path}\" is not a field; the fields are: {}",
-        known.join(", ")
-    )
+    let mut m = String::from("\"");
+    m.push_str(path);
+    m.push_str("\" is not a field; the fields are: ");
+    for (i, f) in FIELDS.iter().enumerate() {
+        if i > 0 {
+            m.push_str(", ");
+        }
+        m.push_str(f.path);
+    }
+    m
 }
 
-fn sheet_row<S: AsRef<str>>(
-    cells: &[S],
+fn sheet_row(
+    cells: &[&str],
     columns: &[Option<&'static Field>],
     defaults: &[(&'static Field, &str)],
     type_values: &[(String, &str)],
     other_type: Option<&str>,
 ) -> SheetRow {
     // Indexed by catalogue position, so the payload lists fields in the rulebook's order.
-    let mut slots: Vec<Option<CellValue>> = vec![None; FIELDS.len()];
+    let mut slots: Vec<Option<CellValue>> = Vec::with_capacity(FIELDS.len());
+    for _ in FIELDS {
+        slots.push(None);
+    }
     let mut full_name: Option<&str> = None;
-    for (cell, f) in cells.iter().zip(columns) {
-        let (Some(f), cell) = (f, cell.as_ref().trim()) else {
+    for (i, f) in columns.iter().enumerate() {
+        let (Some(f), Some(cell)) = (f, cells.get(i)) else {
             continue;
         };
+        let cell = cell.trim();
         if cell.is_empty() {
             continue;
         }
@@ -277,24 +299,29 @@ fn sheet_row<S: AsRef<str>>(
                 full_name = Some(cell);
                 continue;
             }
-            FieldKind::Tags => CellValue::Tags(
-                cell.split([';', ',', '|'])
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-            ),
+            FieldKind::Tags => {
+                let mut tags = Vec::new();
+                for t in cell.split([';', ',', '|']) {
+                    let t = t.trim();
+                    if !t.is_empty() {
+                        tags.push(t.to_string());
+                    }
+                }
+                CellValue::Tags(tags)
+            }
             FieldKind::Flag => match crate::catalogue::yes_no(cell) {
                 Some(b) => CellValue::Flag(b),
                 None => CellValue::Text(cell.to_string()),
             },
             _ if f.path == "type" && (!type_values.is_empty() || other_type.is_some()) => {
                 let key = header_key(cell);
-                let mapped = type_values
-                    .iter()
-                    .find(|(k, _)| *k == key)
-                    .map(|(_, v)| *v)
-                    .or(other_type);
+                let mut mapped = other_type;
+                for (k, v) in type_values {
+                    if *k == key {
+                        mapped = Some(v);
+                        break;
+                    }
+                }
                 CellValue::Text(mapped.unwrap_or(cell).to_string())
             }
             _ => CellValue::Text(cell.to_string()),
@@ -305,7 +332,7 @@ fn sheet_row<S: AsRef<str>>(
     if let Some(name) = full_name {
         let (first, last) = crate::catalogue::split_full_name(name);
         for (path, part) in [("firstName", first), ("lastName", last)] {
-            let slot = &mut slots[FIELDS.iter().position(|f| f.path == path).unwrap_or(0)];
+            let slot = &mut slots[index_of_path(path)];
             if slot.is_none() && !part.is_empty() {
                 *slot = Some(CellValue::Text(part.to_string()));
                 split_name = true;
@@ -318,18 +345,21 @@ fn sheet_row<S: AsRef<str>>(
             *slot = Some(CellValue::Text(v.trim().to_string()));
         }
     }
-    SheetRow {
-        fields: FIELDS
-            .iter()
-            .zip(slots)
-            .filter_map(|(f, v)| Some((f.path, v?)))
-            .collect(),
-        split_name,
+    let mut fields = Vec::new();
+    for (f, v) in FIELDS.iter().zip(slots) {
+        if let Some(v) = v {
+            fields.push((f.path, v));
+        }
     }
+    SheetRow { fields, split_name }
+}
+
+fn index_of_path(path: &str) -> usize {
+    FIELDS.iter().position(|g| g.path == path).unwrap_or(0)
 }
 
 fn index_of(f: &Field) -> usize {
-    FIELDS.iter().position(|g| g.path == f.path).unwrap_or(0)
+    index_of_path(f.path)
 }
 
 /// Each data row as a user payload (see [`sheet_rows`]), ready for [`crate::check_users`].
@@ -382,18 +412,18 @@ pub fn suggest_url(field_path: &str, value: &str) -> Option<String> {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_');
         match f.path {
-            "socials.twitter" if ok => format!("https://twitter.com/{handle}"),
+            "socials.twitter" if ok => ["https://twitter.com/", handle].concat(),
             _ => return None,
         }
     } else if value.len() > 7 && value.as_bytes()[..7].eq_ignore_ascii_case(b"http://") {
-        format!("https://{}", &value[7..])
+        ["https://", &value[7..]].concat()
     } else if !value.contains("://") && !value.starts_with('/') {
         // A bare host: its first label must be a host name's, with a dot before any path.
         let host = value.split(['/', '?', '#']).next().unwrap_or("");
         if !host.contains('.') {
             return None;
         }
-        format!("https://{value}")
+        ["https://", value].concat()
     } else {
         return None;
     };
@@ -437,10 +467,10 @@ pub fn rows_to_users_json(
     let Kind::Array(items) = rows_doc.kind() else {
         return Err("rows must be an array of arrays of strings".into());
     };
-    let rows: Vec<Vec<&str>> = items
-        .iter()
-        .map(|r| strings(r, "each row"))
-        .collect::<Result<_, _>>()?;
+    let mut rows: Vec<Vec<&str>> = Vec::with_capacity(items.len());
+    for r in items {
+        rows.push(strings(r, "each row")?);
+    }
     let mut opts = SheetOptions::default();
     if let Some(d) = defaults {
         opts.defaults = string_members(&parse(d)?, "defaults")?;
@@ -456,15 +486,19 @@ pub fn rows_to_users_json(
             let Kind::Array(cols) = c.kind() else {
                 return Err("options.columns must be an array of field paths or nulls".into());
             };
-            opts.columns = Some(
-                cols.iter()
-                    .map(|c| match c.kind() {
-                        Kind::Str(s) => Ok(Some(s.to_string())),
-                        Kind::Null => Ok(None),
-                        _ => Err("options.columns must be an array of field paths or nulls"),
-                    })
-                    .collect::<Result<_, _>>()?,
-            );
+            let mut chosen = Vec::with_capacity(cols.len());
+            for c in cols {
+                chosen.push(match c.kind() {
+                    Kind::Str(s) => Some(s.to_string()),
+                    Kind::Null => None,
+                    _ => {
+                        return Err(
+                            "options.columns must be an array of field paths or nulls".into()
+                        );
+                    }
+                });
+            }
+            opts.columns = Some(chosen);
         }
         if let Some(t) = crate::node::given(obj, "typeValues") {
             opts.type_values = string_members(t, "options.typeValues")?;
@@ -485,7 +519,7 @@ fn parse(text: &str) -> Result<Json<'_>, String> {
 
 fn finish(headers: &[&str], rows: &[Vec<&str>], opts: &SheetOptions) -> Result<String, String> {
     let mut out = String::from("[");
-    for (i, row) in sheet_rows(headers, rows, opts)?.iter().enumerate() {
+    for (i, row) in rows_of(headers, rows, opts)?.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
@@ -497,29 +531,40 @@ fn finish(headers: &[&str], rows: &[Vec<&str>], opts: &SheetOptions) -> Result<S
 
 fn strings<'d>(doc: &'d Json<'_>, what: &str) -> Result<Vec<&'d str>, String> {
     let Kind::Array(items) = doc.kind() else {
-        return Err(format!("{what} must be an array of strings"));
+        return Err(must_be(what, "an array of strings"));
     };
-    items
-        .iter()
-        .map(|v| match v.kind() {
-            Kind::Str(s) => Ok(s),
-            Kind::Null => Ok(""),
-            _ => Err(format!("{what} must be an array of strings")),
-        })
-        .collect()
+    let mut out = Vec::with_capacity(items.len());
+    for v in items {
+        out.push(match v.kind() {
+            Kind::Str(s) => s,
+            Kind::Null => "",
+            _ => return Err(must_be(what, "an array of strings")),
+        });
+    }
+    Ok(out)
+}
+
+fn must_be(what: &str, shape: &str) -> String {
+    let mut m = String::from(what);
+    m.push_str(" must be ");
+    m.push_str(shape);
+    m
 }
 
 fn string_members(doc: &Json<'_>, what: &str) -> Result<Vec<(String, String)>, String> {
     let Kind::Object(obj) = doc.kind() else {
-        return Err(format!("{what} must be an object of strings"));
+        return Err(must_be(what, "an object of strings"));
     };
-    obj.keys()
-        .map(|k| match obj.get(k).map(Node::kind) {
-            Some(Kind::Str(s)) => Ok((k.to_string(), s.to_string())),
-            Some(Kind::Null) => Ok((k.to_string(), String::new())),
-            _ => Err(format!("{what} must be an object of strings")),
-        })
-        .collect()
+    let mut out = Vec::new();
+    for k in obj.keys() {
+        let v = match obj.get(k).map(Node::kind) {
+            Some(Kind::Str(s)) => s.to_string(),
+            Some(Kind::Null) => String::new(),
+            _ => return Err(must_be(what, "an object of strings")),
+        };
+        out.push((k.to_string(), v));
+    }
+    Ok(out)
 }
 
 /// The catalogue as JSON text for the package's `fieldCatalogue()`: each field's path,
