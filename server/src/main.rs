@@ -3,11 +3,12 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use onboard::TransactionMode;
-use onboard::config::{Config, Secret};
+use onboard::config::{self, Config, Secret};
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -37,11 +38,29 @@ enum Command {
 }
 
 const IMPORT_HELP: &str = "\
-Columns are matched by header, ignoring case, spaces, punctuation and accents: Email /
-E-mail / Email address, First name / Prénom, Last name / Nom / Surname, Type, Username,
-Tags (split on ; , |), Time zone, Company, Job, Country, City, Status, Website, Avatar,
-Description, Facebook, LinkedIn, Twitter, YouTube, Highlight, End registration.
-Separator `,`, `;` or tab (detected); a UTF-8 byte-order mark is skipped.
+Columns are matched by header with the rulebook's field catalogue (the page's Import tab
+uses the same), ignoring case, spaces, punctuation and accents, in English, French, German
+and Spanish: Email / E-mail / Courriel / Correo, First name / Prénom / Vorname / Nombre,
+Last name / Nom / Nachname / Apellido, Type, Username, Tags (split on ; , |), Time zone,
+Company, Job title / Poste, Country, City / Town / Ville, Status, Website, Avatar, Bio,
+Facebook, LinkedIn (URL), Twitter, YouTube, Highlight, End registration. A full-name column
+(Name / Full name / Nom complet / Nombre completo) fills first and last name when the file
+has neither: `Doe, Jane` splits at the comma, else the last word is the last name
+(`Jane van Doe` -> `Jane van` / `Doe`); the report lists the split rows. Yes/no cells:
+yes/no, true/false, oui/non, vrai/faux, ja/nein, sí/no, 1/0, x. Separator `,`, `;` or tab
+(detected); a UTF-8 byte-order mark is skipped; a file that is not UTF-8 is read as
+Windows-1252 (what spreadsheets write as plain CSV), and the command says so.
+
+--map \"Header=field\" sets a column's field by hand (repeatable; `Header=ignore` skips a
+column); fields are the catalogue's paths: email, type, firstName, lastName, username, avatar,
+description, job, company, tags, timezone, country, city, status, website, socials.facebook,
+socials.linkedin, socials.twitter, socials.youtube, options.highlight,
+options.endRegistration, fullName.
+--type-from \"Ticket Type\" --speaker-value \"Speaker Pass\": the column's values say each
+row's type: a value given with --speaker-value (repeatable, compared without case or accents)
+is Speaker, any other value Attendee, an empty cell the --type default.
+URLs the rules refuse but plainly meant (linkedin.com/in/ada, http://..., @ada in the Twitter
+column) are listed with their https correction; --fix-urls applies them.
 
 FILE.results.csv lists every row (row number as in a spreadsheet, header = row 1):
 email, status (created / exists / invalid / failed), id, password for created rows,
@@ -61,7 +80,7 @@ enum ImportType {
 
 #[derive(Args)]
 struct ImportArgs {
-    /// The CSV file (UTF-8).
+    /// The CSV file (UTF-8, or Windows-1252).
     file: PathBuf,
     /// Base URL of the onboard server.
     #[arg(long, env = "ONBOARD_URL", default_value = "http://127.0.0.1:8080")]
@@ -77,15 +96,38 @@ struct ImportArgs {
         ignore_case = true
     )]
     user_type: ImportType,
+    /// Sets the field of a column by hand: "Header=field" (repeatable; "Header=ignore"
+    /// skips the column).
+    #[arg(long = "map", value_name = "HEADER=FIELD")]
+    map: Vec<String>,
+    /// The column whose values give each row's type (see --speaker-value).
+    #[arg(long, value_name = "HEADER")]
+    type_from: Option<String>,
+    /// A value of the type column that means Speaker (repeatable); other values then
+    /// mean Attendee.
+    #[arg(long, value_name = "VALUE")]
+    speaker_value: Vec<String>,
+    /// Apply the listed URL corrections (https:// added to a bare link, @handle in the
+    /// Twitter column) instead of only listing them.
+    #[arg(long)]
+    fix_urls: bool,
     /// Check every row and print the report; send nothing.
     #[arg(long)]
     dry_run: bool,
+    /// With --dry-run: print the report as JSON (columns, each row's payload, errors and
+    /// URL suggestions) on stdout.
+    #[arg(long, requires = "dry_run")]
+    json: bool,
     /// Rows per request (at most 1000).
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u16).range(1..=1000))]
     chunk_size: u16,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=16))]
     parallel: u8,
+    /// Send the key over plain http:// to a host other than loopback (by default only
+    /// https:// or a loopback http:// URL is used: the key would travel in clear).
+    #[arg(long)]
+    insecure: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -143,6 +185,30 @@ struct ServeArgs {
     /// Path of the embedded database binary (default: `secantusd-rs` on PATH).
     #[arg(long, env = "SECANTUSD_BIN")]
     secantusd_bin: Option<PathBuf>,
+
+    // ---- Hardening: connection limits.
+    /// Seconds a client has to send a request's headers (from their first byte); slower
+    /// connections are closed.
+    #[arg(long, env = "ONBOARD_HEADER_TIMEOUT", default_value_t = config::DEFAULT_HEADER_TIMEOUT_S, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Seconds a client has to send a request's body (from its headers); slower requests
+    /// get 408.
+    #[arg(long, env = "ONBOARD_BODY_TIMEOUT", default_value_t = config::DEFAULT_BODY_TIMEOUT_S, value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout: u64,
+    /// Seconds a keep-alive connection may wait for its next request before it is closed.
+    #[arg(long, env = "ONBOARD_IDLE_TIMEOUT", default_value_t = config::DEFAULT_IDLE_TIMEOUT_S, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+    /// Open connections at most; one more is answered 503 `overloaded` and closed.
+    #[arg(long, env = "ONBOARD_MAX_CONNECTIONS", default_value_t = config::DEFAULT_MAX_CONNECTIONS as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
+    /// Failed authentications allowed per client address per minute (a burst of this
+    /// many, then 429 with Retry-After); 0 disables the limit.
+    #[arg(long, env = "ONBOARD_AUTH_FAILURES", default_value_t = config::DEFAULT_AUTH_FAILURES)]
+    auth_failures: u32,
+    /// Origins whose pages may call the API from a browser: a comma-separated list of
+    /// exact origins (`https://app.example.com`). Default: none (no CORS headers at all).
+    #[arg(long, env = "ONBOARD_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origins: Vec<String>,
 }
 
 fn init_logging(format: LogFormat) {
@@ -202,17 +268,35 @@ async fn async_main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Import(args) => {
+            let mut columns = Vec::new();
+            for m in &args.map {
+                let Some((header, field)) = m.rsplit_once('=') else {
+                    eprintln!("onboard import: --map \"{m}\": expected \"Header=field\"");
+                    return ExitCode::from(2);
+                };
+                columns.push((header.to_string(), field.to_string()));
+            }
             let options = onboard::import::Options {
                 file: args.file,
                 url: args.url,
                 key: args.key,
-                user_type: match args.user_type {
-                    ImportType::Attendee => onboard_shared::UserType::Attendee,
-                    ImportType::Speaker => onboard_shared::UserType::Speaker,
+                mapping: onboard::import::Mapping {
+                    columns,
+                    type_from: args.type_from,
+                    speaker_values: args.speaker_value,
+                    default_type: match args.user_type {
+                        ImportType::Attendee => onboard_shared::UserType::Attendee,
+                        ImportType::Speaker => onboard_shared::UserType::Speaker,
+                    }
+                    .as_str()
+                    .to_string(),
                 },
+                fix_urls: args.fix_urls,
                 dry_run: args.dry_run,
+                json: args.json,
                 chunk_size: usize::from(args.chunk_size),
                 parallel: usize::from(args.parallel),
+                insecure: args.insecure,
             };
             match onboard::import::run(options).await {
                 Ok(onboard::import::Outcome::Clean) => ExitCode::SUCCESS,
@@ -238,6 +322,12 @@ async fn async_main() -> ExitCode {
                 hash_queue: args.hash_queue,
                 secantusd_bin: args.secantusd_bin,
                 max_keys: args.max_keys,
+                header_timeout: Duration::from_secs(args.header_timeout),
+                body_timeout: Duration::from_secs(args.body_timeout),
+                idle_timeout: Duration::from_secs(args.idle_timeout),
+                max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+                auth_failures: args.auth_failures,
+                cors_origins: args.cors_origins,
             };
             match onboard::run(config).await {
                 Ok(()) => ExitCode::SUCCESS,

@@ -32,14 +32,18 @@
 //! ```
 
 mod batch;
+mod bytes;
+mod catalogue;
 mod doc;
 mod error;
+mod field;
 mod fold;
 mod json;
 mod key;
 mod node;
 mod password;
 mod rules;
+mod sheet;
 mod slug;
 mod sponsor;
 mod timezones;
@@ -56,8 +60,9 @@ pub use batch::{
     check_users, check_users_update,
 };
 pub use csv::{csv_cell_value, csv_safe_cell};
-pub use error::{BULK_ERRORS_MAX, ERRORS_MAX};
+pub use error::{BULK_ERRORS_MAX, ERRORS_MAX, too_many_errors};
 pub use error::{Code, FieldError};
+pub use field::{PayloadKind, field_context, validate_field_json};
 pub use json::{JsonError, MAX_DEPTH, parse_json, value_from};
 pub use key::{KEY_DESCRIPTION_MAX, KEY_FIELDS, NewKey, PRIVILEGES, Privilege, check_key_request};
 pub use password::{PASSWORD_MAX, PASSWORD_MIN, PasswordPolicy};
@@ -79,6 +84,15 @@ pub use sponsor::{
 pub use user::{
     DESCRIPTION_MAX, NAME_MAX, NewUser, SHORT_TEXT_MAX, STATUSES, Socials, Status, UserOptions,
     UserType, check_user, validate_user,
+};
+// The field catalogue and spreadsheet mapping (`onboard import`, the page's Import tab).
+pub use catalogue::{
+    FIELDS, Field, FieldKind, NO_WORDS, YES_WORDS, field, field_for_header, header_key,
+    split_full_name, yes_no,
+};
+pub use sheet::{
+    CellValue, SheetOptions, SheetRow, field_catalogue_json, kind_name, map_headers,
+    map_headers_json, rows_to_users, rows_to_users_json, sheet_rows, suggest_url,
 };
 pub use username::{
     USERNAME_MAX, USERNAME_MIN, check_username, generate_username, generate_username_with,

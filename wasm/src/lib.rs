@@ -130,6 +130,13 @@ export function payloadJson(value) {
   return why;
 }
 const bigintAsNumber = (_key, v) => (typeof v === "bigint" ? Number(v) : v);
+// validateField: from the form's payload, only the member the field's rules read
+// (`field_context`), so a keystroke does not serialize the whole form.
+export function pickMember(context, key) {
+  if (context === null || typeof context !== "object" || Array.isArray(context)) return undefined;
+  if (!Object.prototype.hasOwnProperty.call(context, key)) return undefined;
+  return { [key]: context[key] };
+}
 // 0: plain JSON data; 1: a function or symbol; 2: NaN or an infinity; 3: nested deeper than
 // the parser's 127 levels (or cyclic); 4: a BigInt (converted to a number, nothing worse).
 function unrepresentable(v, depth) {
@@ -168,6 +175,8 @@ function unrepresentable(v, depth) {
 extern "C" {
     #[wasm_bindgen(js_name = payloadJson)]
     fn payload_json(value: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = pickMember)]
+    fn pick_member(context: &JsValue, key: &str) -> JsValue;
 }
 
 #[wasm_bindgen]
@@ -258,10 +267,11 @@ fn strings_to_js<'a>(items: impl IntoIterator<Item = &'a str>) -> JsValue {
     json_parse(&out)
 }
 
-/// Validates a user payload (a JS object). Returns every problem; `[]` means valid.
+/// Validates a user payload (a JS object). Returns every problem; `[]` means valid. Any
+/// value is accepted (a half-filled form, data from elsewhere): that is what it checks.
 #[wasm_bindgen(js_name = validateUser, unchecked_return_type = "FieldError[]")]
 pub fn validate_user(
-    #[wasm_bindgen(unchecked_param_type = "UserPayload")] payload: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "unknown")] payload: JsValue,
 ) -> JsValue {
     match from_js(&payload) {
         Ok(text) => errors_to_js(&rules::validate_user_json(&text)),
@@ -269,10 +279,11 @@ pub fn validate_user(
     }
 }
 
-/// Validates a sponsor payload (a JS object), speakers included. `[]` means valid.
+/// Validates a sponsor payload (a JS object), speakers included. `[]` means valid. Any
+/// value is accepted, as for `validateUser`.
 #[wasm_bindgen(js_name = validateSponsor, unchecked_return_type = "FieldError[]")]
 pub fn validate_sponsor(
-    #[wasm_bindgen(unchecked_param_type = "SponsorPayload")] payload: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "unknown")] payload: JsValue,
 ) -> JsValue {
     match from_js(&payload) {
         Ok(text) => errors_to_js(&rules::validate_sponsor_json(&text)),
@@ -297,7 +308,7 @@ pub fn validate_sponsor_json(json: &str) -> JsValue {
 /// order (`[]` = valid); a row repeating an earlier row's email gets `duplicate_in_batch`.
 #[wasm_bindgen(js_name = validateUsers, unchecked_return_type = "FieldError[][]")]
 pub fn validate_users(
-    #[wasm_bindgen(unchecked_param_type = "UserPayload[]")] rows: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "readonly unknown[]")] rows: JsValue,
 ) -> JsValue {
     let results = match from_js(&rows) {
         Ok(text) => rules::validate_users_json(&text),
@@ -345,16 +356,16 @@ pub fn slugify(name: &str) -> String {
 
 /// A password from the browser's CSPRNG by `policy` (default: 20 characters with lowercase,
 /// uppercase, digit and symbol). Throws on an impossible policy.
-#[wasm_bindgen(js_name = generatePassword)]
-pub fn generate_password(
-    #[wasm_bindgen(unchecked_param_type = "PasswordPolicy | undefined")] policy: JsValue,
-) -> Result<String, JsError> {
-    let policy = if policy.is_undefined() || policy.is_null() {
-        rules::PasswordPolicy::default()
-    } else {
+/// (Declared in SHEET_TYPES: wasm-bindgen cannot mark the policy optional.)
+#[wasm_bindgen(js_name = generatePassword, skip_typescript)]
+pub fn generate_password(policy: Option<JsValue>) -> Result<String, JsError> {
+    let policy = policy.filter(|p| !p.is_undefined() && !p.is_null());
+    let policy = if let Some(policy) = policy {
         let text = from_js(&policy).map_err(|e| JsError::new(&e.message))?;
         rules::PasswordPolicy::from_json(&text)
             .map_err(|e| JsError::new(&format!("invalid password policy: {e}")))?
+    } else {
+        rules::PasswordPolicy::default()
     };
     policy.validate().map_err(JsError::new)?;
     Ok(policy.generate())
@@ -370,6 +381,65 @@ pub fn timezones() -> JsValue {
 #[wasm_bindgen(unchecked_return_type = "UserStatus[]")]
 pub fn statuses() -> JsValue {
     strings_to_js(rules::STATUSES.iter().map(|(name, _)| *name))
+}
+
+// ---- Per-field checks for forms (issue 16): one field's errors on each keystroke. ----
+
+#[wasm_bindgen(typescript_custom_section)]
+const VALIDATE_FIELD_TYPES: &str = r##"
+/**
+ * The errors of one field, the same as the whole payload's errors at or under its path:
+ * `validateField("user", "email", "jane@")`. `path` is an error path (`socials.twitter`,
+ * `speakers[1].email`); `value` the field's value (`undefined`: not given); `context` the
+ * form's payload, read only where a rule looks beyond the field (a user's `type` for
+ * `options.highlight`, the earlier speakers for a speaker's e-mail). Throws on an unknown
+ * `kind`.
+ */
+export function validateField(kind: "user" | "sponsor", path: string, value: unknown, context?: Partial<UserPayload> | Partial<SponsorPayload>): FieldError[];
+"##;
+
+/// The errors of one field, the same as the whole payload's errors at or under its path:
+/// `validateField("user", "email", "jane@")`. `path` is an error path (`socials.twitter`,
+/// `speakers[1].email`); `value` the field's value (`undefined`: not given); `context` the
+/// form's payload, read only where a rule looks beyond the field (a user's `type` for
+/// `options.highlight`, the earlier speakers for a speaker's e-mail). Throws on an unknown
+/// `kind`.
+// Declared in VALIDATE_FIELD_TYPES: wasm-bindgen cannot mark `context` optional.
+#[wasm_bindgen(js_name = validateField, skip_typescript)]
+pub fn validate_field(
+    kind: &str,
+    path: &str,
+    value: JsValue,
+    context: JsValue,
+) -> Result<JsValue, JsError> {
+    let kind = rules::PayloadKind::from_name(kind)
+        .ok_or_else(|| JsError::new("kind must be \"user\" or \"sponsor\""))?;
+    let value = if value.is_undefined() {
+        None
+    } else {
+        match from_js(&value) {
+            Ok(text) => Some(text),
+            Err(e) => return Ok(errors_to_js(&[e])),
+        }
+    };
+    let member = match rules::field_context(kind, path) {
+        Some(key) if !context.is_undefined() => pick_member(&context, key),
+        _ => JsValue::UNDEFINED,
+    };
+    let context = if member.is_undefined() {
+        None
+    } else {
+        match from_js(&member) {
+            Ok(text) => Some(text),
+            Err(e) => return Ok(errors_to_js(&[e])),
+        }
+    };
+    Ok(errors_to_js(&rules::validate_field_json(
+        kind,
+        path,
+        value.as_deref(),
+        context.as_deref(),
+    )))
 }
 
 // ---- Edits (issue 12): user merge patches, spreadsheet cells. ----
@@ -422,4 +492,155 @@ pub fn csv_safe(cell: &str) -> String {
 #[wasm_bindgen(js_name = csvCellValue)]
 pub fn csv_cell_value(cell: &str) -> String {
     rules::csv_cell_value(cell).to_owned()
+}
+
+// The spreadsheet types (wasm/tests/types.rs checks every union and key list here, and in
+// TYPES above, against the rulebook's catalogue, `Code` and policy).
+#[wasm_bindgen(typescript_custom_section)]
+const SHEET_TYPES: &str = r##"
+/** A field a spreadsheet column can fill: a user payload's path, or "fullName" (a whole name, split into first and last name). */
+export type ImportField =
+  | "email" | "type" | "firstName" | "lastName" | "username" | "avatar" | "description" | "job"
+  | "company" | "tags" | "timezone" | "country" | "city" | "status" | "website"
+  | "socials.facebook" | "socials.linkedin" | "socials.twitter" | "socials.youtube"
+  | "options.highlight" | "options.endRegistration" | "fullName";
+
+/** What a field holds (how a cell becomes its value). */
+export type FieldKind =
+  | "email" | "choice" | "line" | "multiline" | "username" | "url" | "tags" | "timezone" | "flag"
+  | "fullName";
+
+/** One entry of fieldCatalogue(). */
+export interface CatalogueField {
+  path: ImportField;
+  /** For forms and column pickers. */
+  label: string;
+  /** The column header an export writes; mapHeaders maps it back to `path`. */
+  header: string;
+  kind: FieldKind;
+  required: boolean;
+  /** Longest text (characters) or most tags; null when the rule has no length limit. */
+  max: number | null;
+}
+
+/** Values for the fields a row leaves empty, by field path: `{type: "Attendee"}`. */
+export type RowDefaults = Partial<Record<ImportField, string>>;
+
+/** How rowsToUsers reads the columns beyond their headers. */
+export interface RowsOptions {
+  /** The field of each column (null = ignored), as a person chose; default: mapHeaders(headers). */
+  columns?: (ImportField | null)[];
+  /** Cell values of the column mapped to `type` and the type each means: `{"Speaker Pass": "Speaker"}` (compared without case, accents or punctuation). */
+  typeValues?: Record<string, string>;
+  /** The type of a `type` cell not in typeValues. */
+  otherType?: string;
+}
+
+/**
+ * A password from the browser's CSPRNG by `policy` (default: 20 characters with lowercase,
+ * uppercase, digit and symbol). Throws on an impossible policy.
+ */
+export function generatePassword(policy?: PasswordPolicy | null): string;
+
+/**
+ * Each row (an array of cell strings) as a user payload, ready for `validateUsers`: columns
+ * mapped by `mapHeaders` (or `options.columns`), `defaults` for the fields a row leaves empty
+ * (`{type: "Attendee"}`), a full-name column split into first and last name ("Doe, Jane" at
+ * the comma, else before the last word). `onboard import` runs the same function natively.
+ */
+export function rowsToUsers(headers: string[], rows: string[][], defaults?: RowDefaults | null, options?: RowsOptions | null): SheetUser[];
+
+/** A row as rowsToUsers builds it: the cells as written (trimmed), tags split, yes/no words as booleans; unchecked until validateUsers. */
+export interface SheetUser {
+  email?: string;
+  type?: string;
+  firstName?: string;
+  lastName?: string;
+  username?: string;
+  avatar?: string;
+  description?: string;
+  job?: string;
+  company?: string;
+  tags?: string[];
+  timezone?: string;
+  country?: string;
+  city?: string;
+  status?: string;
+  website?: string;
+  socials?: {
+    facebook?: string;
+    linkedin?: string;
+    twitter?: string;
+    youtube?: string;
+  };
+  options?: {
+    highlight?: boolean | string;
+    endRegistration?: boolean | string;
+  };
+}
+"##;
+
+// ---- Spreadsheets: the field catalogue's header mapping (`onboard import` runs the same
+// functions natively). Arguments cross as JSON text; a wrong shape throws, since it is a
+// programming error, not bad data in a cell.
+
+fn json_arg(value: &JsValue, what: &str) -> Result<String, JsError> {
+    from_js(value).map_err(|e| JsError::new(&format!("{what}: {}", e.message)))
+}
+
+fn optional_arg(value: Option<JsValue>, what: &str) -> Result<Option<String>, JsError> {
+    match value {
+        Some(v) if !v.is_undefined() && !v.is_null() => json_arg(&v, what).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// The field path each column header means (`"email"`, `"socials.linkedin"`, `"fullName"`
+/// for a whole name), `null` for a column that is ignored. Headers are compared without
+/// case, accents, spaces or punctuation, in English, French, German and Spanish.
+#[wasm_bindgen(js_name = mapHeaders, unchecked_return_type = "(ImportField | null)[]")]
+pub fn map_headers(
+    #[wasm_bindgen(unchecked_param_type = "string[]")] headers: JsValue,
+) -> Result<JsValue, JsError> {
+    let text = json_arg(&headers, "headers")?;
+    let out = rules::map_headers_json(&text).map_err(|e| JsError::new(&e))?;
+    Ok(json_parse(&out))
+}
+
+/// Each row (an array of cell strings) as a user payload, ready for `validateUsers`:
+/// columns mapped by `mapHeaders` (or `options.columns`), `defaults` for fields a row leaves
+/// empty (`{type: "Attendee"}`), a full-name column split into first and last name.
+/// (Declared in SHEET_TYPES, with `defaults` and `options` optional.)
+#[wasm_bindgen(js_name = rowsToUsers, skip_typescript)]
+pub fn rows_to_users(
+    headers: JsValue,
+    rows: JsValue,
+    defaults: Option<JsValue>,
+    options: Option<JsValue>,
+) -> Result<JsValue, JsError> {
+    let headers = json_arg(&headers, "headers")?;
+    let rows = json_arg(&rows, "rows")?;
+    let defaults = optional_arg(defaults, "defaults")?;
+    let options = optional_arg(options, "options")?;
+    let out = rules::rows_to_users_json(&headers, &rows, defaults.as_deref(), options.as_deref())
+        .map_err(|e| JsError::new(&e))?;
+    Ok(json_parse(&out))
+}
+
+/// The https URL a refused URL cell plainly meant (`linkedin.com/in/ada` →
+/// `https://linkedin.com/in/ada`, `@ada` in `socials.twitter` → `https://twitter.com/ada`),
+/// to offer as a correction; `undefined` when there is none.
+#[wasm_bindgen(js_name = suggestUrl)]
+pub fn suggest_url(
+    #[wasm_bindgen(unchecked_param_type = "ImportField")] field: &str,
+    value: &str,
+) -> Option<String> {
+    rules::suggest_url(field, value)
+}
+
+/// Every field of a user payload (and the `fullName` column) with its label, the column
+/// header an export writes, its kind, whether it is required and its length limit.
+#[wasm_bindgen(js_name = fieldCatalogue, unchecked_return_type = "CatalogueField[]")]
+pub fn field_catalogue() -> JsValue {
+    json_parse(&rules::field_catalogue_json())
 }
