@@ -54,12 +54,35 @@ pub(crate) enum ApiError {
 }
 
 /// The body of every error response.
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    code: &'a str,
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Error)]
+pub(crate) struct ErrorBody<'a> {
+    code: ErrorCode,
     message: String,
+    /// The rulebook's field errors (`validation_failed`, `conflict`, `invalid_json`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::openapi::field_errors)]
     errors: Option<&'a [FieldError]>,
+}
+
+/// The `code` of an error body: what went wrong, for programs to branch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ErrorCode {
+    InvalidJson,
+    ValidationFailed,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    RateLimited,
+    Overloaded,
+    DatabaseUnavailable,
+    Internal,
 }
 
 /// Largest accepted request body.
@@ -128,21 +151,23 @@ impl ApiError {
     }
 
     /// The stable machine code of the body.
-    fn code(&self) -> &'static str {
+    fn code(&self) -> ErrorCode {
         match self {
-            ApiError::InvalidJson(_) => "invalid_json",
-            ApiError::Validation(_) => "validation_failed",
-            ApiError::MissingAuth | ApiError::InvalidKey => "unauthorized",
-            ApiError::Forbidden => "forbidden",
-            ApiError::NotFound(_) => "not_found",
-            ApiError::MethodNotAllowed(_) => "method_not_allowed",
-            ApiError::Conflict(_) => "conflict",
-            ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => "payload_too_large",
-            ApiError::UnsupportedMediaType => "unsupported_media_type",
-            ApiError::RateLimited(_) => "rate_limited",
-            ApiError::Overloaded => "overloaded",
-            ApiError::DatabaseUnavailable => "database_unavailable",
-            ApiError::Internal(_) => "internal",
+            ApiError::InvalidJson(_) => ErrorCode::InvalidJson,
+            ApiError::Validation(_) => ErrorCode::ValidationFailed,
+            ApiError::MissingAuth | ApiError::InvalidKey => ErrorCode::Unauthorized,
+            ApiError::Forbidden => ErrorCode::Forbidden,
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
+            ApiError::Conflict(_) => ErrorCode::Conflict,
+            ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => {
+                ErrorCode::PayloadTooLarge
+            }
+            ApiError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            ApiError::RateLimited(_) => ErrorCode::RateLimited,
+            ApiError::Overloaded => ErrorCode::Overloaded,
+            ApiError::DatabaseUnavailable => ErrorCode::DatabaseUnavailable,
+            ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
 

@@ -17,6 +17,7 @@ use onboard_shared::{
     slugify,
 };
 use serde::Serialize;
+use utoipa::ToSchema;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -346,8 +347,8 @@ async fn write_steps(
 }
 
 /// A sponsor as the API shows it, with its speakers' public identity.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct Sponsor {
     id: String,
     name: String,
@@ -355,20 +356,28 @@ pub(crate) struct Sponsor {
     logo: String,
     level: i32,
     has_page: bool,
+    #[schema(required = true)]
     page_content: Option<String>,
+    #[schema(required = true)]
     website: Option<String>,
+    #[schema(required = true)]
     icon: Option<String>,
+    #[schema(required = true)]
     color: Option<String>,
+    #[schema(schema_with = crate::openapi::sponsor_options)]
     options: SponsorOptions,
     speakers: Vec<SpeakerOut>,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 
 /// A sponsor's speaker as the API shows it.
-#[derive(Serialize, Clone)]
-#[serde(rename_all = "camelCase")]
-struct SpeakerOut {
+#[derive(Serialize, Clone, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = SponsorSpeaker)]
+pub(crate) struct SpeakerOut {
     id: String,
     email: String,
     first_name: String,

@@ -6,6 +6,7 @@ use crate::store;
 use mongodb::bson::oid::ObjectId;
 use onboard_shared::NewUser;
 use serde::Serialize;
+use utoipa::ToSchema;
 use std::collections::HashMap;
 
 /// Upserts each distinct tag of `users` once; answers their ids by tag key.
@@ -29,7 +30,8 @@ pub(crate) async fn upsert_batch<'u>(
 }
 
 /// A tag as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Tag {
     id: String,
     name: String,

@@ -18,6 +18,7 @@ use onboard_shared::{
     normalize_email, normalize_username,
 };
 use serde::Serialize;
+use utoipa::ToSchema;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -373,38 +374,57 @@ pub(crate) async fn reissue_password(
 }
 
 /// A user as the API shows it: never a password or hash; tags by name.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct User {
     id: String,
     email: String,
     #[serde(rename = "type")]
+    #[schema(schema_with = crate::openapi::user_type)]
     user_type: UserType,
     first_name: String,
     last_name: String,
     username: String,
+    #[schema(required = true)]
     avatar: Option<String>,
+    #[schema(required = true)]
     description: Option<String>,
+    #[schema(required = true)]
     job: Option<String>,
+    #[schema(required = true)]
     company: Option<String>,
     tags: Vec<String>,
+    #[schema(required = true)]
     timezone: Option<String>,
+    #[schema(required = true)]
     country: Option<String>,
+    #[schema(required = true)]
     city: Option<String>,
+    #[schema(required = true, schema_with = crate::openapi::status_or_null)]
     status: Option<Status>,
+    #[schema(required = true)]
     website: Option<String>,
     socials: SocialsOut,
+    #[schema(schema_with = crate::openapi::user_options)]
     options: UserOptions,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 
 /// `socials` with every network present (`null` when not given).
-#[derive(Serialize)]
-struct SocialsOut {
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Socials)]
+pub(crate) struct SocialsOut {
+    #[schema(required = true)]
     facebook: Option<String>,
+    #[schema(required = true)]
     linkedin: Option<String>,
+    #[schema(required = true)]
     twitter: Option<String>,
+    #[schema(required = true)]
     youtube: Option<String>,
 }
 

@@ -11,12 +11,12 @@
 //! Order of checks: path, then method, then the key, then the body, so an unknown path is
 //! a 404 and a known path with the wrong method a 405, never a 401.
 
-mod health;
-mod keys;
+pub(crate) mod health;
+pub(crate) mod keys;
 mod openapi;
-mod sponsors;
-mod tags;
-mod users;
+pub(crate) mod sponsors;
+pub(crate) mod tags;
+pub(crate) mod users;
 mod web;
 
 use crate::auth::{self, Caller, Need};
@@ -56,6 +56,8 @@ pub(crate) enum Body {
 /// What a handler is given.
 pub(crate) struct Request {
     pub(crate) state: Arc<AppState>,
+    /// The route being answered.
+    pub(crate) route: &'static Route,
     /// The `{...}` segments of the path, in order.
     pub(crate) params: Vec<String>,
     /// The query string as ordered pairs.
@@ -81,7 +83,34 @@ pub(crate) struct Route {
     pub(crate) access: Access,
     pub(crate) body: Body,
     handler: Handler,
+    pub(crate) doc: Doc,
 }
+
+/// What the OpenAPI document says of a route (`openapi.rs` adds the answers every route
+/// of its kind can give: 401, 403, 429, 500, 503, and 400/413/415 for a JSON body).
+pub(crate) struct Doc {
+    /// The `operationId`.
+    pub(crate) id: &'static str,
+    pub(crate) summary: &'static str,
+    pub(crate) tag: &'static str,
+    /// The success answer: status, description and body schema (`None`: no JSON body).
+    pub(crate) ok: (u16, &'static str, Option<&'static str>),
+    /// The request body's schema.
+    pub(crate) input: Option<&'static str>,
+    /// A list's query parameters besides `limit` and `after` (`None`: not a list).
+    pub(crate) query: Option<&'static [&'static str]>,
+    /// The other answers of this route: status and description.
+    pub(crate) answers: &'static [(u16, &'static str)],
+}
+
+const NOT_FOUND: (u16, &str) = (
+    404,
+    "No such resource (also for ids that are not 24 hex characters).",
+);
+const CONFLICT: (u16, &str) = (
+    409,
+    "A unique value is taken: `errors` names the field (`email_taken`, `username_taken`, `slug_taken`).",
+);
 
 const READ: Access = Access::Key(Need::Read);
 const WRITE: Access = Access::Key(Need::Write);
@@ -96,6 +125,15 @@ pub(crate) static ROUTES: &[Route] = &[
         access: Access::Public,
         body: Body::None,
         handler: |r| Box::pin(health::healthz(r)),
+        doc: Doc {
+            id: "healthz",
+            summary: "The process is up",
+            tag: "health",
+            ok: (200, "Up.", Some("Health")),
+            input: None,
+            query: None,
+            answers: &[],
+        },
     },
     Route {
         method: Method::GET,
@@ -103,6 +141,15 @@ pub(crate) static ROUTES: &[Route] = &[
         access: Access::Public,
         body: Body::None,
         handler: |r| Box::pin(health::readyz(r)),
+        doc: Doc {
+            id: "readyz",
+            summary: "The database answers",
+            tag: "health",
+            ok: (200, "Ready.", Some("Health")),
+            input: None,
+            query: None,
+            answers: &[(503, "`database_unavailable`.")],
+        },
     },
     Route {
         method: Method::GET,
@@ -110,6 +157,15 @@ pub(crate) static ROUTES: &[Route] = &[
         access: Access::Public,
         body: Body::None,
         handler: |r| Box::pin(openapi::document(r)),
+        doc: Doc {
+            id: "openapi",
+            summary: "This document",
+            tag: "meta",
+            ok: (200, "OpenAPI 3.1.", None),
+            input: None,
+            query: None,
+            answers: &[],
+        },
     },
     Route {
         method: Method::POST,
@@ -117,6 +173,15 @@ pub(crate) static ROUTES: &[Route] = &[
         access: WRITE,
         body: JSON,
         handler: |r| Box::pin(users::create(r)),
+        doc: Doc {
+            id: "createUser",
+            summary: "Create a user",
+            tag: "users",
+            ok: (201, "Created; the password is shown only here.", Some("UserCreated")),
+            input: Some("UserInput"),
+            query: None,
+            answers: &[CONFLICT],
+        },
     },
     Route {
         method: Method::GET,
@@ -124,6 +189,15 @@ pub(crate) static ROUTES: &[Route] = &[
         access: READ,
         body: Body::None,
         handler: |r| Box::pin(users::list(r)),
+        doc: Doc {
+            id: "listUsers",
+            summary: "List users",
+            tag: "users",
+            ok: (200, "A page of users.", Some("UserList")),
+            input: None,
+            query: Some(&["email", "type", "tag"]),
+            answers: &[],
+        },
     },
     Route {
         method: Method::POST,
@@ -131,6 +205,15 @@ pub(crate) static ROUTES: &[Route] = &[
         access: WRITE,
         body: Body::Json(BULK_BODY_LIMIT),
         handler: |r| Box::pin(users::bulk(r)),
+        doc: Doc {
+            id: "bulkCreateUsers",
+            summary: "Create many users, each row on its own",
+            tag: "users",
+            ok: (200, "One result per row, in request order: `created` (password shown only here), `exists` (the e-mail is already a user; nothing changed), `invalid` (rulebook errors, `duplicate_in_batch`, or `username_taken`), `failed` (not stored; safe to send again).", Some("BulkResult")),
+            input: Some("BulkInput"),
+            query: None,
+            answers: &[(413, "Body larger than 8 MiB, or more than 1,000 users.")],
+        },
     },
     Route {
         method: Method::GET,
@@ -138,6 +221,15 @@ pub(crate) static ROUTES: &[Route] = &[
         access: READ,
         body: Body::None,
         handler: |r| Box::pin(users::get_one(r)),
+        doc: Doc {
+            id: "getUser",
+            summary: "Get a user",
+            tag: "users",
+            ok: (200, "The user.", Some("User")),
+            input: None,
+            query: None,
+            answers: &[NOT_FOUND],
+        },
     },
     Route {
         method: Method::POST,
@@ -145,6 +237,15 @@ pub(crate) static ROUTES: &[Route] = &[
         access: WRITE,
         body: Body::None,
         handler: |r| Box::pin(users::reissue_password(r)),
+        doc: Doc {
+            id: "reissuePassword",
+            summary: "Issue a new generated password (the old one stops working)",
+            tag: "users",
+            ok: (200, "The new password, shown only here.", Some("PasswordReissued")),
+            input: None,
+            query: None,
+            answers: &[NOT_FOUND],
+        },
     },
     Route {
         method: Method::POST,
@@ -152,6 +253,15 @@ pub(crate) static ROUTES: &[Route] = &[
         access: WRITE,
         body: JSON,
         handler: |r| Box::pin(sponsors::create(r)),
+        doc: Doc {
+            id: "createSponsor",
+            summary: "Create a sponsor and its new speakers, atomically",
+            tag: "sponsors",
+            ok: (201, "Created; passwords only for new speaker accounts.", Some("SponsorCreated")),
+            input: Some("SponsorInput"),
+            query: None,
+            answers: &[CONFLICT],
+        },
     },
     Route {
         method: Method::GET,
@@ -159,6 +269,15 @@ pub(crate) static ROUTES: &[Route] = &[
         access: READ,
         body: Body::None,
         handler: |r| Box::pin(sponsors::list(r)),
+        doc: Doc {
+            id: "listSponsors",
+            summary: "List sponsors",
+            tag: "sponsors",
+            ok: (200, "A page of sponsors.", Some("SponsorList")),
+            input: None,
+            query: Some(&["slug"]),
+            answers: &[],
+        },
     },
     Route {
         method: Method::GET,
@@ -166,6 +285,15 @@ pub(crate) static ROUTES: &[Route] = &[
         access: READ,
         body: Body::None,
         handler: |r| Box::pin(sponsors::get_one(r)),
+        doc: Doc {
+            id: "getSponsor",
+            summary: "Get a sponsor",
+            tag: "sponsors",
+            ok: (200, "The sponsor.", Some("Sponsor")),
+            input: None,
+            query: None,
+            answers: &[NOT_FOUND],
+        },
     },
     Route {
         method: Method::GET,
@@ -173,6 +301,15 @@ pub(crate) static ROUTES: &[Route] = &[
         access: READ,
         body: Body::None,
         handler: |r| Box::pin(tags::list(r)),
+        doc: Doc {
+            id: "listTags",
+            summary: "List tags",
+            tag: "tags",
+            ok: (200, "A page of tags.", Some("TagList")),
+            input: None,
+            query: Some(&[]),
+            answers: &[],
+        },
     },
     Route {
         method: Method::POST,
@@ -180,6 +317,15 @@ pub(crate) static ROUTES: &[Route] = &[
         access: WRITE,
         body: JSON,
         handler: |r| Box::pin(keys::create(r)),
+        doc: Doc {
+            id: "createKey",
+            summary: "Create an API key (standard keys only)",
+            tag: "keys",
+            ok: (201, "Created; the key is shown only here.", Some("KeyCreated")),
+            input: Some("KeyInput"),
+            query: None,
+            answers: &[],
+        },
     },
     Route {
         method: Method::GET,
@@ -187,6 +333,15 @@ pub(crate) static ROUTES: &[Route] = &[
         access: WRITE,
         body: Body::None,
         handler: |r| Box::pin(keys::list(r)),
+        doc: Doc {
+            id: "listKeys",
+            summary: "List API keys (standard keys only; never the keys)",
+            tag: "keys",
+            ok: (200, "A page of keys.", Some("KeyList")),
+            input: None,
+            query: Some(&[]),
+            answers: &[],
+        },
     },
     Route {
         method: Method::DELETE,
@@ -194,6 +349,15 @@ pub(crate) static ROUTES: &[Route] = &[
         access: WRITE,
         body: Body::None,
         handler: |r| Box::pin(keys::delete(r)),
+        doc: Doc {
+            id: "deleteKey",
+            summary: "Delete an API key (standard keys only)",
+            tag: "keys",
+            ok: (204, "Deleted.", None),
+            input: None,
+            query: None,
+            answers: &[NOT_FOUND],
+        },
     },
 ];
 
@@ -309,6 +473,7 @@ where
         };
         let request = Request {
             state: state.clone(),
+            route: *route,
             params: params.clone(),
             query,
             body,
@@ -428,7 +593,10 @@ pub(crate) const LIMIT_DEFAULT: i64 = 20;
 pub(crate) const LIMIT_MAX: i64 = 100;
 
 impl Query {
-    pub(crate) fn parse(pairs: &[(String, String)], allowed: &[&str]) -> Result<Query, ApiError> {
+    /// The request's query against its route's parameters (`Doc::query`).
+    pub(crate) fn parse(request: &Request) -> Result<Query, ApiError> {
+        let allowed = request.route.doc.query.unwrap_or(&[]);
+        let pairs = &request.query;
         let mut errors = Vec::new();
         let mut page = Page {
             limit: LIMIT_DEFAULT,
@@ -492,9 +660,12 @@ impl Query {
 }
 
 /// `{items, next}`: the shape of every list.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct List<T> {
     pub(crate) items: Vec<T>,
+    /// The `after` of the next page; null on the last one.
+    #[schema(required = true)]
     pub(crate) next: Option<String>,
 }
 
