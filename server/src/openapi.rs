@@ -15,15 +15,14 @@ use crate::domain;
 use crate::error::ErrorBody;
 use crate::routes::{self, Access, Body, List, ROUTES};
 use onboard_shared::{
-    Code, DESCRIPTION_MAX, EMAIL_MAX, KEY_DESCRIPTION_MAX, NAME_MAX, NewKey, NewSpeaker,
-    NewSponsor, NewUser, PAGE_CONTENT_MAX, Privilege, SHORT_TEXT_MAX, SPEAKERS_MAX,
-    SPONSOR_NAME_MAX, SponsorOptions, Status, TAG_MAX, TAGS_MAX, URL_MAX, USERNAME_MAX,
-    USERNAME_MIN, UserOptions, UserType,
+    Code, DESCRIPTION_MAX, KEY_DESCRIPTION_MAX, NAME_MAX, NewKey, NewSpeaker, NewSponsor, NewUser,
+    PAGE_CONTENT_MAX, Privilege, SHORT_TEXT_MAX, SPEAKERS_MAX, SPONSOR_NAME_MAX, SponsorOptions,
+    Status, TAG_MAX, TAGS_MAX, URL_MAX, USERNAME_MAX, USERNAME_MIN, UserOptions, UserType,
 };
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
-use utoipa::ToSchema;
 
 /// The whole document.
 pub fn document() -> Value {
@@ -112,7 +111,11 @@ fn operation(route: &routes::Route) -> Value {
     );
     let error = |description: &str| answer(description, Some("Error"), &[]);
     for (status, description) in doc.answers {
-        let headers: &[&str] = if *status == 503 { &["Retry-After"] } else { &[] };
+        let headers: &[&str] = if *status == 503 {
+            &["Retry-After"]
+        } else {
+            &[]
+        };
         responses.insert(
             status.to_string(),
             answer(description, Some("Error"), headers),
@@ -168,13 +171,17 @@ fn operation(route: &routes::Route) -> Value {
     let mut params: Vec<Value> = Vec::new();
     for name in route.path.split('/').filter_map(|s| s.strip_prefix('{')) {
         let name = name.trim_end_matches('}');
-        params.push(json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }));
+        params.push(
+            json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }),
+        );
     }
     if let Some(query) = doc.query {
         params.push(json!({ "name": "limit", "in": "query", "required": false, "schema": {
             "type": "integer", "minimum": 1, "maximum": routes::LIMIT_MAX, "default": routes::LIMIT_DEFAULT } }));
-        params.push(json!({ "name": "after", "in": "query", "required": false, "schema": {
-            "type": "string", "pattern": "^[0-9a-f]{24}$" } }));
+        params.push(
+            json!({ "name": "after", "in": "query", "required": false, "schema": {
+            "type": "string", "pattern": "^[0-9a-f]{24}$" } }),
+        );
         for name in query {
             params.push(json!({ "name": name, "in": "query", "required": false, "schema": query_schema(name) }));
         }
@@ -248,7 +255,9 @@ fn field_error() -> Value {
     for field in names::<onboard_shared::FieldError>() {
         let s = match *field {
             "code" => json!({ "type": "string", "enum": names::<Code>() }),
-            "field" => json!({ "type": "string", "description": "JSON path into the payload (`speakers[1].email`); empty for the whole body." }),
+            "field" => {
+                json!({ "type": "string", "description": "JSON path into the payload (`speakers[1].email`); empty for the whole body." })
+            }
             _ => json!({ "type": "string" }),
         };
         properties.insert((*field).to_string(), s);
@@ -341,22 +350,23 @@ fn multiline(max: usize) -> Value {
     text(max, CONTROL_ML)
 }
 
-/// Required one-line text: at least one visible character, at most `max` after trimming.
+/// Required one-line text: a visible first character, at most `max` characters from it on
+/// (a little stricter than the rule, which also allows invisible characters first: a
+/// pattern cannot count past them).
 fn required_line(max: usize) -> Value {
     json!({
         "type": "string",
         "pattern": format!(
-            "^[{WS}]*[{INVISIBLE}]*[^{CONTROL}{WS}{INVISIBLE}][^{CONTROL}]{{0,{}}}$",
+            "^[{WS}]*[^{CONTROL}{WS}{INVISIBLE}][^{CONTROL}]{{0,{}}}$",
             max - 1
         )
     })
 }
 
 /// An optional value that must match `core` when given (blank counts as not given).
-fn optional(core: &str, max: usize) -> Value {
+fn optional(core: &str) -> Value {
     json!({
         "type": ["string", "null"],
-        "maxLength": max,
         "pattern": format!("^[{WS}]*({core}|[{INVISIBLE}]*)[{WS}]*$")
     })
 }
@@ -365,9 +375,10 @@ fn optional(core: &str, max: usize) -> Value {
 /// letters, digits and inner hyphens, an optional port, then visible ASCII only.
 const HTTPS_URL: &str = "https://[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:[1-9][0-9]{0,3})?([/?#][!-~]*)?";
 
-/// ASCII dot-atom local part, a domain of two or more labels with an alphabetic or
-/// punycode top-level label.
-const EMAIL: &str = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+([A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})";
+/// E-mails the rulebook accepts, within bounds a pattern can count: an ASCII dot-atom local
+/// part of at most 64 characters, two to four host labels, the last alphabetic or punycode,
+/// 227 characters in all (the rule: 254; a longer address is valid but not described).
+const EMAIL: &str = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,31})?@([A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?\\.){1,3}([A-Za-z]{2,63}|xn--[A-Za-z0-9-]{0,58}[A-Za-z0-9])";
 
 const HEX_COLOR: &str = "#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})";
 
@@ -398,21 +409,21 @@ fn optional_booleans(fields: &[&str]) -> Value {
 fn inputs() -> Vec<(&'static str, Value)> {
     let https = json!({ "type": "string", "maxLength": URL_MAX,
         "pattern": format!("^[{WS}]*{HTTPS_URL}[{WS}]*$") });
-    let https_opt = optional(HTTPS_URL, URL_MAX);
-    let email = json!({ "type": "string", "maxLength": EMAIL_MAX,
-        "pattern": format!("^[{WS}]*{EMAIL}[{WS}]*$") });
+    let mut https_opt = optional(HTTPS_URL);
+    https_opt["maxLength"] = json!(URL_MAX);
+    let email = json!({ "type": "string", "pattern": format!("^[{WS}]*{EMAIL}[{WS}]*$") });
     let username = json!({
         "type": ["string", "null"], "minLength": USERNAME_MIN, "maxLength": USERNAME_MAX,
         "pattern": "^[A-Za-z0-9][A-Za-z0-9._#-]*$"
     });
-    let tags = json!({ "type": ["array", "null"], "maxItems": TAGS_MAX, "items": required_line(TAG_MAX) });
+    let tags =
+        json!({ "type": ["array", "null"], "maxItems": TAGS_MAX, "items": required_line(TAG_MAX) });
     let mut zones: Vec<Value> = onboard_shared::timezones()
         .iter()
         .map(|t| json!(t))
         .collect();
     zones.push(Value::Null);
-    let timezone =
-        json!({ "type": ["string", "null"], "description": "IANA name, e.g. Europe/Paris.", "enum": zones });
+    let timezone = json!({ "type": ["string", "null"], "description": "IANA name, e.g. Europe/Paris.", "enum": zones });
     let socials_fields = names::<onboard_shared::Socials>();
     let socials = {
         let mut s = object(socials_fields, &[], |_| https_opt.clone());
@@ -443,21 +454,30 @@ fn inputs() -> Vec<(&'static str, Value)> {
             other => panic!("no request schema for the user field {other}"),
         },
     );
-    let speaker = object(names::<NewSpeaker>(), &["email"], |f| match f {
-        "email" => email.clone(),
-        "firstName" | "lastName" => json!({
-            "anyOf": [required_line(NAME_MAX), { "type": "null" }],
-            "description": "Required when the e-mail has no account yet."
-        }),
-        "username" => username.clone(),
-        "avatar" => https_opt.clone(),
-        "description" => multiline(DESCRIPTION_MAX),
-        "job" | "company" => line(SHORT_TEXT_MAX),
-        "tags" => tags.clone(),
-        "timezone" => timezone.clone(),
-        "highlighted" => json!({ "type": ["boolean", "null"] }),
-        other => panic!("no request schema for the speaker field {other}"),
-    });
+    let speaker = object(
+        names::<NewSpeaker>(),
+        &["email", "firstName", "lastName"],
+        |f| match f {
+            "email" => email.clone(),
+            // Required by the rulebook when the e-mail has no account yet, which the database
+            // knows and a document cannot: it asks for them always, so that every request it
+            // allows is accepted.
+            "firstName" | "lastName" => {
+                let mut name = required_line(NAME_MAX);
+                name["description"] =
+                    json!("May be left out when the e-mail already has an account.");
+                name
+            }
+            "username" => username.clone(),
+            "avatar" => https_opt.clone(),
+            "description" => multiline(DESCRIPTION_MAX),
+            "job" | "company" => line(SHORT_TEXT_MAX),
+            "tags" => tags.clone(),
+            "timezone" => timezone.clone(),
+            "highlighted" => json!({ "type": ["boolean", "null"] }),
+            other => panic!("no request schema for the speaker field {other}"),
+        },
+    );
     let sponsor = object(
         names::<NewSponsor>(),
         &["name", "logo", "level"],
@@ -473,8 +493,10 @@ fn inputs() -> Vec<(&'static str, Value)> {
                 p
             }
             "website" | "icon" => https_opt.clone(),
-            "speakers" => json!({ "type": ["array", "null"], "maxItems": SPEAKERS_MAX, "items": reference("SpeakerInput") }),
-            "color" => optional(HEX_COLOR, 64),
+            "speakers" => {
+                json!({ "type": ["array", "null"], "maxItems": SPEAKERS_MAX, "items": reference("SpeakerInput") })
+            }
+            "color" => optional(HEX_COLOR),
             "options" => optional_booleans(names::<SponsorOptions>()),
             other => panic!("no request schema for the sponsor field {other}"),
         },

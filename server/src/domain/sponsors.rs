@@ -17,9 +17,9 @@ use onboard_shared::{
     slugify,
 };
 use serde::Serialize;
-use utoipa::ToSchema;
 use std::collections::HashMap;
 use std::time::Duration;
+use utoipa::ToSchema;
 
 /// `pageContent` may hold HTML for formatting; ammonia's allow-list drops scripts, event
 /// handler attributes and `javascript:` URLs while keeping ordinary markup.

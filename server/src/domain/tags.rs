@@ -6,8 +6,8 @@ use crate::store;
 use mongodb::bson::oid::ObjectId;
 use onboard_shared::NewUser;
 use serde::Serialize;
-use utoipa::ToSchema;
 use std::collections::HashMap;
+use utoipa::ToSchema;
 
 /// Upserts each distinct tag of `users` once; answers their ids by tag key.
 pub(crate) async fn upsert_batch<'u>(

@@ -18,9 +18,9 @@ use onboard_shared::{
     normalize_email, normalize_username,
 };
 use serde::Serialize;
-use utoipa::ToSchema;
 use std::collections::HashMap;
 use std::time::Duration;
+use utoipa::ToSchema;
 
 /// How long one bulk row waits for room in a full hashing queue before it is `failed`.
 const HASH_PATIENCE: Duration = Duration::from_secs(60);

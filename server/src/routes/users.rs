@@ -7,8 +7,8 @@ use crate::error::ApiError;
 use crate::passwords::Password;
 use onboard_shared::{BULK_MAX, Code, FieldError, UserType, check_user, check_users};
 use serde::Serialize;
-use utoipa::ToSchema;
 use serde_json::Value;
+use utoipa::ToSchema;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
