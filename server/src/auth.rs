@@ -6,12 +6,15 @@
 //! database round trip; deleting a key evicts it from this instance's cache at once.
 
 use crate::config::Secret;
+use crate::data_dir;
 use crate::error::ApiError;
 use crate::store::{self, Store, StoreError};
 use mongodb::bson::oid::ObjectId;
 use onboard_shared::Privilege;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -55,22 +58,10 @@ const CACHE_MAX: usize = 10_000;
 #[derive(Debug, Default)]
 pub(crate) struct KeyCache {
     entries: Mutex<HashMap<String, (Caller, Instant)>>,
-    /// The configured `ONBOARD_API_KEY`: always valid, without a database read, so the
-    /// operator's key keeps working whatever happens to the keys collection.
-    pinned: Mutex<Option<(String, Caller)>>,
 }
 
 impl KeyCache {
-    fn pin(&self, hash: String, caller: Caller) {
-        *self.pinned.lock().unwrap_or_else(|p| p.into_inner()) = Some((hash, caller));
-    }
-
     fn get(&self, hash: &str) -> Option<Caller> {
-        if let Some((h, c)) = &*self.pinned.lock().unwrap_or_else(|p| p.into_inner())
-            && h == hash
-        {
-            return Some(*c);
-        }
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
             .get(hash)
@@ -129,39 +120,96 @@ pub(crate) async fn authenticate(
     Ok(caller)
 }
 
-/// At start-up: store the configured key's hash, or, when none is configured and no key
-/// exists yet, generate one and print it once to stderr (not to the log: the log must
-/// never hold a key).
+/// The shortest `ONBOARD_API_KEY` accepted: a guessable bootstrap key would open everything.
+pub const CONFIGURED_KEY_MIN: usize = 32;
+
+/// Where a generated key is written when no terminal can show it.
+pub fn generated_key_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("bootstrap-api-key")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error(
+        "ONBOARD_API_KEY is {0} characters long; it must have at least {CONFIGURED_KEY_MIN} (e.g. `printf 'onb_%s' \"$(openssl rand -hex 32)\"`)"
+    )]
+    KeyTooShort(usize),
+    /// The store's error, as text: the store's types stay inside the crate.
+    #[error("could not store the bootstrap API key: {0}")]
+    Database(String),
+    #[error(
+        "could not write the generated API key to {0}: {1} (no key was kept; fix the data dir or set ONBOARD_API_KEY)"
+    )]
+    KeyFile(PathBuf, std::io::Error),
+}
+
+impl From<StoreError> for BootstrapError {
+    fn from(e: StoreError) -> Self {
+        BootstrapError::Database(e.to_string())
+    }
+}
+
+/// Refuses a configured key shorter than [`CONFIGURED_KEY_MIN`], before anything starts.
+pub(crate) fn check_configured(configured: Option<&Secret>) -> Result<(), BootstrapError> {
+    match configured {
+        Some(key) if key.expose().chars().count() < CONFIGURED_KEY_MIN => {
+            Err(BootstrapError::KeyTooShort(key.expose().chars().count()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// At start-up, makes sure someone can get in, without ever logging a key:
+/// - `ONBOARD_API_KEY` set: it becomes (or replaces) the one configured record;
+/// - not set: a configured record left from an earlier start is deleted (the setting is
+///   what defines it, so removing the setting revokes it); then, when no key exists at all,
+///   one instance generates a standard key and shows it once: on the terminal when stderr
+///   is one, else in a 0600 file in the data dir whose path is logged (stderr is also the
+///   log stream, which ends up in journald or container logs);
+/// - otherwise the log says how to get access.
 pub(crate) async fn bootstrap(
     store: &Store,
-    cache: &KeyCache,
     configured: Option<&Secret>,
-) -> Result<(), StoreError> {
+    data_dir: &Path,
+) -> Result<(), BootstrapError> {
+    check_configured(configured)?;
     if let Some(key) = configured {
-        let hash = hash_key(key.expose());
-        let doc = store::keys::upsert_bootstrap(store, &hash).await?;
-        cache.pin(
-            hash,
-            Caller {
-                key_id: doc.id,
-                privilege: Privilege::Standard,
-            },
-        );
+        let doc = store::keys::set_configured(store, &hash_key(key.expose())).await?;
+        tracing::info!(key_id = %doc.id, "access: the configured key (ONBOARD_API_KEY), standard privilege");
         return Ok(());
     }
+    if store::keys::remove_configured(store).await? {
+        tracing::warn!("ONBOARD_API_KEY is no longer set: the key it configured was deleted");
+    }
+    let getting_in = "no API key was generated (keys exist). To get access without one, set ONBOARD_API_KEY \
+                      (32 characters or more) and restart: it becomes the configured standard key";
     if store::keys::count(store).await? > 0 {
+        tracing::info!("{getting_in}");
         return Ok(());
     }
     let key = generate_key();
-    store::keys::insert(
-        store,
-        hash_key(&key),
-        "Bootstrap key (generated)".into(),
-        Privilege::Standard,
-    )
-    .await?;
-    eprintln!(
-        "\n  onboard: generated the bootstrap API key (standard). It is shown ONCE; store it now:\n\n      {key}\n\n  Use it as `Authorization: Bearer <key>`; create more keys with POST /v1/keys.\n"
+    if !store::keys::insert_generated(store, hash_key(&key)).await? {
+        // Another instance starting at the same time generated it.
+        tracing::info!("{getting_in}");
+        return Ok(());
+    }
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "\n  onboard: generated the bootstrap API key (standard). It is shown ONCE; store it now:\n\n      {key}\n\n  Use it as `Authorization: Bearer <key>`; create more keys with POST /v1/keys.\n"
+        );
+        return Ok(());
+    }
+    let file = generated_key_file(data_dir);
+    let written = data_dir::ensure_dir(data_dir)
+        .and_then(|()| data_dir::write_private(&file, format!("{key}\n").as_bytes()));
+    if let Err(e) = written {
+        // A key nobody can read is no key: undo it so the next start tries again.
+        let _ = store::keys::delete_generated(store).await;
+        return Err(BootstrapError::KeyFile(file, e));
+    }
+    tracing::warn!(
+        file = %file.display(),
+        "generated the bootstrap API key (standard) and wrote it to this file (0600), the only copy: store it elsewhere, then delete the file"
     );
     Ok(())
 }

@@ -30,6 +30,10 @@ impl std::str::FromStr for Secret {
     }
 }
 
+/// Default of `ONBOARD_MAX_KEYS`: far more than a team needs, few enough that a leaked
+/// standard key cannot mint keys without bound.
+pub const DEFAULT_MAX_KEYS: u64 = 100;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Where the HTTP server listens (`127.0.0.1:0` picks a free port).
@@ -54,6 +58,9 @@ pub struct Config {
     pub hash_queue: usize,
     /// The embedded database binary; `None` looks for `secantusd-rs` on PATH.
     pub secantusd_bin: Option<PathBuf>,
+    /// The most API keys that may exist; `POST /v1/keys` beyond it answers 409
+    /// `too_many_keys`.
+    pub max_keys: u64,
 }
 
 impl Config {
@@ -71,6 +78,7 @@ impl Config {
             hash_workers: 0,
             hash_queue: 256,
             secantusd_bin: None,
+            max_keys: DEFAULT_MAX_KEYS,
         }
     }
 }

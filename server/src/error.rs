@@ -34,6 +34,15 @@ pub(crate) enum ApiError {
     MethodNotAllowed(String),
     #[error("conflict")]
     Conflict(Vec<FieldError>),
+    /// `If-Match` names a version the record is no longer at.
+    #[error("precondition failed")]
+    PreconditionFailed,
+    /// `DELETE` of the configured key: the setting defines it.
+    #[error("the configured key cannot be deleted through the API")]
+    KeyConfigured,
+    /// `POST /v1/keys` when this many keys exist already.
+    #[error("too many API keys (max {0})")]
+    TooManyKeys(u64),
     /// The body is larger than this many bytes.
     #[error("payload too large")]
     PayloadTooLarge(u64),
@@ -77,6 +86,9 @@ pub(crate) enum ErrorCode {
     NotFound,
     MethodNotAllowed,
     Conflict,
+    PreconditionFailed,
+    KeyConfigured,
+    TooManyKeys,
     PayloadTooLarge,
     UnsupportedMediaType,
     RateLimited,
@@ -118,6 +130,9 @@ impl From<DomainError> for ApiError {
             DomainError::Invalid(errors) => ApiError::Validation(errors),
             DomainError::Conflict(errors) => ApiError::Conflict(errors),
             DomainError::NotFound(what) => ApiError::NotFound(what),
+            DomainError::PreconditionFailed => ApiError::PreconditionFailed,
+            DomainError::KeyConfigured => ApiError::KeyConfigured,
+            DomainError::TooManyKeys(max) => ApiError::TooManyKeys(max),
             DomainError::Hash(e) => e.into(),
             DomainError::Store(e) => e.into(),
             DomainError::Internal(detail) => ApiError::Internal(detail),
@@ -139,7 +154,10 @@ impl ApiError {
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::KeyConfigured | ApiError::TooManyKeys(_) => {
+                StatusCode::CONFLICT
+            }
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
@@ -160,6 +178,9 @@ impl ApiError {
             ApiError::NotFound(_) => ErrorCode::NotFound,
             ApiError::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
             ApiError::Conflict(_) => ErrorCode::Conflict,
+            ApiError::PreconditionFailed => ErrorCode::PreconditionFailed,
+            ApiError::KeyConfigured => ErrorCode::KeyConfigured,
+            ApiError::TooManyKeys(_) => ErrorCode::TooManyKeys,
             ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => {
                 ErrorCode::PayloadTooLarge
             }
@@ -186,6 +207,14 @@ impl ApiError {
             ApiError::NotFound(what) => format!("{what} not found."),
             ApiError::MethodNotAllowed(_) => "This method is not allowed on this path.".to_string(),
             ApiError::Conflict(_) => "A unique value is already taken.".to_string(),
+            ApiError::PreconditionFailed => {
+                "The record changed since the version in If-Match: read it again, then retry."
+                    .to_string()
+            }
+            ApiError::KeyConfigured => "This is the configured key (ONBOARD_API_KEY): to revoke it, change or unset that setting and restart the server.".to_string(),
+            ApiError::TooManyKeys(max) => format!(
+                "At most {max} API keys may exist (ONBOARD_MAX_KEYS): delete keys no longer used first."
+            ),
             ApiError::PayloadTooLarge(limit) => {
                 format!("The request body is larger than {limit} bytes.")
             }

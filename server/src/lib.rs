@@ -18,6 +18,7 @@
 
 pub mod auth;
 pub mod config;
+pub(crate) mod data_dir;
 mod domain;
 pub mod embedded_db;
 mod error;
@@ -57,16 +58,28 @@ pub(crate) struct AppState {
     pub(crate) passwords: PasswordPool,
     pub(crate) keys: KeyCache,
     pub(crate) limiter: RateLimiter,
+    /// The most API keys that may exist (`ONBOARD_MAX_KEYS`).
+    pub(crate) max_keys: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("no MONGODB_URI given (the embedded database is started by `run`, not `spawn`)")]
     NoDatabase,
-    #[error("the database did not answer: {0}")]
-    Database(#[from] mongodb::error::Error),
-    #[error("the bootstrap key could not be stored: {0}")]
-    Bootstrap(String),
+    /// The first contact failed: the server is not there, the URI is wrong, or the
+    /// credentials are refused.
+    #[error("could not connect to the database: {0}")]
+    Connect(mongodb::error::Error),
+    /// Connected, but a start-up step failed.
+    #[error("the database refused a start-up step ({step}): {source}")]
+    Setup {
+        step: &'static str,
+        source: mongodb::error::Error,
+    },
+    #[error("stored documents could not be brought up to date: {0}")]
+    Migrate(String),
+    #[error(transparent)]
+    Bootstrap(#[from] auth::BootstrapError),
     #[error("could not listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -112,19 +125,31 @@ impl App {
 /// Connects to `config.mongodb_uri`, creates indexes, stores the bootstrap key and starts
 /// serving on `config.bind` (port 0 picks a free one; see [`App::addr`]).
 pub async fn spawn(config: &Config) -> Result<App, StartError> {
+    auth::check_configured(config.api_key.as_ref())?;
     let uri = config.mongodb_uri.as_ref().ok_or(StartError::NoDatabase)?;
-    let store = Store::connect(uri.expose(), &config.database, config.transactions).await?;
-    store.ensure_indexes().await?;
-    let keys = KeyCache::default();
-    auth::bootstrap(&store, &keys, config.api_key.as_ref())
+    let store = Store::connect(uri.expose(), &config.database, config.transactions)
         .await
-        .map_err(|e| StartError::Bootstrap(e.to_string()))?;
+        .map_err(StartError::Connect)?;
+    store
+        .ensure_indexes()
+        .await
+        .map_err(|source| StartError::Setup {
+            step: "creating indexes",
+            source,
+        })?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| StartError::Migrate(e.to_string()))?;
+    let keys = KeyCache::default();
+    auth::bootstrap(&store, config.api_key.as_ref(), &config.data_dir).await?;
     tracing::info!(database = %config.database, transactions = store.transactions, "database ready");
     let state = Arc::new(AppState {
         store,
         passwords: PasswordPool::new(config.hash_workers, config.hash_queue),
         keys,
         limiter: RateLimiter::new(config.rate_limit),
+        max_keys: config.max_keys,
     });
     let listener = TcpListener::bind(config.bind)
         .await
@@ -150,11 +175,12 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
 /// `onboard serve`: starts the embedded database when no URI is configured, serves until
 /// SIGTERM / Ctrl-C, then shuts down gracefully and stops the database.
 pub async fn run(mut config: Config) -> Result<(), StartError> {
+    // Before anything starts: a refused setting should not leave a database behind.
+    auth::check_configured(config.api_key.as_ref())?;
     let mut supervisor = None;
     if config.mongodb_uri.is_none() {
         let bin = embedded_db::find_binary(config.secantusd_bin.as_deref())?;
-        let dir = config.data_dir.join("db");
-        let db = EmbeddedDb::start(&bin, &dir, 0).await?;
+        let db = EmbeddedDb::start(&bin, &config.data_dir, 0).await?;
         config.mongodb_uri = Some(config::Secret::new(db.uri()));
         supervisor = Some(supervise(db, bin));
     }
@@ -206,7 +232,7 @@ fn supervise(db: EmbeddedDb, bin: std::path::PathBuf) -> Supervisor {
                     return;
                 }
             }
-            let (port, dir) = (db.port(), db.dir().to_path_buf());
+            let (port, dir) = (db.port(), db.data_dir().to_path_buf());
             loop {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 if *stopping.borrow() {

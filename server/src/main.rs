@@ -37,11 +37,29 @@ enum Command {
 }
 
 const IMPORT_HELP: &str = "\
-Columns are matched by header, ignoring case, spaces, punctuation and accents: Email /
-E-mail / Email address, First name / Prénom, Last name / Nom / Surname, Type, Username,
-Tags (split on ; , |), Time zone, Company, Job, Country, City, Status, Website, Avatar,
-Description, Facebook, LinkedIn, Twitter, YouTube, Highlight, End registration.
-Separator `,`, `;` or tab (detected); a UTF-8 byte-order mark is skipped.
+Columns are matched by header with the rulebook's field catalogue (the page's Import tab
+uses the same), ignoring case, spaces, punctuation and accents, in English, French, German
+and Spanish: Email / E-mail / Courriel / Correo, First name / Prénom / Vorname / Nombre,
+Last name / Nom / Nachname / Apellido, Type, Username, Tags (split on ; , |), Time zone,
+Company, Job title / Poste, Country, City / Town / Ville, Status, Website, Avatar, Bio,
+Facebook, LinkedIn (URL), Twitter, YouTube, Highlight, End registration. A full-name column
+(Name / Full name / Nom complet / Nombre completo) fills first and last name when the file
+has neither: `Doe, Jane` splits at the comma, else the last word is the last name
+(`Jane van Doe` -> `Jane van` / `Doe`); the report lists the split rows. Yes/no cells:
+yes/no, true/false, oui/non, vrai/faux, ja/nein, sí/no, 1/0, x. Separator `,`, `;` or tab
+(detected); a UTF-8 byte-order mark is skipped; a file that is not UTF-8 is read as
+Windows-1252 (what spreadsheets write as plain CSV), and the command says so.
+
+--map \"Header=field\" sets a column's field by hand (repeatable; `Header=ignore` skips a
+column); fields are the catalogue's paths: email, type, firstName, lastName, username, avatar,
+description, job, company, tags, timezone, country, city, status, website, socials.facebook,
+socials.linkedin, socials.twitter, socials.youtube, options.highlight,
+options.endRegistration, fullName.
+--type-from \"Ticket Type\" --speaker-value \"Speaker Pass\": the column's values say each
+row's type: a value given with --speaker-value (repeatable, compared without case or accents)
+is Speaker, any other value Attendee, an empty cell the --type default.
+URLs the rules refuse but plainly meant (linkedin.com/in/ada, http://..., @ada in the Twitter
+column) are listed with their https correction; --fix-urls applies them.
 
 FILE.results.csv lists every row (row number as in a spreadsheet, header = row 1):
 email, status (created / exists / invalid / failed), id, password for created rows,
@@ -61,7 +79,7 @@ enum ImportType {
 
 #[derive(Args)]
 struct ImportArgs {
-    /// The CSV file (UTF-8).
+    /// The CSV file (UTF-8, or Windows-1252).
     file: PathBuf,
     /// Base URL of the onboard server.
     #[arg(long, env = "ONBOARD_URL", default_value = "http://127.0.0.1:8080")]
@@ -77,9 +95,28 @@ struct ImportArgs {
         ignore_case = true
     )]
     user_type: ImportType,
+    /// Sets the field of a column by hand: "Header=field" (repeatable; "Header=ignore"
+    /// skips the column).
+    #[arg(long = "map", value_name = "HEADER=FIELD")]
+    map: Vec<String>,
+    /// The column whose values give each row's type (see --speaker-value).
+    #[arg(long, value_name = "HEADER")]
+    type_from: Option<String>,
+    /// A value of the type column that means Speaker (repeatable); other values then
+    /// mean Attendee.
+    #[arg(long, value_name = "VALUE")]
+    speaker_value: Vec<String>,
+    /// Apply the listed URL corrections (https:// added to a bare link, @handle in the
+    /// Twitter column) instead of only listing them.
+    #[arg(long)]
+    fix_urls: bool,
     /// Check every row and print the report; send nothing.
     #[arg(long)]
     dry_run: bool,
+    /// With --dry-run: print the report as JSON (columns, each row's payload, errors and
+    /// URL suggestions) on stdout.
+    #[arg(long, requires = "dry_run")]
+    json: bool,
     /// Rows per request (at most 1000).
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u16).range(1..=1000))]
     chunk_size: u16,
@@ -111,8 +148,10 @@ struct ServeArgs {
     /// Directory of the embedded database's files (`<data-dir>/db`).
     #[arg(long, env = "ONBOARD_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
-    /// The bootstrap admin API key (standard privilege). When unset and no key exists
-    /// yet, one is generated and printed once to stderr.
+    /// The configured API key (standard privilege, at least 32 characters): one record,
+    /// replaced when this changes, deleted when it is unset. When unset and no key exists,
+    /// one is generated: printed on the terminal, or written to <data-dir>/bootstrap-api-key
+    /// (0600) when stderr is not a terminal.
     #[arg(long, env = "ONBOARD_API_KEY", hide_env_values = true)]
     api_key: Option<Secret>,
     /// Requests per minute per API key (token bucket); 0 disables rate limiting.
@@ -134,6 +173,10 @@ struct ServeArgs {
     /// Password hashes allowed to wait for a thread; beyond it requests get 503.
     #[arg(long, env = "ONBOARD_HASH_QUEUE", default_value_t = 256)]
     hash_queue: usize,
+    /// The most API keys that may exist (the configured and generated keys included);
+    /// `POST /v1/keys` beyond it answers 409 `too_many_keys`.
+    #[arg(long, env = "ONBOARD_MAX_KEYS", default_value_t = onboard::config::DEFAULT_MAX_KEYS)]
+    max_keys: u64,
     /// Path of the embedded database binary (default: `secantusd-rs` on PATH).
     #[arg(long, env = "SECANTUSD_BIN")]
     secantusd_bin: Option<PathBuf>,
@@ -196,15 +239,32 @@ async fn async_main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Import(args) => {
+            let mut columns = Vec::new();
+            for m in &args.map {
+                let Some((header, field)) = m.rsplit_once('=') else {
+                    eprintln!("onboard import: --map \"{m}\": expected \"Header=field\"");
+                    return ExitCode::from(2);
+                };
+                columns.push((header.to_string(), field.to_string()));
+            }
             let options = onboard::import::Options {
                 file: args.file,
                 url: args.url,
                 key: args.key,
-                user_type: match args.user_type {
-                    ImportType::Attendee => onboard_shared::UserType::Attendee,
-                    ImportType::Speaker => onboard_shared::UserType::Speaker,
+                mapping: onboard::import::Mapping {
+                    columns,
+                    type_from: args.type_from,
+                    speaker_values: args.speaker_value,
+                    default_type: match args.user_type {
+                        ImportType::Attendee => onboard_shared::UserType::Attendee,
+                        ImportType::Speaker => onboard_shared::UserType::Speaker,
+                    }
+                    .as_str()
+                    .to_string(),
                 },
+                fix_urls: args.fix_urls,
                 dry_run: args.dry_run,
+                json: args.json,
                 chunk_size: usize::from(args.chunk_size),
                 parallel: usize::from(args.parallel),
             };
@@ -231,6 +291,7 @@ async fn async_main() -> ExitCode {
                 hash_workers: args.hash_workers,
                 hash_queue: args.hash_queue,
                 secantusd_bin: args.secantusd_bin,
+                max_keys: args.max_keys,
             };
             match onboard::run(config).await {
                 Ok(()) => ExitCode::SUCCESS,

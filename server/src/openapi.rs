@@ -53,7 +53,8 @@ pub fn document() -> Value {
                 "Retry-After": { "description": "Seconds to wait before retrying.", "schema": { "type": "integer" } },
                 "RateLimit-Limit": { "description": "Requests per minute allowed for this key.", "schema": { "type": "integer" } },
                 "RateLimit-Remaining": { "description": "Requests left now.", "schema": { "type": "integer" } },
-                "RateLimit-Reset": { "description": "Seconds until the allowance is full again.", "schema": { "type": "integer" } }
+                "RateLimit-Reset": { "description": "Seconds until the allowance is full again.", "schema": { "type": "integer" } },
+                "ETag": { "description": "The record's version, for `If-Match`.", "schema": { "type": "string", "pattern": "^\"[0-9]+\"$" } }
             },
             "schemas": schemas()
         }
@@ -102,6 +103,9 @@ fn operation(route: &routes::Route) -> Value {
     if doc.ok.0 == 201 {
         ok_headers.push("Location");
     }
+    if doc.versioned && doc.ok.0 == 200 {
+        ok_headers.push("ETag");
+    }
     if keyed {
         ok_headers.extend(RATE);
     }
@@ -111,15 +115,13 @@ fn operation(route: &routes::Route) -> Value {
     );
     let error = |description: &str| answer(description, Some("Error"), &[]);
     for (status, description) in doc.answers {
-        let headers: &[&str] = if *status == 503 {
-            &["Retry-After"]
-        } else {
-            &[]
+        let (schema, headers): (Option<&str>, &[&str]) = match status {
+            200..=299 if keyed => (doc.ok.2, &RATE),
+            200..=299 => (doc.ok.2, &[]),
+            503 => (Some("Error"), &["Retry-After"]),
+            _ => (Some("Error"), &[]),
         };
-        responses.insert(
-            status.to_string(),
-            answer(description, Some("Error"), headers),
-        );
+        responses.insert(status.to_string(), answer(description, schema, headers));
     }
     if keyed {
         responses.insert(
@@ -175,6 +177,11 @@ fn operation(route: &routes::Route) -> Value {
             json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }),
         );
     }
+    if doc.versioned && route.method != warp::http::Method::GET {
+        params.push(json!({ "name": "If-Match", "in": "header", "required": false, "schema": {
+            "type": "string",
+            "description": "The `ETag` of a previous answer (or `*`): the change happens only if the record is still at that version, else 412 `precondition_failed`." } }));
+    }
     if let Some(query) = doc.query {
         params.push(json!({ "name": "limit", "in": "query", "required": false, "schema": {
             "type": "integer", "minimum": 1, "maximum": routes::LIMIT_MAX, "default": routes::LIMIT_DEFAULT } }));
@@ -190,7 +197,11 @@ fn operation(route: &routes::Route) -> Value {
         op["parameters"] = Value::Array(params);
     }
     if let Some(input) = doc.input {
-        op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": reference(input) } } });
+        let mut content = json!({ "application/json": { "schema": reference(input) } });
+        if route.method == warp::http::Method::PATCH {
+            content["application/merge-patch+json"] = json!({ "schema": reference(input) });
+        }
+        op["requestBody"] = json!({ "required": true, "content": content });
     }
     op
 }
@@ -199,6 +210,9 @@ fn operation(route: &routes::Route) -> Value {
 fn query_schema(name: &str) -> Value {
     match name {
         "type" => json!({ "type": "string", "enum": names::<UserType>() }),
+        "q" => {
+            json!({ "type": "string", "description": "Case-insensitive prefix of the e-mail, username, first or last name." })
+        }
         // E-mails, tags and slugs are compared as the rulebook normalizes them: any text.
         _ => json!({ "type": "string" }),
     }
@@ -437,6 +451,9 @@ fn inputs() -> Vec<(&'static str, Value)> {
         |f| match f {
             "email" => email.clone(),
             "type" => json!({ "type": "string", "enum": names::<UserType>() }),
+            "q" => {
+                json!({ "type": "string", "description": "Case-insensitive prefix of the e-mail, username, first or last name." })
+            }
             "firstName" | "lastName" => required_line(NAME_MAX),
             "username" => username.clone(),
             "avatar" | "website" => https_opt.clone(),
@@ -510,6 +527,21 @@ fn inputs() -> Vec<(&'static str, Value)> {
         }
         other => panic!("no request schema for the key field {other}"),
     });
+    let user_patch = patch_of(
+        &user,
+        "A JSON Merge Patch (RFC 7396) of the user's fields: present fields change, `null` removes an optional one, absent ones stay. `id`, `password`, `createdAt`, `updatedAt` are `read_only`.",
+    );
+    let mut sponsor_patch = patch_of(
+        &sponsor,
+        "A JSON Merge Patch (RFC 7396) of the sponsor's own fields. The slug stays on a rename unless `slug` is given; speakers have their own routes (`speakers` is `read_only`).",
+    );
+    if let Some(props) = sponsor_patch["properties"].as_object_mut() {
+        props.remove("speakers");
+        props.insert(
+            "slug".into(),
+            json!({ "type": "string", "maxLength": onboard_shared::SLUG_MAX, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$" }),
+        );
+    }
     let bulk = json!({
         "type": "object", "additionalProperties": false, "required": ["users"],
         "properties": {
@@ -526,7 +558,36 @@ fn inputs() -> Vec<(&'static str, Value)> {
         ("SponsorInput", sponsor),
         ("KeyInput", key),
         ("BulkInput", bulk),
+        ("UserPatch", user_patch),
+        ("SponsorPatch", sponsor_patch),
+        // The answer of `addSpeaker` (built in routes/sponsors.rs).
+        (
+            "SpeakerAdded",
+            json!({
+                "type": "object", "additionalProperties": false, "required": ["id", "email"],
+                "properties": {
+                    "id": { "type": "string" }, "email": { "type": "string" },
+                    "password": { "type": "string", "description": "Only when the account was created by this request (201)." }
+                }
+            }),
+        ),
     ]
+}
+
+/// A merge patch of `input`'s fields: none required, `null` removes an optional field
+/// (the rulebook answers `required` for a required one).
+fn patch_of(input: &Value, description: &str) -> Value {
+    let mut p = input.clone();
+    if let Some(o) = p.as_object_mut() {
+        o.remove("required");
+        o.insert("description".into(), json!(description));
+        if let Some(props) = o.get_mut("properties").and_then(Value::as_object_mut) {
+            for v in props.values_mut() {
+                *v = json!({ "anyOf": [v.clone(), { "type": "null" }] });
+            }
+        }
+    }
+    p
 }
 
 // ---- the rulebook's names, from its own types ----

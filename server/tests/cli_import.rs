@@ -267,3 +267,137 @@ async fn a_bad_key_or_an_unusable_file_exits_2() {
         run.stderr
     );
 }
+
+/// A dry run needs no server: only the file and the rulebook.
+async fn dry_run(file: &Path, extra: &[&str]) -> Run {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_onboard"))
+        .arg("import")
+        .arg(file)
+        .arg("--dry-run")
+        .args(extra)
+        .env_remove("ONBOARD_API_KEY")
+        .env_remove("ONBOARD_URL")
+        .output()
+        .await
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[tokio::test]
+async fn a_full_name_column_is_split_and_the_dry_run_says_so() {
+    let file = write_csv(
+        "names.csv",
+        "Name,Email\n\"Doe, Jane\",jane@example.com\nJane van Doe,jvd@example.com\n",
+    );
+    let run = dry_run(&file, &[]).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    for line in [
+        "split full names into first and last name in 2 rows (column \"Name\"",
+        "row 2: first name \"Jane\", last name \"Doe\"",
+        "row 3: first name \"Jane van\", last name \"Doe\"",
+    ] {
+        assert!(
+            run.stdout.contains(line),
+            "missing {line:?} in\n{}",
+            run.stdout
+        );
+    }
+    assert!(run.stderr.contains("Name → fullName"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn map_type_from_and_speaker_values_read_a_ticketing_export() {
+    let file = write_csv(
+        "tickets.csv",
+        "Work mail,First Name,Last Name,Ticket Type,Order #\n\
+         ada@example.com,Ada,Lovelace,Speaker Pass,1\n\
+         grace@example.com,Grace,Hopper,Early Bird,2\n",
+    );
+    // Without the options: no e-mail column, the file cannot be used.
+    let run = dry_run(&file, &[]).await;
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--map"), "{}", run.stderr);
+    let run = dry_run(
+        &file,
+        &[
+            "--map",
+            "Work mail=email",
+            "--type-from",
+            "Ticket Type",
+            "--speaker-value",
+            "speaker pass",
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        report["columns"],
+        json!(["email", "firstName", "lastName", "type", null])
+    );
+    assert_eq!(report["rows"][0]["payload"]["type"], "Speaker");
+    assert_eq!(report["rows"][1]["payload"]["type"], "Attendee");
+    assert!(
+        run.stderr.contains("Order # (no such field)"),
+        "{}",
+        run.stderr
+    );
+
+    let run = dry_run(&file, &["--map", "Work mail=e-mail"]).await;
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("is not a field"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn url_corrections_are_listed_and_applied_only_with_fix_urls() {
+    let file = write_csv(
+        "links.csv",
+        "Email,First name,Last name,LinkedIn,Twitter\n\
+         ada@example.com,Ada,Lovelace,linkedin.com/in/ada,@ada\n",
+    );
+    let run = dry_run(&file, &[]).await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains(
+        "row 2: socials.linkedin: suggested correction (--fix-urls applies it): \"linkedin.com/in/ada\" → \"https://linkedin.com/in/ada\""
+    ), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("\"@ada\" → \"https://twitter.com/ada\"")
+    );
+    assert!(run.stdout.contains("(url_not_https)"));
+
+    let run = dry_run(&file, &["--fix-urls"]).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("row 2: socials.twitter: corrected \"@ada\" → \"https://twitter.com/ada\"")
+    );
+    assert!(run.stdout.contains("1 rows: 1 valid, 0 invalid"));
+}
+
+#[tokio::test]
+async fn a_windows_1252_file_is_read_as_such_and_the_command_says_so() {
+    let path = temp_dir("onboard-cli-").join("latin.csv");
+    // "Prénom;Nom" and "Élodie;Dupré" in Windows-1252, as a spreadsheet's plain CSV.
+    std::fs::write(
+        &path,
+        b"Courriel;Pr\xe9nom;Nom\nelodie@example.fr;\xc9lodie;Dupr\xe9\n",
+    )
+    .unwrap();
+    let run = dry_run(&path, &["--json"]).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("not UTF-8: read as Windows-1252"),
+        "{}",
+        run.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["encoding"], "Windows-1252");
+    assert_eq!(report["rows"][0]["payload"]["firstName"], "Élodie");
+    assert_eq!(report["rows"][0]["payload"]["lastName"], "Dupré");
+}

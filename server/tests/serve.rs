@@ -28,6 +28,7 @@ impl Serve {
             "ONBOARD_DATABASE",
             "ONBOARD_BIND",
             "ONBOARD_RATE_LIMIT",
+            "ONBOARD_MAX_KEYS",
             "RUST_LOG",
         ] {
             cmd.env_remove(var);
@@ -93,6 +94,44 @@ impl Serve {
             .next()
             .unwrap()
             .to_string()
+    }
+
+    /// The pid of the embedded database started last (it changes when it is restarted).
+    fn embedded_pid(&self) -> i32 {
+        let out = self.output();
+        let line = out
+            .lines()
+            .rfind(|l| l.contains("embedded database listening"))
+            .expect("embedded db line");
+        let at = line
+            .find("pid=")
+            .expect("pid in the embedded database line")
+            + 4;
+        line[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    fn embedded_port_latest(&self) -> u16 {
+        let out = self.output();
+        let line = out
+            .lines()
+            .rfind(|l| l.contains("embedded database listening port="))
+            .expect("embedded db line");
+        let at = line.find("port=").unwrap() + 5;
+        line[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    fn embedded_starts(&self) -> usize {
+        self.output().matches("embedded database listening").count()
     }
 
     fn embedded_port(&self) -> u16 {
@@ -187,6 +226,7 @@ async fn help_documents_every_flag_and_env_var() {
         "--api-key",
         "ONBOARD_API_KEY",
         "ONBOARD_RATE_LIMIT",
+        "ONBOARD_MAX_KEYS",
         "--log-format",
         "RUST_LOG",
     ] {
@@ -216,7 +256,29 @@ async fn embedded_database_data_survives_a_restart_and_the_bootstrap_key_prints_
         1,
         "{out}"
     );
-    let key = key_in(&out).expect("bootstrap key printed");
+    // stderr is a pipe here (as under systemd or in a container): the key goes to a 0600
+    // file in the data dir, the log names the file and never holds the key.
+    let file = onboard::auth::generated_key_file(&dir);
+    assert!(out.contains(&file.display().to_string()), "{out}");
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions())
+            & 0o777,
+        0o600
+    );
+    let key = std::fs::read_to_string(&file).unwrap().trim().to_string();
+    assert!(key.starts_with("onb_") && key.len() == 68, "{key}");
+    assert!(!out.contains(&key), "the key never reaches the log");
+    assert_eq!(key_in(&out), None, "no key at all in the output");
+    // The embedded database's own secrets: a private directory and a 0600 password file.
+    for (path, mode) in [
+        (dir.join("db"), 0o700),
+        (onboard::embedded_db::credentials_file(&dir), 0o600),
+    ] {
+        let m = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&path).unwrap().permissions(),
+        );
+        assert_eq!(m & 0o777, mode, "{}", path.display());
+    }
     let r = http
         .post(format!("{url}/v1/users"))
         .bearer_auth(&key)
@@ -253,9 +315,14 @@ async fn embedded_database_data_survives_a_restart_and_the_bootstrap_key_prints_
         r.json::<Value>().await.unwrap()["email"],
         "persist@domain.com"
     );
+    let out = second.output();
     assert!(
-        !second.output().contains("generated the bootstrap API key"),
-        "printed only once, ever"
+        !out.contains("generated the bootstrap API key"),
+        "generated only once, ever"
+    );
+    assert!(
+        out.contains("To get access without one, set ONBOARD_API_KEY"),
+        "a start that generates no key says how to get in:\n{out}"
     );
     assert!(second.terminate().success());
 }
@@ -268,7 +335,7 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
             "--data-dir",
             dir.to_str().unwrap(),
             "--api-key",
-            "onb_graceful_test_key",
+            "onb_graceful_test_key_0123456789abcdef",
         ],
         &[],
     );
@@ -276,7 +343,7 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     let http = reqwest::Client::new();
     let request = tokio::spawn(async move {
         http.post(format!("{url}/v1/users"))
-            .bearer_auth("onb_graceful_test_key")
+            .bearer_auth("onb_graceful_test_key_0123456789abcdef")
             .json(&user("g@domain.com"))
             .send()
             .await
@@ -360,6 +427,13 @@ async fn no_password_key_or_hash_ever_reaches_the_logs() {
             .send()
     };
     let mut secrets = vec![admin_key.clone(), onboard::auth::hash_key(&admin_key)];
+    // The database password inside MONGODB_URI (the embedded one's, unless the tests run on
+    // ONBOARD_TEST_MONGODB_URI).
+    if let Some((userinfo, _)) = db_uri().split("://").nth(1).and_then(|r| r.split_once('@'))
+        && let Some((_, password)) = userinfo.split_once(':')
+    {
+        secrets.push(password.to_string());
+    }
     let created: Value = post("/v1/users", &admin_key, user("log1@domain.com"))
         .await
         .unwrap()
@@ -456,8 +530,9 @@ async fn a_database_outage_gives_503_and_the_server_recovers_by_itself() {
     let db = start_db(dir.clone(), 0);
     let port = db.port();
     let mut config = test_config();
-    config.mongodb_uri = Some(onboard::config::Secret::new(format!(
-        "mongodb://127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=1000"
+    config.mongodb_uri = Some(onboard::config::Secret::new(db.uri().replace(
+        "serverSelectionTimeoutMS=3000",
+        "serverSelectionTimeoutMS=1000",
     )));
     let app = spawn_with(config).await;
     let created = app.create_user(&user("before@domain.com")).await;
@@ -537,7 +612,7 @@ async fn a_crashed_embedded_database_is_restarted_by_onboard() {
             "--data-dir",
             dir.to_str().unwrap(),
             "--api-key",
-            "onb_crash_test_key",
+            "onb_crash_test_key_0123456789abcdef",
         ],
         &[],
     );
@@ -564,7 +639,7 @@ async fn a_crashed_embedded_database_is_restarted_by_onboard() {
     loop {
         let r = http
             .post(format!("{url}/v1/users"))
-            .bearer_auth("onb_crash_test_key")
+            .bearer_auth("onb_crash_test_key_0123456789abcdef")
             .json(&user("after-crash@domain.com"))
             .send()
             .await
@@ -585,4 +660,197 @@ async fn a_crashed_embedded_database_is_restarted_by_onboard() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(serve.terminate().success());
+}
+
+#[tokio::test]
+async fn a_configured_key_shorter_than_32_characters_is_refused_at_start() {
+    let dir = temp_dir("onboard-short-");
+    let mut serve = Serve::start(
+        &["--data-dir", dir.to_str().unwrap()],
+        &[("ONBOARD_API_KEY", "onb_0123456789abcdef0123456789a")],
+    );
+    assert!(!serve.wait_exit().success());
+    let out = serve.output();
+    assert!(
+        out.contains("ONBOARD_API_KEY is 31 characters long") && out.contains("at least 32"),
+        "{out}"
+    );
+    assert!(
+        !dir.join("db").exists(),
+        "refused before the embedded database was started"
+    );
+}
+
+/// Issue 14: instances started together on one empty database all serve, and the bootstrap
+/// key is made once. Before: every instance generated (and printed) its own key, and a
+/// racing upsert could end a start with "the database did not answer: Kind: Custom user
+/// error".
+#[tokio::test]
+async fn three_instances_starting_together_on_an_empty_database_all_serve() {
+    let http = reqwest::Client::new();
+    let configured = format!("onb_{:064x}", rand::random::<u128>());
+    for with_key in [false, true] {
+        let database = unique_name("race_");
+        let data = temp_dir("onboard-race-");
+        let uri = db_uri();
+        let mut envs = vec![
+            ("MONGODB_URI", uri.as_str()),
+            ("ONBOARD_DATABASE", database.as_str()),
+            ("ONBOARD_DATA_DIR", data.to_str().unwrap()),
+        ];
+        if with_key {
+            envs.push(("ONBOARD_API_KEY", configured.as_str()));
+        }
+        let mut serves: Vec<Serve> = (0..3).map(|_| Serve::start(&[], &envs)).collect();
+        let urls: Vec<String> = serves.iter_mut().map(|s| s.url()).collect();
+        let all = serves
+            .iter()
+            .map(Serve::output)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(!all.contains("did not answer"), "{all}");
+        let generated = all.matches("generated the bootstrap API key").count();
+        let key = if with_key {
+            assert_eq!(generated, 0, "{all}");
+            configured.clone()
+        } else {
+            assert_eq!(generated, 1, "one instance generates, once:\n{all}");
+            assert_eq!(
+                all.matches("To get access without one, set ONBOARD_API_KEY")
+                    .count(),
+                2,
+                "{all}"
+            );
+            std::fs::read_to_string(onboard::auth::generated_key_file(&data))
+                .unwrap()
+                .trim()
+                .to_string()
+        };
+        for url in &urls {
+            let r = http
+                .get(format!("{url}/v1/keys"))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            let items = r.json::<Value>().await.unwrap()["items"].clone();
+            assert_eq!(
+                items.as_array().unwrap().len(),
+                1,
+                "one bootstrap key: {items}"
+            );
+        }
+        for mut s in serves {
+            assert!(s.terminate().success());
+        }
+    }
+}
+
+/// Issue 14: acknowledged writes survive `kill -9` of the embedded database (three rounds:
+/// creates, SIGKILL right after the last 201, onboard restarts it, every user is there) and
+/// of onboard itself. Before `--sync-on-commit`, 1 or 2 of the last 30 were lost per round.
+#[tokio::test]
+async fn acknowledged_creates_survive_kill_9_of_the_database_and_of_onboard() {
+    const N: usize = 30;
+    let key = format!("onb_{:064x}", rand::random::<u128>());
+    let dir = temp_dir("onboard-durable-");
+    let data = dir.to_str().unwrap();
+    let envs = [
+        ("ONBOARD_API_KEY", key.as_str()),
+        ("ONBOARD_RATE_LIMIT", "0"),
+    ];
+    let mut serve = Serve::start(&["--data-dir", data], &envs);
+    let mut url = serve.url();
+    let http = reqwest::Client::new();
+    let mut ids: Vec<String> = Vec::new();
+
+    async fn create_batch(http: &reqwest::Client, url: &str, key: &str, tag: &str) -> Vec<String> {
+        // 6 at a time: many commits close together, as under real load.
+        let mut ids = Vec::new();
+        for chunk in 0..N / 6 {
+            let mut tasks = Vec::new();
+            for i in 0..6 {
+                let (http, url, key) = (http.clone(), url.to_string(), key.to_string());
+                let email = format!("durable-{tag}-{chunk}-{i}@domain.com");
+                tasks.push(tokio::spawn(async move {
+                    let r = http
+                        .post(format!("{url}/v1/users"))
+                        .bearer_auth(&key)
+                        .json(&user(&email))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), StatusCode::CREATED);
+                    r.json::<Value>().await.unwrap()["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                }));
+            }
+            for t in tasks {
+                ids.push(t.await.unwrap());
+            }
+        }
+        ids
+    }
+
+    async fn all_there(http: &reqwest::Client, url: &str, key: &str, ids: &[String]) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut missing = Vec::new();
+        for id in ids {
+            loop {
+                let r = http
+                    .get(format!("{url}/v1/users/{id}"))
+                    .bearer_auth(key)
+                    .send()
+                    .await
+                    .unwrap();
+                match r.status() {
+                    StatusCode::OK => break,
+                    StatusCode::NOT_FOUND => {
+                        missing.push(id.clone());
+                        break;
+                    }
+                    // The database is still coming back.
+                    _ => {
+                        assert!(Instant::now() < deadline, "never recovered");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "{} of {} acknowledged users lost: {missing:?}",
+            missing.len(),
+            ids.len()
+        );
+    }
+
+    for round in 0..3 {
+        ids.extend(create_batch(&http, &url, &key, &format!("db{round}")).await);
+        let starts = serve.embedded_starts();
+        // SAFETY: the database child of the onboard process this test started.
+        unsafe {
+            libc::kill(serve.embedded_pid(), libc::SIGKILL);
+        }
+        eventually("onboard to restart its database", || {
+            serve.embedded_starts() > starts
+        });
+        all_there(&http, &url, &key, &ids).await;
+    }
+
+    ids.extend(create_batch(&http, &url, &key, "onboard").await);
+    let db_port = serve.embedded_port_latest();
+    serve.signal(libc::SIGKILL);
+    serve.wait_exit();
+    // Its database gets SIGTERM from the kernel (parent death) and stops by itself.
+    eventually("the orphaned database to stop", || !port_open(db_port));
+    let mut again = Serve::start(&["--data-dir", data], &envs);
+    url = again.url();
+    all_there(&http, &url, &key, &ids).await;
+    assert_eq!(ids.len(), 4 * N);
+    let status = again.terminate();
+    assert!(status.success(), "{status}:\n{}", again.output());
 }

@@ -4,7 +4,7 @@
 use crate::error::{BULK_ERRORS_MAX, Code, ERRORS_MAX, FieldError, cap_errors};
 use crate::node::{Kind, Node, Object};
 use crate::patch::{UserPatch, check_bulk_update};
-use crate::rules::{is_valid_email, normalize_email};
+use crate::rules::{Checker, is_valid_email, normalize_email};
 use crate::user::{NewUser, UserDraft, check_user_node};
 use serde_json::Value;
 
@@ -181,6 +181,78 @@ pub fn check_users_update<'e>(
     })
 }
 
+/// `onExisting` of a bulk request: what a row whose e-mail already belongs to a user does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OnExisting {
+    /// Nothing changes; the row's status is `exists` (the default: re-sending a file is safe).
+    #[default]
+    Skip,
+    /// The row is a patch of the user ([`check_users_update`]): `updated` or `unchanged`.
+    Update,
+    /// The row is `invalid` with `email_taken` on `email`.
+    Fail,
+}
+
+/// The accepted `onExisting` values.
+pub const ON_EXISTING: &[(&str, OnExisting)] = &[
+    ("skip", OnExisting::Skip),
+    ("update", OnExisting::Update),
+    ("fail", OnExisting::Fail),
+];
+
+/// The body of `POST /v1/users/bulk`, checked: its rows (not yet checked) and its policy.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BulkRequest<'b> {
+    pub users: &'b [Value],
+    pub on_existing: OnExisting,
+}
+
+/// Checks the envelope of a bulk request, `{"users": [...], "onExisting"?: "skip" |
+/// "update" | "fail"}` (`null` or absent is `skip`): `users` is `required` and an array,
+/// `onExisting` one of the values (`invalid_choice`), other members `unknown_field` (capped
+/// as a payload's errors are). The number of rows is the caller's to check ([`BULK_MAX`]:
+/// the server answers 413).
+///
+/// ```
+/// use onboard_shared::{check_bulk_request, Code, OnExisting};
+/// use serde_json::json;
+/// let body = json!({"users": [{}], "onExisting": "update"});
+/// let req = check_bulk_request(&body).unwrap();
+/// assert_eq!((req.users.len(), req.on_existing), (1, OnExisting::Update));
+/// let errors = check_bulk_request(&json!({"users": {}, "onExisting": "merge"})).unwrap_err();
+/// assert_eq!((errors[0].code, errors[1].code), (Code::WrongType, Code::InvalidChoice));
+/// ```
+pub fn check_bulk_request(body: &Value) -> Result<BulkRequest<'_>, Vec<FieldError>> {
+    let Value::Object(obj) = body else {
+        return Err(vec![FieldError::new(
+            "",
+            Code::WrongType,
+            "Must be an object with a `users` array.",
+        )]);
+    };
+    let mut c = Checker::default();
+    c.unknown_fields("", obj, &["users", "onExisting"]);
+    let users = match obj.get("users") {
+        Some(Value::Array(rows)) => Some(rows.as_slice()),
+        None | Some(Value::Null) => {
+            c.push("users", Code::Required, "Is required.");
+            None
+        }
+        Some(_) => {
+            c.push("users", Code::WrongType, "Must be an array of users.");
+            None
+        }
+    };
+    let on_existing = c.choice(obj, "", "onExisting", false, ON_EXISTING);
+    match users {
+        Some(users) if c.errors.is_empty() => Ok(BulkRequest {
+            users,
+            on_existing: on_existing.unwrap_or_default(),
+        }),
+        _ => Err(c.errors),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,5 +307,49 @@ mod tests {
         assert!(matches!(&alone[0], Ok(BulkRow::Update(p)) if p.changed == ["city"]));
         assert_eq!(bulk_row_key(&rows[0]).as_deref(), Some("jane@domain.com"));
         assert_eq!(bulk_row_key(&json!({"email": "nope"})), None);
+    }
+}
+
+#[cfg(test)]
+mod envelope_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn envelopes() {
+        let ok = |body: Value| check_bulk_request(&body).map(|r| (r.users.len(), r.on_existing));
+        assert_eq!(ok(json!({"users": []})), Ok((0, OnExisting::Skip)));
+        assert_eq!(
+            ok(json!({"users": [1], "onExisting": null})),
+            Ok((1, OnExisting::Skip))
+        );
+        assert_eq!(
+            ok(json!({"users": [], "onExisting": "fail"})),
+            Ok((0, OnExisting::Fail))
+        );
+        let codes = |body: Value| -> Vec<(String, Code)> {
+            check_bulk_request(&body)
+                .unwrap_err()
+                .into_iter()
+                .map(|e| (e.field, e.code))
+                .collect()
+        };
+        assert_eq!(codes(json!([])), [(String::new(), Code::WrongType)]);
+        assert_eq!(
+            codes(json!({"onExisting": "Update", "x": 1})),
+            [
+                ("x".to_string(), Code::UnknownField),
+                ("users".to_string(), Code::Required),
+                ("onExisting".to_string(), Code::InvalidChoice),
+            ]
+        );
+        // Issue 17, finding 3: an envelope of many unknown members is capped too.
+        let mut body = serde_json::Map::new();
+        for i in 0..50_000 {
+            body.insert(format!("k{i}"), Value::Null);
+        }
+        let errors = check_bulk_request(&Value::Object(body)).unwrap_err();
+        assert_eq!(errors.len(), ERRORS_MAX + 1);
+        assert_eq!(errors[ERRORS_MAX].code, Code::TooManyErrors);
     }
 }

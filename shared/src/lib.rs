@@ -32,6 +32,7 @@
 //! ```
 
 mod batch;
+mod catalogue;
 mod doc;
 mod error;
 mod fold;
@@ -40,6 +41,7 @@ mod key;
 mod node;
 mod password;
 mod rules;
+mod sheet;
 mod slug;
 mod sponsor;
 mod timezones;
@@ -51,7 +53,10 @@ mod csv;
 mod patch;
 mod speaker;
 
-pub use batch::{BULK_MAX, BulkRow, bulk_row_key, check_users, check_users_update};
+pub use batch::{
+    BULK_MAX, BulkRequest, BulkRow, ON_EXISTING, OnExisting, bulk_row_key, check_bulk_request,
+    check_users, check_users_update,
+};
 pub use csv::{csv_cell_value, csv_safe_cell};
 pub use error::{BULK_ERRORS_MAX, ERRORS_MAX};
 pub use error::{Code, FieldError};
@@ -76,6 +81,15 @@ pub use sponsor::{
 pub use user::{
     DESCRIPTION_MAX, NAME_MAX, NewUser, SHORT_TEXT_MAX, STATUSES, Socials, Status, UserOptions,
     UserType, check_user, validate_user,
+};
+// The field catalogue and spreadsheet mapping (`onboard import`, the page's Import tab).
+pub use catalogue::{
+    FIELDS, Field, FieldKind, NO_WORDS, YES_WORDS, field, field_for_header, header_key,
+    split_full_name, yes_no,
+};
+pub use sheet::{
+    CellValue, SheetOptions, SheetRow, field_catalogue_json, kind_name, map_headers,
+    map_headers_json, rows_to_users, rows_to_users_json, sheet_rows, suggest_url,
 };
 pub use username::{
     USERNAME_MAX, USERNAME_MIN, check_username, generate_username, generate_username_with,

@@ -385,10 +385,11 @@ impl Shape {
     }
 }
 
-/// RFC 7396 MergePatch(target, patch) for an object with `fields`. Members of the patch
-/// that are not fields are kept as given (a `null` one too), so the create's check reports
-/// them; members of the target that are not fields are dropped. Only fields are looked up,
-/// so a patch of many unknown members costs linear time.
+/// RFC 7396 MergePatch(target, patch) for an object whose fields `is_field` names; `skip`
+/// names patch members left out (read-only ones, and those checked apart). Members of the
+/// patch that are not fields are kept as given (a `null` one too), so the create's check
+/// reports them; members of the target that are not fields are dropped. Only fields are
+/// looked up, so a patch of many unknown members costs linear time.
 fn merge<T: Tree>(
     target: T,
     patch: T,

@@ -8,14 +8,8 @@ use crate::error::{Code, ERRORS_MAX, FieldError, too_many_errors};
 use crate::node::{Kind, Node, Object, given};
 use crate::timezones::TIMEZONES;
 
-/// Longest e-mail address (RFC 5321 path limit).
-pub const EMAIL_MAX: usize = 254;
-/// Longest URL.
-pub const URL_MAX: usize = 2048;
-/// Most tags on one user or speaker.
-pub const TAGS_MAX: usize = 50;
-/// Longest tag.
-pub const TAG_MAX: usize = 50;
+// The limits are the field catalogue's; re-exported here under their historic names.
+pub use crate::catalogue::{EMAIL_MAX, TAG_MAX, TAGS_MAX, URL_MAX};
 
 /// Is `email` a usable address? ASCII only (write international domains as `xn--`
 /// punycode), one `@`, a dot-atom local part of at most 64 characters and a domain of at

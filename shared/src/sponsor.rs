@@ -7,12 +7,8 @@ use crate::user::{DESCRIPTION_MAX, NAME_MAX, SHORT_TEXT_MAX};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Longest sponsor name.
-pub const SPONSOR_NAME_MAX: usize = 200;
-/// Longest page content (HTML).
-pub const PAGE_CONTENT_MAX: usize = 100_000;
-/// Most speakers on one sponsor.
-pub const SPEAKERS_MAX: usize = 100;
+// The limits are the field catalogue's; re-exported here under their historic names.
+pub use crate::catalogue::{PAGE_CONTENT_MAX, SPEAKERS_MAX, SPONSOR_NAME_MAX};
 
 /// `options` of a sponsor.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,7 +91,7 @@ pub(crate) const FIELDS: &[&str] = &[
     "color",
     "options",
 ];
-const SPEAKER_FIELDS: &[&str] = &[
+pub(crate) const SPEAKER_FIELDS: &[&str] = &[
     "email",
     "firstName",
     "lastName",

@@ -6,12 +6,8 @@ use crate::rules::{Checker, Text, join};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Longest first or last name.
-pub const NAME_MAX: usize = 100;
-/// Longest job title, company, country or city.
-pub const SHORT_TEXT_MAX: usize = 200;
-/// Longest description.
-pub const DESCRIPTION_MAX: usize = 5000;
+// The limits are the field catalogue's; re-exported here under their historic names.
+pub use crate::catalogue::{DESCRIPTION_MAX, NAME_MAX, SHORT_TEXT_MAX};
 
 /// `type`: what the user is at the event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

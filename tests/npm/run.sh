@@ -15,7 +15,8 @@ cp "$here"/*.test.mjs "$here"/*.test.cjs .
 
 # The types: a strict TypeScript consumer of every export must compile, and wrong payload
 # shapes in it must be compile errors (see wasm/examples/consumer.ts).
-[[ -x "$here/node_modules/.bin/tsc" ]] || (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+[[ -x "$here/node_modules/.bin/tsc" && -d "$here/node_modules/papaparse" ]] ||
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 cp "$root/wasm/examples/consumer.ts" .
 cat > tsconfig.json <<'JSON'
 { "compilerOptions": { "strict": true, "noEmit": true, "target": "es2022", "module": "nodenext",
@@ -24,3 +25,13 @@ JSON
 "$here/node_modules/.bin/tsc" -p tsconfig.json
 echo "tsc --strict: wasm/examples/consumer.ts type-checks against the packed package"
 ONBOARD_CORPUS="$root/shared/corpus/cases.json" node --test --test-reporter=spec ./*.test.mjs ./*.test.cjs
+
+# The spreadsheet parity test (tests/sheets/): the same export files through the package, as
+# the page reads them (papaparse, as web/ uses), and through `onboard import --dry-run --json`.
+ONBOARD_BIN="${ONBOARD_BIN:-$root/target/debug/onboard}"
+if [[ ! -x "$ONBOARD_BIN" ]]; then
+  (cd "$root" && cargo build -q -p onboard)
+fi
+ln -s "$here/node_modules/papaparse" node_modules/papaparse
+mkdir sheets && cp "$root"/tests/sheets/*.test.mjs sheets/
+SHEETS_DIR="$root/tests/sheets" ONBOARD_BIN="$ONBOARD_BIN" node --test --test-reporter=spec sheets/*.test.mjs

@@ -4,20 +4,27 @@
 // (if a line stopped being an error, tsc would fail on the unused directive).
 import {
   checkUsername,
+  fieldCatalogue,
   generatePassword,
   generateUsername,
+  mapHeaders,
   previewUsername,
+  rowsToUsers,
   slugify,
   statuses,
+  suggestUrl,
   timezones,
   validateSponsor,
   validateSponsorJson,
   validateUser,
   validateUserJson,
   validateUsers,
+  type CatalogueField,
   type ErrorCode,
   type FieldError,
+  type ImportField,
   type PasswordPolicy,
+  type SheetUser,
   type SponsorPayload,
   type UserPayload,
   type UserStatus,
@@ -51,64 +58,69 @@ const codes: ErrorCode[] = errors.map((e) => e.code);
 const byField: Record<string, string> = Object.fromEntries(errors.map((e) => [e.field, e.message]));
 
 const policy: PasswordPolicy = { length: 24, symbols: false };
-const password: string = generatePassword(policy) + generatePassword(undefined);
+const password: string = generatePassword(policy) + generatePassword(undefined) + generatePassword();
 const names: string[] = [previewUsername("Jane", "Doe"), generateUsername("Jane", "Doe"), slugify("Acme")];
 const zones: string[] = timezones();
 const status: UserStatus = statuses()[0];
 
+// A half-filled form or data from elsewhere is what validateUser checks: any value goes in.
+const draft: Partial<UserPayload> = { email: "a@b.co" };
+const fromElsewhere: unknown = JSON.parse("{}");
+errors.push(...validateUser(draft), ...validateUser(fromElsewhere), ...validateSponsor({ name: "Acme" }));
+
+// Spreadsheets: the page's Import tab and `onboard import` read columns this way.
+const headers = ["Name", "E-mail", "Ticket"];
+const fields: (ImportField | null)[] = mapHeaders(headers);
+fields[2] = "type";
+const users: SheetUser[] = rowsToUsers(headers, [["Doe, Jane", "jane@domain.com", "Speaker Pass"]], { type: "Attendee" }, {
+  columns: fields,
+  typeValues: { "Speaker Pass": "Speaker" },
+});
+const rowErrors: FieldError[][] = validateUsers(users);
+const fix: string | undefined = suggestUrl("socials.linkedin", "linkedin.com/in/jane");
+const labels: string[] = fieldCatalogue().map((f: CatalogueField) => `${f.label}: ${f.header}`);
+
 // @ts-expect-error: `type` must be "Attendee" or "Speaker"
-validateUser({ email: "a@b.co", type: "Guest", firstName: "A", lastName: "B" });
+const guest: UserPayload = { email: "a@b.co", type: "Guest", firstName: "A", lastName: "B" };
 // @ts-expect-error: lastName is required
-validateUser({ email: "a@b.co", type: "Attendee", firstName: "A" });
+const noLast: UserPayload = { email: "a@b.co", type: "Attendee", firstName: "A" };
 // @ts-expect-error: tags is an array of strings
-validateUser({ email: "a@b.co", type: "Attendee", firstName: "A", lastName: "B", tags: "Mentor" });
+const tagText: UserPayload = { email: "a@b.co", type: "Attendee", firstName: "A", lastName: "B", tags: "Mentor" };
 // @ts-expect-error: level is a number
-validateSponsor({ name: "Acme", logo: "https://acme.com/l.png", level: "3" });
+const levelText: SponsorPayload = { name: "Acme", logo: "https://acme.com/l.png", level: "3" };
 // @ts-expect-error: each speaker needs an email
-validateSponsor({ name: "Acme", logo: "https://acme.com/l.png", level: 3, speakers: [{ firstName: "J" }] });
+const noEmail: SponsorPayload = { name: "Acme", logo: "https://acme.com/l.png", level: 3, speakers: [{ firstName: "J" }] };
 // @ts-expect-error: codes are a closed union
 const notACode: ErrorCode = "oops";
 // @ts-expect-error: policy fields are typed
 generatePassword({ length: "20" });
+// @ts-expect-error: columns are catalogue fields
+rowsToUsers(headers, [], null, { columns: ["shoeSize"] });
 
-console.log(codes, byField, password, names, zones.length, status, notACode);
+console.log(codes, byField, password, names, zones.length, status, notACode, rowErrors, fix, labels, guest, noLast, tagText, levelText, noEmail);
 
-// Edits (issue 12): merge patches, one speaker, CSV cells.
+// Edits (issue 12): user merge patches, CSV cells.
 import {
   csvCellValue,
   csvSafe,
-  validateSpeaker,
-  validateSpeakerJson,
-  validateSponsorPatch,
-  validateSponsorPatchJson,
   validateUserPatch,
   validateUserPatchJson,
-  type SponsorPatchPayload,
-  type SponsorRecord,
   type UserPatchPayload,
   type UserRecord,
 } from "onboard-rules";
 
 const stored: UserRecord = { ...user, id: "665f1c2e8b3e4a0012345678", username: "SuperJane", createdAt: "2026-01-01T00:00:00Z" };
 const userPatch: UserPatchPayload = { job: "Lead", avatar: null, socials: { twitter: null } };
-const storedSponsor: SponsorRecord = { ...sponsor, slug: "super-sponsor" };
-const sponsorPatch: SponsorPatchPayload = { name: "Mega", slug: "mega", color: null };
 const editErrors: FieldError[] = [
   ...validateUserPatch(stored, userPatch),
   ...validateUserPatchJson(JSON.stringify(stored), JSON.stringify(userPatch)),
-  ...validateSponsorPatch(storedSponsor, sponsorPatch),
-  ...validateSponsorPatchJson(JSON.stringify(storedSponsor), JSON.stringify(sponsorPatch)),
-  ...validateSpeaker({ email: "speaker@domain.com", firstName: "Ann" }),
-  ...validateSpeakerJson('{"email": "speaker@domain.com"}'),
 ];
 const editCodes: ErrorCode[] = ["read_only", "slug_invalid", "too_many_errors", "already_speaker"];
 const cell: string = csvCellValue(csvSafe("=1+1"));
 
 // @ts-expect-error: a patch's values keep their types
 validateUserPatch(stored, { tags: "Mentor" });
-// @ts-expect-error: speakers are not part of a sponsor patch
-validateSponsorPatch(storedSponsor, { speakers: [] });
-// @ts-expect-error: a speaker needs an email
-validateSpeaker({ firstName: "Ann" });
+// @ts-expect-error: a patch names only the user's fields
+validateUserPatch(stored, { nickname: "J" });
 
 console.log(editErrors, editCodes, cell);

@@ -1,6 +1,6 @@
 // Browser and bundler entry (Vite, plain <script type="module">, workers): loads the
 // WebAssembly module once, with top-level await, so every export is ready on import.
-// Node resolves package.json's "node" condition to ./node/onboard_wasm.cjs instead, which
+// Node resolves package.json's "node" condition to ./node/index.cjs instead, which
 // reads the .wasm from disk synchronously.
 import init from "./web/onboard_wasm.js";
 

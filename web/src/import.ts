@@ -2,9 +2,11 @@
 // before anything is sent, then imported in chunks through POST /v1/users/bulk. Its own entry
 // (assets/import.js, with papaparse and its CSS inlined), fetched by main.ts only when the tab
 // first opens, so the page's first load does not grow. As in main.ts, no rule is written here:
-// this file turns cells into the API's JSON and puts each FieldError on the cell its path names.
+// the rulebook's field catalogue maps the columns and turns rows into the API's JSON
+// (mapHeaders, rowsToUsers: the functions `onboard import` runs natively), and this file puts
+// each FieldError on the cell its path names.
 import Papa from "papaparse";
-import type { FieldError, UserPayload } from "onboard-rules";
+import type { CatalogueField, FieldError, ImportField, SheetUser } from "onboard-rules";
 import css from "./import.css?inline";
 
 type Rules = typeof import("onboard-rules");
@@ -18,69 +20,6 @@ const PARALLEL = 2;
 const RETRIES = 5;
 const MAX_WAIT = 60;
 const PAGE = 50;
-
-// ---- Fields and the column names that mean them (compared without case, spaces, accents). ----
-const FIELDS: [path: string, label: string, names: string][] = [
-  ["email", "Email", "email emailaddress mail courriel adressemail adresseemail adressecourriel adresseelectronique mailaddress"],
-  ["type", "Type", "type usertype role participanttype typeutilisateur typedutilisateur"],
-  ["firstName", "First name", "firstname first givenname forename prenom"],
-  ["lastName", "Last name", "lastname last surname familyname nom nomdefamille"],
-  ["username", "Username", "username user login pseudo handle nomdutilisateur identifiant"],
-  ["avatar", "Avatar URL", "avatar photo picture image"],
-  ["description", "Description", "description bio biography biographie about"],
-  ["job", "Job title", "job jobtitle title position poste fonction titre"],
-  ["company", "Company", "company organization organisation employer entreprise societe"],
-  ["tags", "Tags", "tags tag labels groups etiquettes etiquette"],
-  ["timezone", "Time zone", "timezone tz fuseauhoraire fuseau"],
-  ["country", "Country", "country pays"],
-  ["city", "City", "city town ville"],
-  ["status", "Professional status", "status professionalstatus situation statut situationprofessionnelle"],
-  ["website", "Website", "website web site homepage siteweb siteinternet"],
-  ["socials.facebook", "Facebook", "facebook socialsfacebook"],
-  ["socials.linkedin", "LinkedIn", "linkedin socialslinkedin"],
-  ["socials.twitter", "Twitter", "twitter x socialstwitter"],
-  ["socials.youtube", "YouTube", "youtube socialsyoutube"],
-  ["options.highlight", "Highlight (speakers)", "highlight highlighted optionshighlight miseenavant"],
-  ["options.endRegistration", "Skip registration review", "endregistration optionsendregistration skipreview"],
-];
-const LABEL = new Map(FIELDS.map(([p, l]) => [p, l]));
-const SYNONYM = new Map<string, string>();
-for (const [path, , names] of FIELDS) for (const n of names.split(" ")) SYNONYM.set(n, path);
-
-const norm = (s: string) =>
-  s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[^a-z0-9]/g, "");
-
-/** The field a column header names, or "" (ignored): `E-mail`, `Prénom`, `Socials.LinkedIn URL`... */
-export function fieldOf(header: string): string {
-  const n = norm(header);
-  for (const k of [n, n.replace(/^(socials?|options?)/, ""), n.replace(/(url|link|profile|channel|address)$/, "")])
-    if (SYNONYM.has(k)) return SYNONYM.get(k)!;
-  return "";
-}
-
-/** Spreadsheet words for booleans; anything else is passed as text, for the rulebook to refuse. */
-const BOOL: Record<string, boolean> = { true: true, yes: true, y: true, oui: true, x: true, "1": true, false: false, no: false, n: false, non: false, "0": false };
-
-function put(obj: Json, path: string, value: unknown) {
-  const [a, b] = path.split(".");
-  if (b) (obj[a] ??= {})[b] = value;
-  else obj[a] = value;
-}
-
-/** One row as the API's JSON: empty cells are left out (the rulebook decides), tags split on ; , |. */
-function payloadOf(cells: string[], map: string[], type: string): Json {
-  const out: Json = {};
-  map.forEach((path, col) => {
-    const raw = (cells[col] ?? "").trim();
-    if (!path || !raw) return;
-    let v: unknown = raw;
-    if (path === "tags") v = raw.split(/[;,|]/).map((t) => t.trim()).filter(Boolean);
-    else if (path.startsWith("options.")) v = BOOL[raw.toLowerCase()] ?? raw;
-    put(out, path, v);
-  });
-  out.type ??= type;
-  return out;
-}
 
 // ---- Small DOM helpers (as in main.ts). ----
 function h(tag: string, attrs: Record<string, string> = {}, ...kids: (Node | string)[]): HTMLElement {
@@ -170,6 +109,11 @@ const TEMPLATE = `
     <p class="hint">Each column of the file fills the field chosen here; change one and every row is checked again.</p>
     <div class="grid"></div>
   </fieldset>
+  <fieldset id="imp-types" hidden>
+    <legend>Types</legend>
+    <p class="hint">The column read as Type holds other words than Attendee and Speaker: say what each one means.</p>
+    <div class="grid"></div>
+  </fieldset>
   <p id="imp-summary" role="status"></p>
   <p id="imp-parse" class="hint"></p>
   <div class="row">
@@ -226,16 +170,25 @@ export function mount(panel: HTMLElement, loading: Promise<Rules>, keyInput: HTM
     $(".banner").replaceChildren(...(content.length ? [h("p", {}, ...content)] : []));
 
   let rules: Rules | undefined;
+  // The rulebook's field catalogue: labels for the column pickers and the table, and kinds.
+  let catalogue: CatalogueField[] = [];
+  const label = (path: string) => catalogue.find((f) => f.path === path)?.label;
+  const isUrl = (path: string) => catalogue.some((f) => f.path === path && f.kind === "url");
   // The file as read: column names, data rows (cells as text) and each row's spreadsheet number.
   let name = "pasted";
   let headers: string[] = [];
   let rows: string[][] = [];
   let nums: number[] = [];
+  // The field of each column ("" = ignored): mapHeaders' answer until a person changes it.
   let map: string[] = [];
-  // The last check: each row's payload and its errors (index = data row).
-  let payloads: Json[] = [];
+  let mapped = false;
+  // Values of the type column and the type each means ("" = as written).
+  const typeValues = new Map<string, string>();
+  // The last check: each row's payload, its errors and the URL corrections offered (index = data row).
+  let payloads: SheetUser[] = [];
   let errors: FieldError[][] = [];
   let problems: number[] = [];
+  let fixes = new Map<number, Map<number, string>>();
   let running = false;
 
   const checkPager = new Pager("Pages of checked rows", () => drawTable());
@@ -246,13 +199,14 @@ export function mount(panel: HTMLElement, loading: Promise<Rules>, keyInput: HTM
   loading.then(
     (r) => {
       rules = r;
+      catalogue = r.fieldCatalogue();
       if (rows.length) recheck();
     },
     () => banner(h("strong", {}, "The rules could not be loaded. "), "Rows are checked in the browser before an import: reload the page to try again."),
   );
 
   // ---- Reading: papaparse guesses the separator; a UTF-8 BOM is dropped. ----
-  function read(text: string, from: string) {
+  function read(text: string, from: string, note = "") {
     const parsed = Papa.parse<string[]>(text, { skipEmptyLines: false });
     const records = parsed.data;
     const blank = (r: string[]) => r.every((c) => !c.trim());
@@ -271,18 +225,13 @@ export function mount(panel: HTMLElement, loading: Promise<Rules>, keyInput: HTM
       rows.push(records[i]);
       nums.push(i + 1); // the header is row first+1 in the spreadsheet
     }
-    const seen = new Set<string>();
-    map = headers.map((hd) => {
-      const f = fieldOf(hd);
-      if (!f || seen.has(f)) return "";
-      seen.add(f);
-      return f;
-    });
+    mapped = false;
+    typeValues.clear();
     const errs = parsed.errors.filter((e) => e.code !== "UndetectableDelimiter");
     $("#imp-parse").textContent =
+      note +
       `Separator: ${JSON.stringify(parsed.meta.delimiter)}.` +
       (errs.length ? ` The CSV parser noted: ${errs.slice(0, 3).map((e) => `${e.message}${e.row != null ? ` (record ${e.row + 1})` : ""}`).join("; ")}.` : "");
-    drawMapping();
     checkPager.page = 0;
     results.hidden = true;
     run.hidden = true;
@@ -291,7 +240,7 @@ export function mount(panel: HTMLElement, loading: Promise<Rules>, keyInput: HTM
   }
 
   function drawMapping() {
-    const options = () => [new Option("Ignore this column", ""), ...FIELDS.map(([p, l]) => new Option(`${l} (${p})`, p))];
+    const options = () => [new Option("Ignore this column", ""), ...catalogue.map((f) => new Option(`${f.label} (${f.path})`, f.path))];
     mapBox.replaceChildren(
       ...headers.map((hd, col) => {
         const sel = h("select", { id: `imp-col-${col}`, "data-col": String(col) }) as HTMLSelectElement;
@@ -308,6 +257,27 @@ export function mount(panel: HTMLElement, loading: Promise<Rules>, keyInput: HTM
     );
   }
 
+  /** The value table of the column mapped to `type`: shown when its cells are not all types already. */
+  function drawTypeValues() {
+    const box = $("#imp-types");
+    const col = map.indexOf("type");
+    const values = col < 0 ? [] : [...new Set(rows.map((r) => (r[col] ?? "").trim()).filter(Boolean))];
+    const shown = values.some((v) => v !== "Attendee" && v !== "Speaker") ? values.slice(0, 30) : [];
+    box.hidden = !shown.length;
+    box.querySelector(".grid")!.replaceChildren(
+      ...shown.map((v, k) => {
+        const sel = h("select", { id: `imp-tv-${k}`, "data-value": v }) as HTMLSelectElement;
+        sel.append(new Option("As written", ""), new Option("Attendee"), new Option("Speaker"));
+        sel.value = typeValues.get(v) ?? "";
+        sel.onchange = () => {
+          typeValues.set(v, sel.value);
+          recheck();
+        };
+        return h("div", { class: "field" }, h("label", { for: sel.id }, `“${v}” means`), sel);
+      }),
+    );
+  }
+
   // ---- Checking: every row through validateUsers at once (duplicates in the file included). ----
   function recheck() {
     if (!rules) {
@@ -315,25 +285,56 @@ export function mount(panel: HTMLElement, loading: Promise<Rules>, keyInput: HTM
       start.disabled = true;
       return;
     }
+    if (!mapped) {
+      map = rules.mapHeaders(headers).map((p) => p ?? "");
+      mapped = true;
+      drawMapping();
+    }
+    drawTypeValues();
     const t0 = performance.now();
-    const type = typeSel.value;
-    payloads = rows.map((r) => payloadOf(r, map, type));
-    errors = rules.validateUsers(payloads as UserPayload[]);
+    const chosen: Record<string, string> = {};
+    for (const [v, t] of typeValues) if (t) chosen[v] = t;
+    payloads = rules.rowsToUsers(headers, rows, { type: typeSel.value }, {
+      columns: map.map((p) => (p || null) as ImportField | null),
+      typeValues: chosen,
+    });
+    errors = rules.validateUsers(payloads);
     const ms = performance.now() - t0;
     problems = [];
+    fixes = new Map();
     let dupes = 0;
+    let offered = 0;
     errors.forEach((e, i) => {
       if (!e.length) return;
       problems.push(i);
       if (e.some((x) => x.code === "duplicate_in_batch")) dupes++;
+      // A refused URL whose intent is plain gets a correction to accept, never applied unasked.
+      for (const x of e) {
+        const c = map.indexOf(x.field);
+        if (c < 0 || !isUrl(x.field)) continue;
+        const fix = rules!.suggestUrl(x.field as ImportField, rows[i][c] ?? "");
+        if (fix === undefined) continue;
+        if (!fixes.has(i)) fixes.set(i, new Map());
+        fixes.get(i)!.set(c, fix);
+        offered++;
+      }
     });
     const valid = rows.length - problems.length;
+    const full = map.indexOf("fullName");
+    const splits = full < 0 ? 0 : rows.filter((r) => (r[full] ?? "").trim()).length;
+    const fixAll = h("button", { type: "button", id: "imp-fix-all", class: "secondary" }, `Apply the ${plural(offered, "suggested URL correction")}`);
+    fixAll.onclick = () => {
+      for (const [i, byCol] of fixes) for (const [c, fix] of byCol) rows[i][c] = fix;
+      recheck();
+    };
     summary.replaceChildren(
       h("strong", { "data-count": "rows" }, fmt(rows.length)), ` row${rows.length === 1 ? "" : "s"}: `,
       h("span", { "data-count": "valid" }, fmt(valid)), " valid, ",
       h("span", { "data-count": "invalid" }, fmt(problems.length)), " with problems, of which ",
       h("span", { "data-count": "duplicates" }, fmt(dupes)), ` repeat${dupes === 1 ? "s" : ""} an email of an earlier row. `,
+      ...(splits ? [h("span", { "data-count": "split" }, fmt(splits)), ` full name${splits === 1 ? "" : "s"} split into first and last name (shown under each name). `] : []),
       h("span", { class: "timing", "data-ms": ms.toFixed(1) }, `${plural(rows.length, "row")} checked in ${fmt(Math.round(ms))} ms.`),
+      ...(offered ? [" ", fixAll] : []),
     );
     start.textContent = `Import ${plural(valid, "valid row")}`;
     start.disabled = running || valid === 0;
@@ -341,13 +342,14 @@ export function mount(panel: HTMLElement, loading: Promise<Rules>, keyInput: HTM
     drawTable();
   }
 
-  /** The column an error lands on: the mapped field that is the longest prefix of its path. */
+  /** The column an error lands on: the mapped field that is the longest prefix of its path
+   * (a first or last name split from a full name: that column). */
   function columnOf(field: string): number {
     for (let p = field; p; p = p.replace(/\.?[^.[\]]+$|\[\d+\]$/, "")) {
       const c = map.indexOf(p);
       if (c >= 0) return c;
     }
-    return -1;
+    return field === "firstName" || field === "lastName" ? map.indexOf("fullName") : -1;
   }
 
   function drawTable() {
@@ -359,7 +361,7 @@ export function mount(panel: HTMLElement, loading: Promise<Rules>, keyInput: HTM
     table.tHead!.replaceChildren(
       h("tr", {},
         h("th", { scope: "col" }, "Row"),
-        ...cols.map((c) => h("th", { scope: "col" }, headers[c] || `#${c + 1}`, h("span", { class: "field-name" }, LABEL.get(map[c])!))),
+        ...cols.map((c) => h("th", { scope: "col" }, headers[c] || `#${c + 1}`, h("span", { class: "field-name" }, label(map[c]) ?? map[c]))),
         ...(elsewhere ? [h("th", { scope: "col" }, "Other problems")] : []),
       ),
     );
@@ -368,16 +370,30 @@ export function mount(panel: HTMLElement, loading: Promise<Rules>, keyInput: HTM
         const at = new Map<number, string[]>();
         for (const e of errors[i]) {
           const c = columnOf(e.field);
-          const text = c < 0 ? `${LABEL.get(e.field) ?? (e.field || "Row")}: ${e.message}` : e.field === map[c] ? e.message : `${e.field}: ${e.message}`;
+          const text = c < 0 ? `${label(e.field) ?? (e.field || "Row")}: ${e.message}` : e.field === map[c] ? e.message : `${label(e.field) ?? e.field}: ${e.message}`;
           if (!at.has(c)) at.set(c, []);
           at.get(c)!.push(text);
         }
         const cell = (c: number, value: string) => {
           const msgs = at.get(c);
           const td = h("td", c < 0 ? {} : { "data-field": map[c] }, value);
+          // The split of a full name, for a person to see before importing.
+          if (c >= 0 && map[c] === "fullName" && value.trim()) {
+            const p = payloads[i];
+            td.append(h("span", { class: "split" }, `First name: ${p.firstName ?? "—"} · Last name: ${p.lastName ?? "—"}`));
+          }
           if (msgs) {
             td.className = "bad";
             td.append(h("span", { class: "cell-err" }, msgs.join(" ")));
+          }
+          const fix = c >= 0 ? fixes.get(i)?.get(c) : undefined;
+          if (fix !== undefined) {
+            const use = h("button", { type: "button", class: "fix" }, `Use ${fix}`);
+            use.onclick = () => {
+              rows[i][c] = fix;
+              recheck();
+            };
+            td.append(use);
           }
           return td;
         };
@@ -557,10 +573,17 @@ export function mount(panel: HTMLElement, loading: Promise<Rules>, keyInput: HTM
     const file = fileInput.files?.[0];
     if (!file) return;
     const buf = await file.arrayBuffer();
-    let text = new TextDecoder().decode(buf);
-    // Not UTF-8 (a spreadsheet's "CSV" in Windows-1252): read it as that instead.
-    if (text.includes("\ufffd")) text = new TextDecoder("windows-1252").decode(buf);
-    read(text, file.name);
+    // Not UTF-8 (a spreadsheet's plain "CSV" is Windows-1252): read it as that instead, as
+    // `onboard import` does, and say so.
+    let text: string;
+    let note = "";
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(buf);
+    } catch {
+      text = new TextDecoder("windows-1252").decode(buf);
+      note = "Not UTF-8: read as Windows-1252 (check the accents). ";
+    }
+    read(text, file.name, note);
   };
   $("#imp-read").onclick = () => read($<HTMLTextAreaElement>("#imp-paste").value, "pasted");
   typeSel.onchange = () => rows.length && recheck();

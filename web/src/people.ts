@@ -2,9 +2,9 @@
 // users in a table with search (the API's `q` prefix search), type and tag filters, more
 // rows on demand, a detail dialog with Edit (checked by the rulebook, saved with If-Match),
 // Remove, New password, and the CSV export of the current filters.
-import type { FieldError, UserPayload } from "onboard-rules";
+import type { UserPatchPayload, UserRecord } from "onboard-rules";
 import { banner, call, query, refusal, unreachable, type Answer } from "./api";
-import { $, $$, h, onceWarning, plural, secret, type Json, type Rules } from "./dom";
+import { $, $$, h, onceWarning, plural, secret, type Json } from "./dom";
 import { fill, get, refresh, setupForm } from "./fields";
 import type { ViewModule } from "./main";
 import {
@@ -58,14 +58,6 @@ function labels(form: HTMLFormElement): [path: string, label: string][] {
 
 const fullName = (u: Json) => `${u.firstName ?? ""} ${u.lastName ?? ""}`.trim() || u.email;
 
-/** The rulebook's verdict on an edit: validateUserPatch when the package has it. */
-function validateEdit(r: Rules, existing: Json, patch: Json, whole: Json): FieldError[] {
-  const withPatch = r as Rules & { validateUserPatch?: (existing: unknown, patch: unknown) => FieldError[] };
-  if (withPatch.validateUserPatch) return withPatch.validateUserPatch(existing, patch);
-  // Before validateUserPatch: the form holds every field, so it is the merged user.
-  return r.validateUser(whole as UserPayload);
-}
-
 export const mount: ViewModule["mount"] = (panel, ctx) => {
   panel.innerHTML = TEMPLATE;
   const q = $<HTMLInputElement>(panel, "#pp-q");
@@ -82,6 +74,7 @@ export const mount: ViewModule["mount"] = (panel, ctx) => {
   let abort = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let shown = ""; // the query string of the list on screen
+  let failed = false; // the first page was refused or did not come
 
   const filters = () => ({ q: q.value.trim().length >= MIN_Q ? q.value.trim() : "", type: typeSel.value, tag: tagSel.value });
   const listPath = () => `/v1/users${query({ ...filters(), limit: String(PAGE) })}`;
@@ -161,6 +154,7 @@ export const mount: ViewModule["mount"] = (panel, ctx) => {
     if (path !== shown) return; // superseded by a newer search
     panel.removeAttribute("aria-busy");
     more.removeAttribute("aria-busy");
+    failed = !ok && !next;
     if (ok) draw();
     else if (!next) {
       list.items = [];
@@ -386,7 +380,8 @@ export const mount: ViewModule["mount"] = (panel, ctx) => {
     const form = editForm(ctx.pristine.user, "pe", "Save changes");
     setupForm(
       form,
-      (r, whole) => validateEdit(r, current!.user, patchOf(form, current!.user), whole),
+      // The rulebook checks the patch against the loaded version, as the server will.
+      (r) => r.validateUserPatch(current!.user as UserRecord, patchOf(form, current!.user) as UserPatchPayload),
       (s) => void saveEdit(editHost, s),
     );
     fill(form, u);
@@ -400,8 +395,10 @@ export const mount: ViewModule["mount"] = (panel, ctx) => {
   }
 
   // ---- Read-only keys: no edit controls. ----
-  whenWritable(panel, (w) => {
+  whenWritable(panel, (w, accepted) => {
     writable = w;
+    // A list refused for want of a good key comes back once one is entered.
+    if (accepted && failed && !panel.hidden) void load();
     if (current && detailDialog.open && !box.querySelector("form")) view();
   });
 

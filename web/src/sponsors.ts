@@ -3,14 +3,14 @@
 // with the speakers, Edit (the rulebook's sponsor checks, saved with If-Match; the slug
 // stays on a rename), Add speaker (e-mail first: an account is linked, a new one needs
 // names), Remove from sponsor, Remove sponsor.
-import type { SponsorPayload } from "onboard-rules";
+import type { SpeakerPayload, SponsorPatchPayload, SponsorRecord } from "onboard-rules";
 import { banner, call, refusal, unreachable, type Answer } from "./api";
 import { speakerFieldset } from "./create";
 import { $, $$, h, onceWarning, plural, secret, type Json } from "./dom";
 import { collect, decorate, fill, get, refresh, setupForm, serverErrors, settleChips, render, focusFirstError, type State } from "./fields";
 import type { ViewModule } from "./main";
 import {
-  confirmDialog, date, dialog, discardForm, editForm, facts, loadPage, openDialog, saveEdit, whenWritable,
+  confirmDialog, date, dialog, discardForm, editForm, facts, loadPage, openDialog, patchOf, saveEdit, whenWritable,
   type EditHost, type ListState,
 } from "./views";
 
@@ -52,6 +52,7 @@ export const mount: ViewModule["mount"] = (panel, ctx) => {
   const list: ListState = { items: [], next: null, loading: false };
   let writable = true;
   let loaded = false;
+  let failed = false; // the first page was refused or did not come
   const abort = new AbortController();
 
   function draw() {
@@ -78,6 +79,7 @@ export const mount: ViewModule["mount"] = (panel, ctx) => {
     const ok = await loadPage(panel, list, `/v1/sponsors?limit=${PAGE}`, next, abort.signal, "sponsors");
     panel.removeAttribute("aria-busy");
     more.removeAttribute("aria-busy");
+    failed = !ok && !next;
     if (ok) {
       loaded = true;
       draw();
@@ -255,7 +257,12 @@ export const mount: ViewModule["mount"] = (panel, ctx) => {
     const s = current!.sponsor;
     const form = editForm(ctx.pristine.sponsor, "se", "Save changes", [".speakers", "[data-preview]"]);
     $(form, "[name=name]").closest(".field")!.append(h("p", { class: "hint" }, "The slug stays ", h("code", {}, s.slug), " when the name changes."));
-    setupForm(form, (r, whole) => r.validateSponsor(whole as SponsorPayload), (st) => void saveEdit(editHost, st));
+    setupForm(
+      form,
+      // The rulebook checks the patch against the loaded version, as the server will.
+      (r) => r.validateSponsorPatch(current!.sponsor as SponsorRecord, patchOf(form, current!.sponsor) as SponsorPatchPayload),
+      (st) => void saveEdit(editHost, st),
+    );
     fill(form, s);
     const color = $<HTMLInputElement>(form, "[name=color]");
     const swatch = $(form, ".swatch");
@@ -289,9 +296,6 @@ export const mount: ViewModule["mount"] = (panel, ctx) => {
     const cancel = h("button", { type: "button", class: "secondary cancel" }, "Cancel");
     form.append(fs, h("div", { class: "row actions" }, next, cancel));
     decorate(fs);
-    // The rulebook checks a speaker as part of a sponsor: it is asked about a sponsor made
-    // of this one speaker (its own fields valid), and only `speakers[0]…` messages are kept.
-    const shell = { name: "Check", level: 1, logo: "https://example.com/logo.png" };
     let known: Json | null | undefined; // undefined: not looked up; null: no account
     let lookedUp = "";
     setupForm(
@@ -300,7 +304,8 @@ export const mount: ViewModule["mount"] = (panel, ctx) => {
         const one = whole.speakers?.[0] ?? {};
         // An existing account is linked as it is: only its e-mail matters.
         const speaker = known ? { email: one.email } : one;
-        return r.validateSponsor({ ...shell, speakers: [speaker] } as SponsorPayload).filter((e) => e.field.startsWith("speakers"));
+        // validateSpeaker's paths are relative to the speaker; this form's are speakers[0]….
+        return r.validateSpeaker(speaker as SpeakerPayload).map((e) => ({ ...e, field: e.field ? `speakers[0].${e.field}` : "speakers[0]" }));
       },
       (x) => void submit(x),
     );
@@ -404,8 +409,10 @@ export const mount: ViewModule["mount"] = (panel, ctx) => {
     emailInput.focus();
   }
 
-  whenWritable(panel, (w) => {
+  whenWritable(panel, (w, accepted) => {
     writable = w;
+    // A list refused for want of a good key comes back once one is entered.
+    if (accepted && failed && !panel.hidden) void load();
     if (current && detailDialog.open && !box.querySelector("form")) view();
   });
 

@@ -44,13 +44,16 @@ export function confirmDialog(title: string, body: (Node | string)[], action: st
 }
 
 // ---- Read-only keys: edit controls are absent and a line says why. ----
-/** Calls `draw` now and whenever the key's privilege changes; true = may change records. */
-export function whenWritable(panel: HTMLElement, draw: (writable: boolean) => void) {
+/**
+ * Calls `draw` now and whenever the key's privilege changes (writable: may change records;
+ * accepted: the server took the key, so a list refused for its key may be asked again).
+ */
+export function whenWritable(panel: HTMLElement, draw: (writable: boolean, accepted: boolean) => void) {
   const note = h("p", { class: "readonly-note", hidden: "" }, h("strong", {}, "Read-only key. "), "This key may list and read; editing, removing and new passwords need a standard key.");
   $(panel, ".banner").after(note);
   onPrivilege((p) => {
     note.hidden = p !== "restricted";
-    draw(p !== "restricted");
+    draw(p !== "restricted", p === "standard" || p === "restricted");
   });
 }
 

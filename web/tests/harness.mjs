@@ -11,7 +11,7 @@ import { chromium } from "playwright-core";
 export const WEB = resolve(fileURLToPath(new URL("..", import.meta.url)));
 export const REPO = resolve(WEB, "..");
 export const RESULTS = join(WEB, "test-results");
-export const API_KEY = "web-test-key-0123456789abcdef";
+export const API_KEY = "web-test-key-0123456789abcdef0123456789";
 
 function freePort() {
   return new Promise((ok, fail) => {

@@ -164,6 +164,67 @@ describe("checking a file in the browser", () => {
     await page.context().close();
   });
 
+  test("a full-name column is split, a ticket-type column gets a value table, URL corrections are offered", async () => {
+    const page = await openImport();
+    const csv = [
+      "Name,Email,Ticket Type,LinkedIn",
+      '"Doe, Jane",jane@example.com,Speaker Pass,linkedin.com/in/jane',
+      "Jane van Doe,jvd@example.com,Early Bird,",
+    ].join("\n");
+    await page.fill("#imp-paste", csv);
+    await page.click("#imp-read");
+    await page.locator("#imp-summary .timing").waitFor();
+    const mapped = [];
+    for (let c = 0; c < 4; c++) mapped.push(await page.inputValue(`#imp-col-${c}`));
+    assert.deepEqual(mapped, rules.mapHeaders(["Name", "Email", "Ticket Type", "LinkedIn"]).map((p) => p ?? ""));
+    assert.deepEqual(mapped, ["fullName", "email", "", "socials.linkedin"]);
+    // The split, shown before anything is imported.
+    const split = (row) => page.locator(`#imp-table tr[data-row="${row}"] td[data-field="fullName"] .split`).textContent();
+    assert.equal(await split(2), "First name: Jane · Last name: Doe");
+    assert.equal(await split(3), "First name: Jane van · Last name: Doe");
+    assert.equal(await page.locator("#imp-summary [data-count=split]").textContent(), "2");
+    assert.ok(await page.locator("#imp-types").isHidden());
+
+    // The ticket type read as type: its words are not types until a person says what they mean.
+    await page.selectOption("#imp-col-2", "type");
+    assert.ok(await page.locator("#imp-types").isVisible());
+    assert.equal(await count(page, "valid"), 0);
+    await page.selectOption('#imp-types select[data-value="Speaker Pass"]', "Speaker");
+    await page.selectOption('#imp-types select[data-value="Early Bird"]', "Attendee");
+    const payloads = rules.rowsToUsers(["Name", "Email", "Ticket Type", "LinkedIn"],
+      [["Doe, Jane", "jane@example.com", "Speaker Pass", "linkedin.com/in/jane"], ["Jane van Doe", "jvd@example.com", "Early Bird", ""]],
+      { type: "Attendee" }, { columns: ["fullName", "email", "type", "socials.linkedin"], typeValues: { "Speaker Pass": "Speaker", "Early Bird": "Attendee" } });
+    assert.deepEqual(payloads.map((p) => p.type), ["Speaker", "Attendee"]);
+    const expected = rules.validateUsers(payloads);
+    assert.deepEqual(expected.map((e) => e.map((x) => x.code)), [["url_not_https"], []]);
+    assert.equal(await count(page, "valid"), 1);
+
+    // The bare LinkedIn link: a correction offered on its cell, applied only on a click.
+    const fix = page.locator('#imp-table tr[data-row="2"] td[data-field="socials.linkedin"] button.fix');
+    assert.equal(await fix.textContent(), "Use https://linkedin.com/in/jane");
+    assert.equal(await page.locator("#imp-fix-all").textContent(), "Apply the 1 suggested URL correction");
+    assert.equal(await page.locator('#imp-table tr[data-row="2"] td[data-field="socials.linkedin"] .cell-err').textContent(), expected[0][0].message);
+    await fix.click();
+    assert.equal(await count(page, "valid"), 2);
+    assert.ok(await page.locator('#imp-table tr[data-row="2"] td[data-field="socials.linkedin"]').textContent().then((t) => t.startsWith("https://linkedin.com/in/jane")));
+    assert.equal(await page.locator("#imp-fix-all").count(), 0);
+    assert.deepEqual(page.apiRequests, []);
+    assert.deepEqual(page.pageErrors, []);
+    await page.context().close();
+  });
+
+  test("a file that is not UTF-8 is read as Windows-1252, and the page says so", async () => {
+    const page = await openImport();
+    const bytes = Buffer.from("Courriel;Pr\xe9nom;Nom\r\nelodie@example.fr;\xc9lodie;Dupr\xe9\r\n", "latin1");
+    await page.setInputFiles("#imp-file", { name: "latin.csv", mimeType: "text/csv", buffer: bytes });
+    await page.locator("#imp-summary .timing").waitFor();
+    assert.match(await page.locator("#imp-parse").textContent(), /read as Windows-1252/);
+    assert.equal(await page.inputValue("#imp-col-1"), "firstName");
+    assert.equal(await page.locator('#imp-table tr[data-row="2"] td[data-field="firstName"]').textContent(), "Élodie");
+    assert.equal(await count(page, "valid"), 1);
+    await page.context().close();
+  });
+
   test("keyboard and axe: the import view has no serious or critical violation", async () => {
     for (const viewport of [undefined, PHONE]) {
       const page = await openImport(viewport ? { viewport } : {});

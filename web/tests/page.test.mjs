@@ -401,19 +401,35 @@ describe("banners for the server's refusals", () => {
     await page.context().close();
   });
 
-  test("a read-only key shows the 403 banner", async () => {
+  test("a read-only key: the forms say so and send nothing; a 403 still gets its banner", async () => {
     const made = await api("/v1/keys", { description: "web test read-only", privilege: "restricted" });
     assert.equal(made.status, 201);
     const page = await openPage(browser, server.url, { key: made.body.key });
     await fillUser(page);
+    const note = page.locator("#panel-user .readonly-note");
+    assert.equal(await note.isVisible(), true);
+    assert.match(await note.textContent(), /Read-only key/);
+    assert.equal(await page.locator("#user-form [type=submit]").isDisabled(), true);
+    await page.click("#tab-sponsor");
+    assert.equal(await page.locator("#panel-sponsor .readonly-note").isVisible(), true);
+    assert.equal(await page.locator("#sponsor-form [type=submit]").isDisabled(), true);
+    assert.deepEqual(page.apiRequests, []);
+    await page.context().close();
+
+    // Had the page not known the key (its check failed), the server's 403 is a banner.
+    const blind = await openPage(browser, server.url, {
+      key: made.body.key,
+      setup: (p) => p.route(/\/v1\/keys/, (route) => route.abort()),
+    });
+    await fillUser(blind);
     const [res] = await Promise.all([
-      page.waitForResponse((r) => r.url().endsWith("/v1/users")),
-      page.click("#user-form [type=submit]"),
+      blind.waitForResponse((r) => r.url().endsWith("/v1/users")),
+      blind.click("#user-form [type=submit]"),
     ]);
     assert.equal(res.status(), 403);
-    await eventually(async () => assert.match(await page.locator("#panel-user .banner").textContent(), /403/));
-    assert.ok((await page.locator("#panel-user .banner").textContent()).includes((await res.json()).message));
-    await page.context().close();
+    await eventually(async () => assert.match(await blind.locator("#panel-user .banner").textContent(), /403/));
+    assert.ok((await blind.locator("#panel-user .banner").textContent()).includes((await res.json()).message));
+    await blind.context().close();
   });
 
   test("429 tells when to retry", async () => {

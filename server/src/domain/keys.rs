@@ -34,13 +34,21 @@ pub(crate) struct CreatedKey {
     created_at: String,
 }
 
-/// Creates a key from a checked request; it works at once on this instance.
+/// Creates a key from a checked request; it works at once on this instance. At most
+/// `ONBOARD_MAX_KEYS` keys exist: [`DomainError::TooManyKeys`] beyond.
 pub(crate) async fn create(state: &AppState, request: NewKey) -> Result<CreatedKey, DomainError> {
     let key = generate_key();
     let hash = hash_key(&key);
     let privilege = request.privilege;
-    let doc =
-        store::keys::insert(&state.store, hash.clone(), request.description, privilege).await?;
+    let doc = store::keys::insert_capped(
+        &state.store,
+        hash.clone(),
+        request.description,
+        privilege,
+        state.max_keys,
+    )
+    .await?
+    .ok_or(DomainError::TooManyKeys(state.max_keys))?;
     state.keys.put(
         hash,
         Caller {
@@ -76,12 +84,17 @@ pub(crate) async fn list(
     Ok((items, next))
 }
 
-/// Deletes a key; it stops working at once on this instance.
+/// Deletes a key; it stops working at once on this instance. The configured key is not
+/// deleted (its setting defines it): [`DomainError::KeyConfigured`].
 pub(crate) async fn delete(state: &AppState, id_text: &str) -> Result<(), DomainError> {
     let id = id(id_text, "API key")?;
-    let hash = store::keys::delete(&state.store, id)
-        .await?
-        .ok_or(DomainError::NotFound("API key"))?;
+    let Some(hash) = store::keys::delete(&state.store, id).await? else {
+        return Err(if store::keys::is_configured(&state.store, id).await? {
+            DomainError::KeyConfigured
+        } else {
+            DomainError::NotFound("API key")
+        });
+    };
     state.keys.evict(&hash);
     tracing::info!(key_id = %id, "API key deleted");
     Ok(())

@@ -34,10 +34,19 @@ pub(crate) enum DomainError {
     /// What was not found: "User", "Sponsor", "API key".
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The configured key cannot be deleted: its setting (`ONBOARD_API_KEY`) defines it.
+    #[error("the configured key cannot be deleted")]
+    KeyConfigured,
+    /// This many API keys exist already (`ONBOARD_MAX_KEYS`).
+    #[error("too many API keys (max {0})")]
+    TooManyKeys(u64),
     #[error(transparent)]
     Hash(#[from] HashError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// `If-Match` names a version the record is no longer at.
+    #[error("precondition failed")]
+    PreconditionFailed,
     /// A broken invariant; the detail is for the logs only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -53,6 +62,33 @@ impl DomainError {
             _ => "This value is already taken.",
         };
         DomainError::Conflict(vec![FieldError::new(field, code, message)])
+    }
+}
+
+/// The versions a conditional change (`If-Match`) accepts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) enum IfMatch {
+    /// No condition: the last write wins.
+    #[default]
+    Unconditional,
+    /// `*`: any version of an existing record.
+    Any,
+    /// Only these versions (empty: none can match, e.g. a tag this server never gave).
+    Versions(Vec<i64>),
+}
+
+impl IfMatch {
+    /// Whether a record at `version` may change.
+    pub(crate) fn allows(&self, version: i64) -> bool {
+        match self {
+            IfMatch::Unconditional | IfMatch::Any => true,
+            IfMatch::Versions(v) => v.contains(&version),
+        }
+    }
+
+    /// Whether the change must happen at the version that was checked.
+    pub(crate) fn is_conditional(&self) -> bool {
+        matches!(self, IfMatch::Versions(_))
     }
 }
 

@@ -5,16 +5,17 @@
 //! server supports them, otherwise undone by compensating writes on failure.
 
 use super::users::{Account, speaker_user};
-use super::{DomainError, Page, id, rfc3339};
+use super::{DomainError, IfMatch, Page, id, rfc3339};
 use crate::AppState;
 use crate::passwords::Password;
-use crate::store::sponsors::SponsorDoc;
+use crate::store::sponsors::{SpeakerMiss, SponsorDoc};
+use crate::store::users::Missed;
 use crate::store::users::UserDoc;
 use crate::store::{self, Session, StoreError, Unique};
 use mongodb::bson::{DateTime, oid::ObjectId};
 use onboard_shared::{
-    Code, FieldError, NewSponsor, SponsorOptions, UserType, normalize_email, slug_with_suffix,
-    slugify,
+    Code, FieldError, NewSpeaker, NewSponsor, SponsorOptions, UserType, check_sponsor_patch,
+    normalize_email, slug_with_suffix, slugify,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -93,7 +94,11 @@ pub(crate) async fn create(state: &AppState, sponsor: &NewSponsor) -> Result<Cre
     loop {
         attempt += 1;
         match create_checked(state, sponsor).await? {
-            Ok(created) => return Ok(created),
+            Ok(created) => {
+                let linked: Vec<ObjectId> = created.speakers.iter().map(|s| s.id).collect();
+                settle_links(state, created.id, &linked).await?;
+                return Ok(created);
+            }
             Err(_) if attempt < RESTARTS => {
                 tracing::debug!(
                     attempt,
@@ -192,6 +197,7 @@ async fn create_checked(
         speaker_ids: speakers.iter().map(Speaker::id).collect(),
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let base = slugify(&sponsor.name);
 
@@ -371,6 +377,9 @@ pub(crate) struct Sponsor {
     created_at: String,
     #[schema(format = DateTime)]
     updated_at: String,
+    /// The record's version: the `ETag` of the answers, not a member of the body.
+    #[serde(skip)]
+    pub(crate) version: i64,
 }
 
 /// A sponsor's speaker as the API shows it.
@@ -428,6 +437,7 @@ async fn with_speakers(
                 .collect(),
             created_at: rfc3339(s.created_at),
             updated_at: rfc3339(s.updated_at),
+            version: s.version,
         })
         .collect())
 }
@@ -435,12 +445,264 @@ async fn with_speakers(
 /// One sponsor by id.
 pub(crate) async fn get(state: &AppState, id_text: &str) -> Result<Sponsor, DomainError> {
     let id = id(id_text, "Sponsor")?;
+    Ok(read(state, id).await?.1)
+}
+
+async fn read(state: &AppState, id: ObjectId) -> Result<(SponsorDoc, Sponsor), DomainError> {
     let sponsor = store::sponsors::find_by_id(&state.store, id)
         .await?
         .ok_or(DomainError::NotFound("Sponsor"))?;
-    let mut out = with_speakers(state, vec![sponsor]).await?;
-    out.pop()
-        .ok_or_else(|| DomainError::Internal("a found sponsor went missing".into()))
+    let mut out = with_speakers(state, vec![sponsor.clone()]).await?;
+    let shown = out
+        .pop()
+        .ok_or_else(|| DomainError::Internal("a found sponsor went missing".into()))?;
+    Ok((sponsor, shown))
+}
+
+/// A user deleted while this request linked it would stay listed by id: after a link,
+/// the linked users that no longer exist are unlinked again. With the erasure's own
+/// unlink (which runs after its delete), whichever order the two requests take, no
+/// sponsor keeps a missing user: if the erasure's unlink ran before the link was written,
+/// the delete did too, and this check sees it.
+async fn settle_links(
+    state: &AppState,
+    sponsor: ObjectId,
+    linked: &[ObjectId],
+) -> Result<(), DomainError> {
+    let alive = store::users::existing_ids(&state.store, linked).await?;
+    let gone: Vec<ObjectId> = linked
+        .iter()
+        .copied()
+        .filter(|id| !alive.contains(id))
+        .collect();
+    if !gone.is_empty() {
+        for user in &gone {
+            // Not a speaker any more (already unlinked by the erasure) is fine.
+            let _ = store::sponsors::remove_speaker(&state.store, sponsor, *user).await?;
+        }
+        tracing::info!(sponsor_id = %sponsor, unlinked = gone.len(), "speakers erased meanwhile unlinked");
+    }
+    Ok(())
+}
+
+/// How many times a patch without `If-Match` starts again from a fresh read.
+const UPDATE_TRIES: usize = 16;
+
+/// Optional fields a patch may remove.
+const OPTIONAL: &[&str] = &["pageContent", "website", "icon", "color"];
+
+/// Applies a JSON Merge Patch to a sponsor's own fields: the one write path of a sponsor
+/// change. Checked by the rulebook (`check_sponsor_patch`) against the sponsor as `GET`
+/// shows it, written only at the version read (see `users::update`). The slug changes only
+/// when the patch gives one; the unique index settles it (409 `slug_taken`).
+pub(crate) async fn update(
+    state: &AppState,
+    id_text: &str,
+    patch: &serde_json::Value,
+    if_match: &IfMatch,
+) -> Result<Sponsor, DomainError> {
+    let id = id(id_text, "Sponsor")?;
+    for _ in 0..UPDATE_TRIES {
+        let (doc, shown) = read(state, id).await?;
+        if !if_match.allows(doc.version) {
+            return Err(DomainError::PreconditionFailed);
+        }
+        let existing = serde_json::to_value(&shown)
+            .map_err(|e| DomainError::Internal(format!("sponsor as JSON: {e}")))?;
+        let checked = check_sponsor_patch(&existing, patch).map_err(DomainError::Invalid)?;
+        if checked.changed.is_empty() {
+            return Ok(shown);
+        }
+        let f = &checked.sponsor;
+        let mut set = mongodb::bson::doc! {
+            "name": &f.name,
+            "logo": &f.logo,
+            "level": i32::from(f.level),
+            "hasPage": f.has_page,
+            "options": mongodb::bson::to_bson(&f.options)
+                .map_err(|e| DomainError::Internal(format!("options as BSON: {e}")))?,
+        };
+        let optional = [
+            ("pageContent", f.page_content.as_deref().map(sanitize_html)),
+            ("website", f.website.clone()),
+            ("icon", f.icon.clone()),
+            ("color", f.color.clone()),
+        ];
+        for (k, v) in optional {
+            if let Some(v) = v {
+                set.insert(k, v);
+            }
+        }
+        if let Some(slug) = &checked.slug {
+            set.insert("slug", slug);
+        }
+        let unset: Vec<&str> = OPTIONAL
+            .iter()
+            .copied()
+            .filter(|k| !set.contains_key(*k))
+            .collect();
+        match store::sponsors::update_at_version(&state.store, id, doc.version, set, &unset).await {
+            Ok(Ok(())) => {
+                tracing::info!(sponsor_id = %id, fields = ?checked.changed, "sponsor updated");
+                return Ok(read(state, id).await?.1);
+            }
+            Ok(Err(Missed::NotFound)) => return Err(DomainError::NotFound("Sponsor")),
+            Ok(Err(Missed::Changed)) if if_match.is_conditional() => {
+                return Err(DomainError::PreconditionFailed);
+            }
+            Ok(Err(Missed::Changed)) => continue,
+            Err(StoreError::Duplicate(_)) => {
+                return Err(DomainError::conflict("slug", Code::SlugTaken));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(DomainError::Internal(format!(
+        "sponsor kept changing during {UPDATE_TRIES} patch attempts"
+    )))
+}
+
+/// Deletes a sponsor: the one write path of a sponsor removal. Its speakers' accounts stay.
+pub(crate) async fn delete(
+    state: &AppState,
+    id_text: &str,
+    if_match: &IfMatch,
+) -> Result<(), DomainError> {
+    let id = id(id_text, "Sponsor")?;
+    let version = if if_match.is_conditional() {
+        let (doc, _) = read(state, id).await?;
+        if !if_match.allows(doc.version) {
+            return Err(DomainError::PreconditionFailed);
+        }
+        Some(doc.version)
+    } else {
+        None
+    };
+    match store::sponsors::delete(&state.store, id, version).await? {
+        Ok(()) => {
+            tracing::info!(sponsor_id = %id, "sponsor deleted");
+            Ok(())
+        }
+        Err(Missed::NotFound) => Err(DomainError::NotFound("Sponsor")),
+        Err(Missed::Changed) => Err(DomainError::PreconditionFailed),
+    }
+}
+
+/// How `add_speaker` got its account.
+pub(crate) struct AddedSpeaker {
+    pub(crate) speaker: SpeakerAccount,
+    /// True when the account was made by this request (then `password` is set).
+    pub(crate) created: bool,
+}
+
+/// Adds one speaker to a sponsor: the one write path of a link. The account with the
+/// speaker's e-mail is linked (an attendee becomes a Speaker), or one is created with
+/// exactly a sponsor create's rules. Already a speaker of this sponsor: 409
+/// `already_speaker`.
+pub(crate) async fn add_speaker(
+    state: &AppState,
+    id_text: &str,
+    speaker: &NewSpeaker,
+) -> Result<AddedSpeaker, DomainError> {
+    let id = id(id_text, "Sponsor")?;
+    let already = || {
+        DomainError::Conflict(vec![FieldError::new(
+            "email",
+            Code::AlreadySpeaker,
+            "This person is already a speaker of this sponsor.",
+        )])
+    };
+    let norm = normalize_email(&speaker.email);
+    for _ in 0..RESTARTS {
+        // The sponsor first: an unknown sponsor must not cost an account.
+        let (doc, _) = read(state, id).await?;
+        let found = store::users::find_by_emails(&state.store, std::slice::from_ref(&norm))
+            .await?
+            .into_iter()
+            .next();
+        if let Some(user) = found {
+            if doc.speaker_ids.contains(&user.id) {
+                return Err(already());
+            }
+            match store::sponsors::add_speaker(&state.store, id, user.id).await? {
+                Ok(()) => {}
+                Err(SpeakerMiss::NoSponsor) => return Err(DomainError::NotFound("Sponsor")),
+                Err(SpeakerMiss::AlreadyOrNot) => return Err(already()),
+            }
+            if user.user_type == UserType::Attendee {
+                store::users::grant_speaker(&state.store, &[user.id], None).await?;
+            }
+            settle_links(state, id, &[user.id]).await?;
+            tracing::info!(sponsor_id = %id, user_id = %user.id, "speaker linked");
+            return Ok(AddedSpeaker {
+                speaker: SpeakerAccount {
+                    id: user.id,
+                    email: user.email,
+                    password: None,
+                },
+                created: false,
+            });
+        }
+        let errors = speaker.account_errors_at("");
+        if !errors.is_empty() {
+            return Err(DomainError::Invalid(errors));
+        }
+        let tag_ids = if speaker.tags.is_empty() {
+            Vec::new()
+        } else {
+            store::tags::upsert_many(&state.store, &speaker.tags).await?
+        };
+        let mut account =
+            Account::new(state, &speaker_user(speaker), tag_ids, Duration::ZERO).await?;
+        match account.insert(&state.store).await {
+            Ok(()) => {}
+            // Made by someone else since the lookup: start again, and link it.
+            Err(DomainError::Conflict(e)) if e.iter().any(|e| e.code == Code::EmailTaken) => {
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        match store::sponsors::add_speaker(&state.store, id, account.id()).await? {
+            Ok(()) => {}
+            Err(miss) => {
+                // The sponsor went away meanwhile: like a sponsor create, all or nothing.
+                store::users::delete_many(&state.store, &[account.id()]).await?;
+                return Err(match miss {
+                    SpeakerMiss::NoSponsor => DomainError::NotFound("Sponsor"),
+                    SpeakerMiss::AlreadyOrNot => already(),
+                });
+            }
+        }
+        tracing::info!(sponsor_id = %id, user_id = %account.id(), "speaker created");
+        let (uid, email, password) = account.into_parts();
+        return Ok(AddedSpeaker {
+            speaker: SpeakerAccount {
+                id: uid,
+                email,
+                password: Some(password),
+            },
+            created: true,
+        });
+    }
+    Err(DomainError::conflict("email", Code::EmailTaken))
+}
+
+/// Unlinks a speaker from a sponsor (the account stays): the one write path of an unlink.
+pub(crate) async fn remove_speaker(
+    state: &AppState,
+    id_text: &str,
+    user_text: &str,
+) -> Result<(), DomainError> {
+    let id = id(id_text, "Sponsor")?;
+    let user = super::id(user_text, "Speaker")?;
+    match store::sponsors::remove_speaker(&state.store, id, user).await? {
+        Ok(()) => {
+            tracing::info!(sponsor_id = %id, user_id = %user, "speaker unlinked");
+            Ok(())
+        }
+        Err(SpeakerMiss::NoSponsor) => Err(DomainError::NotFound("Sponsor")),
+        Err(SpeakerMiss::AlreadyOrNot) => Err(DomainError::NotFound("Speaker")),
+    }
 }
 
 /// One page of sponsors (only the one with `slug` when given) and the cursor of the next.

@@ -5,17 +5,18 @@
 //! inside a sponsor's transaction, by [`Account::insert_once`]. [`create`] (one user),
 //! [`create_many`] (a bulk import) and `sponsors::create` (new speakers) all use it.
 
-use super::{DomainError, Page, id, rfc3339, tags};
+use super::{DomainError, IfMatch, Page, id, rfc3339, tags};
 use crate::AppState;
 use crate::passwords::{HashError, Password};
-use crate::store::users::{UserDoc, UserFilter};
+use crate::store::users::{Missed, UserDoc, UserFilter, UserUpdate, name_key};
 use crate::store::{self, Store, StoreError, Unique};
+
 use futures_util::StreamExt;
 use mongodb::ClientSession;
 use mongodb::bson::{DateTime, oid::ObjectId};
 use onboard_shared::{
-    Code, FieldError, NewSpeaker, NewUser, Status, UserOptions, UserType, generate_username,
-    normalize_email, normalize_username,
+    Code, FieldError, NewSpeaker, NewUser, Status, UserOptions, UserType, check_user_patch,
+    generate_username, normalize_email, normalize_username,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -130,6 +131,8 @@ fn user_doc(user: &NewUser, hash: String) -> UserDoc {
         last_name: user.last_name.clone(),
         username_norm: normalize_username(&username),
         username,
+        first_name_key: name_key(&user.first_name),
+        last_name_key: name_key(&user.last_name),
         avatar: user.avatar.clone(),
         description: user.description.clone(),
         job: user.job.clone(),
@@ -145,6 +148,7 @@ fn user_doc(user: &NewUser, hash: String) -> UserDoc {
         password_hash: hash,
         created_at: now,
         updated_at: now,
+        version: 1,
     }
 }
 
@@ -411,6 +415,9 @@ pub(crate) struct User {
     created_at: String,
     #[schema(format = DateTime)]
     updated_at: String,
+    /// The record's version: the `ETag` of the answers, not a member of the body.
+    #[serde(skip)]
+    pub(crate) version: i64,
 }
 
 /// `socials` with every network present (`null` when not given).
@@ -460,6 +467,7 @@ impl User {
             options: u.options,
             created_at: rfc3339(u.created_at),
             updated_at: rfc3339(u.updated_at),
+            version: u.version,
         }
     }
 }
@@ -477,12 +485,188 @@ async fn with_tags(state: &AppState, users: Vec<UserDoc>) -> Result<Vec<User>, D
 /// One user by id.
 pub(crate) async fn get(state: &AppState, id_text: &str) -> Result<User, DomainError> {
     let id = id(id_text, "User")?;
+    Ok(read(state, id).await?.1)
+}
+
+/// The stored user and how the API shows it.
+async fn read(state: &AppState, id: ObjectId) -> Result<(UserDoc, User), DomainError> {
     let user = store::users::find_by_id(&state.store, id)
         .await?
         .ok_or(DomainError::NotFound("User"))?;
-    let mut out = with_tags(state, vec![user]).await?;
-    out.pop()
-        .ok_or_else(|| DomainError::Internal("a found user went missing".into()))
+    let mut out = with_tags(state, vec![user.clone()]).await?;
+    let shown = out
+        .pop()
+        .ok_or_else(|| DomainError::Internal("a found user went missing".into()))?;
+    Ok((user, shown))
+}
+
+/// How many times a patch without `If-Match` starts again from a fresh read when another
+/// write got in between (the last write wins, but it is still merged onto the newest user).
+const UPDATE_TRIES: usize = 16;
+
+/// Optional fields a patch may remove (`$unset` when the merged user has none).
+const OPTIONAL: &[&str] = &[
+    "avatar",
+    "description",
+    "job",
+    "company",
+    "timezone",
+    "country",
+    "city",
+    "status",
+    "website",
+];
+
+/// Applies a JSON Merge Patch to a user: the one write path of a single-user change.
+///
+/// The rulebook checks the patch against the user as `GET` shows it
+/// (`check_user_patch`); the write then happens only if the user is still at the version
+/// that was read (the update's filter), so a concurrent change is never overwritten
+/// unseen: with `If-Match` it is a 412, without one the patch is merged again onto the
+/// newer user. The unique indexes settle a new e-mail or username (409).
+pub(crate) async fn update(
+    state: &AppState,
+    id_text: &str,
+    patch: &serde_json::Value,
+    if_match: &IfMatch,
+) -> Result<User, DomainError> {
+    let id = id(id_text, "User")?;
+    for _ in 0..UPDATE_TRIES {
+        let (doc, shown) = read(state, id).await?;
+        if !if_match.allows(shown.version) {
+            return Err(DomainError::PreconditionFailed);
+        }
+        let existing = serde_json::to_value(&shown)
+            .map_err(|e| DomainError::Internal(format!("user as JSON: {e}")))?;
+        let checked = check_user_patch(&existing, patch).map_err(DomainError::Invalid)?;
+        if checked.is_unchanged() {
+            return Ok(shown);
+        }
+        let tag_ids = if checked.changes("tags") {
+            store::tags::upsert_many(&state.store, &checked.user.tags).await?
+        } else {
+            doc.tag_ids.clone()
+        };
+        let update = patched(&doc, &checked.user, tag_ids)?;
+        match store::users::update_at_version(&state.store, id, doc.version, update).await {
+            Ok(Ok(())) => {
+                tracing::info!(user_id = %id, fields = ?checked.changed, "user updated");
+                return Ok(read(state, id).await?.1);
+            }
+            Ok(Err(Missed::NotFound)) => return Err(DomainError::NotFound("User")),
+            Ok(Err(Missed::Changed)) if if_match.is_conditional() => {
+                return Err(DomainError::PreconditionFailed);
+            }
+            Ok(Err(Missed::Changed)) => continue,
+            Err(StoreError::Duplicate(index)) => {
+                return Err(taken(state, index, &checked.user.email).await?);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(DomainError::Internal(format!(
+        "user kept changing during {UPDATE_TRIES} patch attempts"
+    )))
+}
+
+/// The 409 of a unique index that refused a user write.
+async fn taken(state: &AppState, index: Unique, email: &str) -> Result<DomainError, DomainError> {
+    let email_taken = match index {
+        Unique::Email => true,
+        Unique::Username => false,
+        _ => store::users::email_exists(&state.store, &normalize_email(email)).await?,
+    };
+    Ok(if email_taken {
+        DomainError::conflict("email", Code::EmailTaken)
+    } else {
+        DomainError::conflict("username", Code::UsernameTaken)
+    })
+}
+
+/// The `$set` and `$unset` that make `doc` the merged `user`.
+fn patched(
+    doc: &UserDoc,
+    user: &NewUser,
+    tag_ids: Vec<ObjectId>,
+) -> Result<UserUpdate<'static>, DomainError> {
+    let mut merged = user_doc(user, String::new());
+    if user.username.is_none() {
+        merged.username.clone_from(&doc.username);
+        merged.username_norm.clone_from(&doc.username_norm);
+    }
+    merged.tag_ids = tag_ids;
+    let mut set = mongodb::bson::to_document(&merged)
+        .map_err(|e| DomainError::Internal(format!("user as BSON: {e}")))?;
+    for kept in ["_id", "passwordHash", "createdAt", "updatedAt", "version"] {
+        set.remove(kept);
+    }
+    let unset = OPTIONAL
+        .iter()
+        .copied()
+        .filter(|k| !set.contains_key(*k))
+        .collect();
+    Ok(UserUpdate { set, unset })
+}
+
+/// Erases a user: the one write path of a removal. The document goes (the e-mail and
+/// username are free at once) and every sponsor stops listing it, in one transaction when
+/// the server has them. Without one, the sponsors are cleaned right after the delete;
+/// sponsors are always shown through the users that exist, so a sponsor never shows a
+/// missing speaker, even in between. Only the id is logged.
+pub(crate) async fn delete(
+    state: &AppState,
+    id_text: &str,
+    if_match: &IfMatch,
+) -> Result<(), DomainError> {
+    let id = id(id_text, "User")?;
+    let version = if if_match.is_conditional() {
+        let (doc, _) = read(state, id).await?;
+        if !if_match.allows(doc.version) {
+            return Err(DomainError::PreconditionFailed);
+        }
+        Some(doc.version)
+    } else {
+        None
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match erase(state, id, version).await {
+            Err(DomainError::Store(StoreError::Transient(_))) if attempt < UPDATE_TRIES => {
+                tokio::time::sleep(Duration::from_millis(5 * attempt as u64)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn erase(state: &AppState, id: ObjectId, version: Option<i64>) -> Result<(), DomainError> {
+    let mut session = state.store.session().await?;
+    let steps = async {
+        match store::users::delete(&state.store, id, version, session.get()).await? {
+            Ok(()) => {}
+            Err(Missed::NotFound) => return Ok(Err(DomainError::NotFound("User"))),
+            Err(Missed::Changed) => return Ok(Err(DomainError::PreconditionFailed)),
+        }
+        store::sponsors::unlink_everywhere(&state.store, &[id], session.get())
+            .await
+            .map(Ok)
+    };
+    match steps.await {
+        Ok(Ok(sponsors)) => {
+            session.commit().await?;
+            tracing::info!(user_id = %id, sponsors, "user erased");
+            Ok(())
+        }
+        Ok(Err(refused)) => {
+            session.abort().await;
+            Err(refused)
+        }
+        Err(e) => {
+            session.abort().await;
+            Err(e.into())
+        }
+    }
 }
 
 /// What `list` filters on (all optional, combined with and).
@@ -491,6 +675,8 @@ pub(crate) struct ListFilter {
     pub(crate) email: Option<String>,
     pub(crate) user_type: Option<UserType>,
     pub(crate) tag: Option<String>,
+    /// A case-insensitive prefix of the e-mail, username, first or last name.
+    pub(crate) q: Option<String>,
 }
 
 /// One page of users and the cursor of the next.
@@ -503,6 +689,7 @@ pub(crate) async fn list(
         email_norm: filter.email.as_deref().map(normalize_email),
         user_type: filter.user_type,
         tag_id: None,
+        prefix: filter.q.as_deref().map(name_key).filter(|p| !p.is_empty()),
     };
     if let Some(tag) = &filter.tag {
         match store::tags::find_by_name(&state.store, tag).await? {

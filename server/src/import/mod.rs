@@ -6,11 +6,13 @@
 mod client;
 pub mod csv_rows;
 
+pub use csv_rows::Mapping;
+
 use crate::config::Secret;
 use client::{ChunkError, Client, RowAnswer};
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use onboard_shared::{BULK_MAX, Code, FieldError, UserType, check_users};
+use onboard_shared::{BULK_MAX, CellValue, Code, FieldError, check_users, suggest_url};
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,9 +22,15 @@ pub struct Options {
     pub file: PathBuf,
     pub url: String,
     pub key: Option<Secret>,
-    /// The type of rows without one.
-    pub user_type: UserType,
+    /// Which field each column fills beyond its header, and the type of rows without one.
+    pub mapping: csv_rows::Mapping,
+    /// Apply the URL corrections the rulebook offers (`linkedin.com/in/ada` →
+    /// `https://linkedin.com/in/ada`) instead of only listing them.
+    pub fix_urls: bool,
     pub dry_run: bool,
+    /// With `dry_run`: the report as one JSON document on stdout (columns, every row's
+    /// payload and errors) instead of text.
+    pub json: bool,
     /// Rows per request (at most 1,000).
     pub chunk_size: usize,
     /// Requests in flight at once.
@@ -78,30 +86,65 @@ fn email_of(payload: &Value) -> String {
     payload["email"].as_str().unwrap_or_default().to_string()
 }
 
+/// A URL correction the rulebook offers for one cell.
+struct Suggestion {
+    field: &'static str,
+    value: String,
+    suggestion: String,
+}
+
+/// The suggestions for a row's URL fields; applied to its payload when `apply`.
+fn suggestions(row: &mut csv_rows::CsvRow, apply: bool) -> Vec<Suggestion> {
+    let mut found = Vec::new();
+    for (path, value) in row.sheet.fields.iter_mut().map(|(p, v)| (*p, v)) {
+        let CellValue::Text(text) = value else {
+            continue;
+        };
+        if let Some(s) = suggest_url(path, text) {
+            found.push(Suggestion {
+                field: path,
+                value: text.clone(),
+                suggestion: s.clone(),
+            });
+            if apply {
+                *text = s;
+            }
+        }
+    }
+    if apply && !found.is_empty() {
+        row.payload = row.sheet.to_value();
+    }
+    found
+}
+
+fn separator_name(c: char) -> String {
+    if c == '\t' {
+        "\\t".to_string()
+    } else {
+        c.to_string()
+    }
+}
+
 pub async fn run(opts: Options) -> Result<Outcome, String> {
-    let text = std::fs::read(&opts.file)
+    let bytes = std::fs::read(&opts.file)
         .map_err(|e| format!("cannot read {}: {e}", opts.file.display()))?;
-    let text = String::from_utf8(text).map_err(|e| {
-        format!(
-            "{} is not UTF-8 text (byte {}); export it as \"CSV UTF-8\"",
-            opts.file.display(),
-            e.utf8_error().valid_up_to()
-        )
-    })?;
-    let file = csv_rows::parse(&text, opts.user_type)?;
+    let (text, encoding) = csv_rows::decode(bytes);
+    let mut file = csv_rows::parse(&text, encoding, &opts.mapping)?;
+    if encoding != "UTF-8" {
+        eprintln!(
+            "{} is not UTF-8: read as {encoding} (a spreadsheet's plain \"CSV\" export); check the accents below, or export as \"CSV UTF-8\"",
+            opts.file.display()
+        );
+    }
     eprintln!(
         "{}: {} rows, separator '{}', columns: {}",
         opts.file.display(),
         file.rows.len(),
-        if file.delimiter == '\t' {
-            "\\t".to_string()
-        } else {
-            file.delimiter.to_string()
-        },
-        file.mapped
+        separator_name(file.delimiter),
+        file.mapped()
             .iter()
             .map(|(h, f)| if h == f {
-                h.clone()
+                h.to_string()
             } else {
                 format!("{h} → {f}")
             })
@@ -110,23 +153,97 @@ pub async fn run(opts: Options) -> Result<Outcome, String> {
     );
     if !file.ignored.is_empty() {
         eprintln!(
-            "ignored columns (no such field): {}",
-            file.ignored.join(", ")
+            "ignored columns: {}",
+            file.ignored
+                .iter()
+                .map(|(h, why)| format!("{h} ({why})"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
+
+    // URL corrections: listed for a person to accept (--fix-urls), never applied silently.
+    let suggested: Vec<Vec<Suggestion>> = file
+        .rows
+        .iter_mut()
+        .map(|r| suggestions(r, opts.fix_urls))
+        .collect();
+    let split: Vec<&csv_rows::CsvRow> = file.rows.iter().filter(|r| r.sheet.split_name).collect();
 
     // Every row through the rulebook, as the server will, before anything is sent.
     let payloads: Vec<Value> = file.rows.iter().map(|r| r.payload.clone()).collect();
     let checked = check_users(&payloads);
+    let row_errors: Vec<Vec<FieldError>> = file
+        .rows
+        .iter()
+        .zip(checked)
+        .map(|(row, verdict)| {
+            let mut errors = row.local_errors.clone();
+            if let Err(e) = verdict {
+                errors.extend(e);
+            }
+            errors
+        })
+        .collect();
+    if opts.dry_run && opts.json {
+        let report = json_report(&file, &row_errors, &suggested);
+        println!("{report}");
+        let clean = row_errors.iter().all(Vec::is_empty);
+        return Ok(if clean {
+            Outcome::Clean
+        } else {
+            Outcome::Problems
+        });
+    }
+
+    let mut report = std::io::stdout().lock();
+    if !split.is_empty() {
+        let column = file
+            .mapped()
+            .iter()
+            .find(|(_, f)| *f == "fullName")
+            .map(|(h, _)| h.to_string())
+            .unwrap_or_default();
+        let _ = writeln!(
+            report,
+            "split full names into first and last name in {} rows (column \"{column}\"; \"Doe, Jane\" splits at the comma, else the last word is the last name):",
+            split.len()
+        );
+        for r in split.iter().take(5) {
+            let _ = writeln!(
+                report,
+                "  row {}: first name \"{}\", last name \"{}\"",
+                r.row,
+                r.payload["firstName"].as_str().unwrap_or(""),
+                r.payload["lastName"].as_str().unwrap_or("")
+            );
+        }
+        if split.len() > 5 {
+            let _ = writeln!(report, "  ... (--dry-run --json lists every row)");
+        }
+    }
+    for (row, found) in file.rows.iter().zip(&suggested) {
+        for s in found {
+            let _ = writeln!(
+                report,
+                "row {}: {}: {} \"{}\" → \"{}\"",
+                row.row,
+                s.field,
+                if opts.fix_urls {
+                    "corrected"
+                } else {
+                    "suggested correction (--fix-urls applies it):"
+                },
+                s.value,
+                s.suggestion
+            );
+        }
+    }
+
     let mut results: Vec<Option<RowResult>> = Vec::with_capacity(file.rows.len());
     let mut to_send: Vec<usize> = Vec::new();
     let mut duplicates = 0;
-    let mut report = std::io::stdout().lock();
-    for (i, (row, verdict)) in file.rows.iter().zip(checked).enumerate() {
-        let mut errors = row.local_errors.clone();
-        if let Err(e) = verdict {
-            errors.extend(e);
-        }
+    for (i, (row, errors)) in file.rows.iter().zip(row_errors).enumerate() {
         if errors.is_empty() {
             to_send.push(i);
             results.push(None);
@@ -360,4 +477,40 @@ fn write_rows(file: std::fs::File, results: &[RowResult]) -> std::io::Result<()>
         ])?;
     }
     w.flush()
+}
+
+/// The dry run's report as JSON: what `--dry-run --json` prints, and what the package's
+/// `mapHeaders` / `rowsToUsers` / `validateUsers` answer for the same file.
+fn json_report(
+    file: &csv_rows::CsvFile,
+    errors: &[Vec<FieldError>],
+    suggested: &[Vec<Suggestion>],
+) -> Value {
+    let rows: Vec<Value> = file
+        .rows
+        .iter()
+        .zip(errors)
+        .zip(suggested)
+        .map(|((r, e), s)| {
+            serde_json::json!({
+                "row": r.row,
+                "payload": r.payload,
+                "errors": e,
+                "splitName": r.sheet.split_name,
+                "suggestions": s.iter().map(|s| serde_json::json!({
+                    "field": s.field, "value": s.value, "suggestion": s.suggestion,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let invalid = errors.iter().filter(|e| !e.is_empty()).count();
+    serde_json::json!({
+        "encoding": file.encoding,
+        "separator": file.delimiter.to_string(),
+        "headers": file.headers,
+        "columns": file.columns,
+        "rows": rows,
+        "valid": file.rows.len() - invalid,
+        "invalid": invalid,
+    })
 }

@@ -24,7 +24,5 @@ pub(super) async fn list(r: Request) -> Result<Response, ApiError> {
 /// DELETE /v1/keys/{id}: 204; the key stops working at once on this instance.
 pub(super) async fn delete(r: Request) -> Result<Response, ApiError> {
     keys::delete(&r.state, r.id()).await?;
-    let mut res = Response::new(Default::default());
-    *res.status_mut() = StatusCode::NO_CONTENT;
-    Ok(res)
+    Ok(super::no_content())
 }

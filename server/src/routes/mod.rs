@@ -20,7 +20,7 @@ pub(crate) mod users;
 mod web;
 
 use crate::auth::{self, Caller, Need};
-use crate::domain::{Page, cursor};
+use crate::domain::{IfMatch, Page, cursor};
 use crate::error::{ApiError, BODY_LIMIT, BULK_BODY_LIMIT, handle_rejection};
 use crate::{AppState, request};
 use bytes::{Buf, BufMut, BytesMut};
@@ -64,6 +64,7 @@ pub(crate) struct Request {
     pub(crate) query: Vec<(String, String)>,
     /// The parsed body (`Null` for routes without one).
     pub(crate) body: Value,
+    pub(crate) headers: HeaderMap,
 }
 
 impl Request {
@@ -71,6 +72,82 @@ impl Request {
     pub(crate) fn id(&self) -> &str {
         self.params.first().map_or("", String::as_str)
     }
+
+    /// The second path parameter (`{userId}`).
+    pub(crate) fn second_id(&self) -> &str {
+        self.params.get(1).map_or("", String::as_str)
+    }
+
+    /// The request's `If-Match`, parsed (see [`if_match`]).
+    pub(crate) fn if_match(&self) -> Result<IfMatch, ApiError> {
+        if_match(&self.headers)
+    }
+}
+
+/// The `ETag` of a record at `version`: a strong entity tag, `"3"`.
+pub(crate) fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// A JSON 200 with the record's `ETag`.
+pub(crate) fn versioned<T: serde::Serialize>(body: &T, version: i64) -> Response {
+    let mut res = json(StatusCode::OK, body);
+    if let Ok(v) = HeaderValue::from_str(&etag(version)) {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    res
+}
+
+/// `If-Match` (RFC 9110 13.1.1): absent, `*`, or a list of entity tags compared strongly
+/// (a weak `W/"3"` never matches; a well-formed tag this server never gave matches
+/// nothing, so the change is a 412). Anything that is not that syntax is a 400.
+pub(crate) fn if_match(headers: &HeaderMap) -> Result<IfMatch, ApiError> {
+    let values: Vec<&HeaderValue> = headers.get_all(header::IF_MATCH).iter().collect();
+    if values.is_empty() {
+        return Ok(IfMatch::Unconditional);
+    }
+    let garbage = || {
+        ApiError::Validation(vec![FieldError::new(
+            "If-Match",
+            Code::WrongType,
+            "Must be `*` or the ETag of a previous answer, such as \"3\" (quotes included).",
+        )])
+    };
+    let mut versions = Vec::new();
+    let mut any = false;
+    for value in values {
+        let text = value.to_str().map_err(|_| garbage())?;
+        let mut rest = text.trim();
+        if rest == "*" {
+            any = true;
+            continue;
+        }
+        loop {
+            let weak = rest.starts_with("W/");
+            if weak {
+                rest = &rest[2..];
+            }
+            let inner = rest.strip_prefix('"').ok_or_else(garbage)?;
+            let end = inner.find('"').ok_or_else(garbage)?;
+            let tag = &inner[..end];
+            if tag.bytes().any(|b| b < 0x21 || b == 0x7f) {
+                return Err(garbage());
+            }
+            if !weak && let Ok(v) = tag.parse::<i64>() {
+                versions.push(v);
+            }
+            rest = inner[end + 1..].trim_start();
+            if rest.is_empty() {
+                break;
+            }
+            rest = rest.strip_prefix(',').ok_or_else(garbage)?.trim_start();
+        }
+    }
+    Ok(if any {
+        IfMatch::Any
+    } else {
+        IfMatch::Versions(versions)
+    })
 }
 
 type Handler = fn(Request) -> BoxFuture<'static, Result<Response, ApiError>>;
@@ -99,8 +176,12 @@ pub(crate) struct Doc {
     pub(crate) input: Option<&'static str>,
     /// A list's query parameters besides `limit` and `after` (`None`: not a list).
     pub(crate) query: Option<&'static [&'static str]>,
-    /// The other answers of this route: status and description.
+    /// The other answers of this route: status and description (a 2xx one has the success
+    /// schema, the others the error schema).
     pub(crate) answers: &'static [(u16, &'static str)],
+    /// The record has a version: GET and PATCH answer its `ETag`, PATCH and DELETE take
+    /// `If-Match`.
+    pub(crate) versioned: bool,
 }
 
 const NOT_FOUND: (u16, &str) = (
@@ -111,6 +192,12 @@ const CONFLICT: (u16, &str) = (
     409,
     "A unique value is taken: `errors` names the field (`email_taken`, `username_taken`, `slug_taken`).",
 );
+
+const PRECONDITION: (u16, &str) = (
+    412,
+    "`precondition_failed`: the record changed since the version in `If-Match`.",
+);
+const BAD_IF_MATCH: (u16, &str) = (400, "`If-Match` is not `*` or a list of entity tags.");
 
 const READ: Access = Access::Key(Need::Read);
 const WRITE: Access = Access::Key(Need::Write);
@@ -133,6 +220,7 @@ pub(crate) static ROUTES: &[Route] = &[
             input: None,
             query: None,
             answers: &[],
+            versioned: false,
         },
     },
     Route {
@@ -149,6 +237,7 @@ pub(crate) static ROUTES: &[Route] = &[
             input: None,
             query: None,
             answers: &[(503, "`database_unavailable`.")],
+            versioned: false,
         },
     },
     Route {
@@ -165,6 +254,7 @@ pub(crate) static ROUTES: &[Route] = &[
             input: None,
             query: None,
             answers: &[],
+            versioned: false,
         },
     },
     Route {
@@ -185,6 +275,7 @@ pub(crate) static ROUTES: &[Route] = &[
             input: Some("UserInput"),
             query: None,
             answers: &[CONFLICT],
+            versioned: false,
         },
     },
     Route {
@@ -199,8 +290,9 @@ pub(crate) static ROUTES: &[Route] = &[
             tag: "users",
             ok: (200, "A page of users.", Some("UserList")),
             input: None,
-            query: Some(&["email", "type", "tag"]),
+            query: Some(&["email", "q", "type", "tag"]),
             answers: &[],
+            versioned: false,
         },
     },
     Route {
@@ -221,6 +313,7 @@ pub(crate) static ROUTES: &[Route] = &[
             input: Some("BulkInput"),
             query: None,
             answers: &[(413, "Body larger than 8 MiB, or more than 1,000 users.")],
+            versioned: false,
         },
     },
     Route {
@@ -237,6 +330,45 @@ pub(crate) static ROUTES: &[Route] = &[
             input: None,
             query: None,
             answers: &[NOT_FOUND],
+            versioned: true,
+        },
+    },
+    Route {
+        method: Method::PATCH,
+        path: "/v1/users/{id}",
+        access: WRITE,
+        body: JSON,
+        handler: |r| Box::pin(users::patch(r)),
+        doc: Doc {
+            id: "updateUser",
+            summary: "Correct a user (JSON Merge Patch)",
+            tag: "users",
+            ok: (
+                200,
+                "The user after the patch, as GET returns it.",
+                Some("User"),
+            ),
+            input: Some("UserPatch"),
+            query: None,
+            answers: &[NOT_FOUND, CONFLICT, PRECONDITION],
+            versioned: true,
+        },
+    },
+    Route {
+        method: Method::DELETE,
+        path: "/v1/users/{id}",
+        access: WRITE,
+        body: Body::None,
+        handler: |r| Box::pin(users::delete(r)),
+        doc: Doc {
+            id: "deleteUser",
+            summary: "Erase a user (and unlink it from every sponsor)",
+            tag: "users",
+            ok: (204, "Erased: no copy of the person's data is left.", None),
+            input: None,
+            query: None,
+            answers: &[BAD_IF_MATCH, NOT_FOUND, PRECONDITION],
+            versioned: true,
         },
     },
     Route {
@@ -257,6 +389,7 @@ pub(crate) static ROUTES: &[Route] = &[
             input: None,
             query: None,
             answers: &[NOT_FOUND],
+            versioned: false,
         },
     },
     Route {
@@ -277,6 +410,7 @@ pub(crate) static ROUTES: &[Route] = &[
             input: Some("SponsorInput"),
             query: None,
             answers: &[CONFLICT],
+            versioned: false,
         },
     },
     Route {
@@ -293,6 +427,7 @@ pub(crate) static ROUTES: &[Route] = &[
             input: None,
             query: Some(&["slug"]),
             answers: &[],
+            versioned: false,
         },
     },
     Route {
@@ -309,6 +444,96 @@ pub(crate) static ROUTES: &[Route] = &[
             input: None,
             query: None,
             answers: &[NOT_FOUND],
+            versioned: true,
+        },
+    },
+    Route {
+        method: Method::PATCH,
+        path: "/v1/sponsors/{id}",
+        access: WRITE,
+        body: JSON,
+        handler: |r| Box::pin(sponsors::patch(r)),
+        doc: Doc {
+            id: "updateSponsor",
+            summary: "Correct a sponsor's own fields (JSON Merge Patch; the slug changes only when given)",
+            tag: "sponsors",
+            ok: (
+                200,
+                "The sponsor after the patch, as GET returns it.",
+                Some("Sponsor"),
+            ),
+            input: Some("SponsorPatch"),
+            query: None,
+            answers: &[NOT_FOUND, CONFLICT, PRECONDITION],
+            versioned: true,
+        },
+    },
+    Route {
+        method: Method::DELETE,
+        path: "/v1/sponsors/{id}",
+        access: WRITE,
+        body: Body::None,
+        handler: |r| Box::pin(sponsors::delete(r)),
+        doc: Doc {
+            id: "deleteSponsor",
+            summary: "Delete a sponsor (its speakers' accounts stay)",
+            tag: "sponsors",
+            ok: (204, "Deleted.", None),
+            input: None,
+            query: None,
+            answers: &[BAD_IF_MATCH, NOT_FOUND, PRECONDITION],
+            versioned: true,
+        },
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/sponsors/{id}/speakers",
+        access: WRITE,
+        body: JSON,
+        handler: |r| Box::pin(sponsors::add_speaker(r)),
+        doc: Doc {
+            id: "addSpeaker",
+            summary: "Add a speaker: link the account with this e-mail, or create one",
+            tag: "sponsors",
+            ok: (
+                201,
+                "A new account; its password is shown only here.",
+                Some("SpeakerAdded"),
+            ),
+            input: Some("SpeakerInput"),
+            query: None,
+            answers: &[
+                (
+                    200,
+                    "An existing account, linked (an attendee becomes a Speaker).",
+                ),
+                NOT_FOUND,
+                (
+                    409,
+                    "`already_speaker`, or a taken `username` (`username_taken`).",
+                ),
+            ],
+            versioned: false,
+        },
+    },
+    Route {
+        method: Method::DELETE,
+        path: "/v1/sponsors/{id}/speakers/{userId}",
+        access: WRITE,
+        body: Body::None,
+        handler: |r| Box::pin(sponsors::remove_speaker(r)),
+        doc: Doc {
+            id: "removeSpeaker",
+            summary: "Remove a speaker from a sponsor (the account stays)",
+            tag: "sponsors",
+            ok: (204, "Unlinked.", None),
+            input: None,
+            query: None,
+            answers: &[(
+                404,
+                "No such sponsor, or the user is not one of its speakers.",
+            )],
+            versioned: false,
         },
     },
     Route {
@@ -325,6 +550,7 @@ pub(crate) static ROUTES: &[Route] = &[
             input: None,
             query: Some(&[]),
             answers: &[],
+            versioned: false,
         },
     },
     Route {
@@ -345,6 +571,7 @@ pub(crate) static ROUTES: &[Route] = &[
             input: Some("KeyInput"),
             query: None,
             answers: &[],
+            versioned: false,
         },
     },
     Route {
@@ -361,6 +588,7 @@ pub(crate) static ROUTES: &[Route] = &[
             input: None,
             query: Some(&[]),
             answers: &[],
+            versioned: false,
         },
     },
     Route {
@@ -377,6 +605,7 @@ pub(crate) static ROUTES: &[Route] = &[
             input: None,
             query: None,
             answers: &[NOT_FOUND],
+            versioned: false,
         },
     },
 ];
@@ -458,7 +687,8 @@ pub(crate) fn allow(routes: &[(&'static Route, Vec<String>)]) -> String {
     methods.sort_by_key(|m| match *m {
         "GET" => 0,
         "POST" => 1,
-        _ => 2,
+        "PATCH" => 2,
+        _ => 3,
     });
     methods.join(", ")
 }
@@ -497,6 +727,7 @@ where
             params: params.clone(),
             query,
             body,
+            headers: headers.clone(),
         };
         (route.handler)(request).await
     };
@@ -694,6 +925,13 @@ pub(crate) fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> Respons
     crate::error::json_response(status, body)
 }
 
+/// An empty 204.
+pub(crate) fn no_content() -> Response {
+    let mut res = Response::new(Default::default());
+    *res.status_mut() = StatusCode::NO_CONTENT;
+    res
+}
+
 /// A 201 with its JSON body and the `Location` of what was created.
 pub(crate) fn created<T: serde::Serialize>(location: String, body: &T) -> Response {
     let mut res = json(StatusCode::CREATED, body);
@@ -706,6 +944,28 @@ pub(crate) fn created<T: serde::Serialize>(location: String, body: &T) -> Respon
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(values: &[&str]) -> Result<IfMatch, ApiError> {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(header::IF_MATCH, HeaderValue::from_str(v).unwrap());
+        }
+        if_match(&h)
+    }
+
+    #[test]
+    fn if_match_is_star_or_strong_tags_and_garbage_is_refused() {
+        assert_eq!(parse(&[]).unwrap(), IfMatch::Unconditional);
+        assert_eq!(parse(&["*"]).unwrap(), IfMatch::Any);
+        assert_eq!(parse(&["\"3\""]).unwrap(), IfMatch::Versions(vec![3]));
+        assert_eq!(
+            parse(&["\"3\", W/\"4\" ,\"x\"", "\"5\""]).unwrap(),
+            IfMatch::Versions(vec![3, 5])
+        );
+        for bad in ["3", "\"3", "\"3\" \"4\"", "\"3\",", "W/3", "", "**"] {
+            assert!(parse(&[bad]).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn one_route_per_method_and_path() {
@@ -726,7 +986,7 @@ mod tests {
         let found = lookup("/v1/users/bulk");
         assert_eq!(allow(&found), "POST");
         let found = lookup("/v1/users/0123456789abcdef01234567");
-        assert_eq!(allow(&found), "GET");
+        assert_eq!(allow(&found), "GET, PATCH, DELETE");
         assert_eq!(found[0].1, ["0123456789abcdef01234567"]);
         assert_eq!(allow(&lookup("/v1/users")), "GET, POST");
         assert_eq!(allow(&lookup("/v1/users/")), "GET, POST");

@@ -1,10 +1,10 @@
 //! Sponsors: `POST /v1/sponsors`, `GET /v1/sponsors/{id}`, `GET /v1/sponsors?slug=`.
 
-use super::{List, Query, Request, created, json};
+use super::{List, Query, Request, created, json, no_content, versioned};
 use crate::domain::sponsors;
 use crate::error::ApiError;
 use crate::passwords::Password;
-use onboard_shared::check_sponsor;
+use onboard_shared::{check_speaker, check_sponsor};
 use serde::Serialize;
 use utoipa::ToSchema;
 use warp::http::StatusCode;
@@ -59,10 +59,47 @@ pub(super) async fn create(r: Request) -> Result<Response, ApiError> {
     ))
 }
 
-/// GET /v1/sponsors/{id}
+/// GET /v1/sponsors/{id}, with its `ETag`
 pub(super) async fn get_one(r: Request) -> Result<Response, ApiError> {
     let sponsor = sponsors::get(&r.state, r.id()).await?;
-    Ok(json(StatusCode::OK, &sponsor))
+    Ok(versioned(&sponsor, sponsor.version))
+}
+
+/// PATCH /v1/sponsors/{id} with a JSON Merge Patch of the sponsor's own fields.
+pub(super) async fn patch(r: Request) -> Result<Response, ApiError> {
+    let if_match = r.if_match()?;
+    let sponsor = sponsors::update(&r.state, r.id(), &r.body, &if_match).await?;
+    Ok(versioned(&sponsor, sponsor.version))
+}
+
+/// DELETE /v1/sponsors/{id}: 204; the speakers' accounts stay.
+pub(super) async fn delete(r: Request) -> Result<Response, ApiError> {
+    let if_match = r.if_match()?;
+    sponsors::delete(&r.state, r.id(), &if_match).await?;
+    Ok(no_content())
+}
+
+/// POST /v1/sponsors/{id}/speakers with one speaker: 201 with `{id, email, password}` when
+/// the account was created, 200 with `{id, email}` when an existing one was linked.
+pub(super) async fn add_speaker(r: Request) -> Result<Response, ApiError> {
+    let speaker = check_speaker(&r.body).map_err(ApiError::Validation)?;
+    let added = sponsors::add_speaker(&r.state, r.id(), &speaker).await?;
+    let body = SpeakerCreated {
+        id: added.speaker.id.to_hex(),
+        email: added.speaker.email,
+        password: added.speaker.password,
+    };
+    Ok(if added.created {
+        created(format!("/v1/users/{}", body.id), &body)
+    } else {
+        json(StatusCode::OK, &body)
+    })
+}
+
+/// DELETE /v1/sponsors/{id}/speakers/{userId}: 204; the account stays.
+pub(super) async fn remove_speaker(r: Request) -> Result<Response, ApiError> {
+    sponsors::remove_speaker(&r.state, r.id(), r.second_id()).await?;
+    Ok(no_content())
 }
 
 /// GET /v1/sponsors?slug=&limit=&after=

@@ -1,7 +1,7 @@
 //! Users: `POST /v1/users`, `GET /v1/users`, `GET /v1/users/{id}`, `POST /v1/users/bulk`
 //! (each row on its own) and `POST /v1/users/{id}/password`.
 
-use super::{List, Query, Request, created, json};
+use super::{List, Query, Request, created, json, no_content, versioned};
 use crate::domain::users::{self, ListFilter, RowOutcome};
 use crate::error::ApiError;
 use crate::passwords::Password;
@@ -59,13 +59,28 @@ pub(super) async fn create(r: Request) -> Result<Response, ApiError> {
     ))
 }
 
-/// GET /v1/users/{id}
+/// GET /v1/users/{id}, with its `ETag`
 pub(super) async fn get_one(r: Request) -> Result<Response, ApiError> {
     let user = users::get(&r.state, r.id()).await?;
-    Ok(json(StatusCode::OK, &user))
+    Ok(versioned(&user, user.version))
 }
 
-/// GET /v1/users?email=&type=&tag=&limit=&after=
+/// PATCH /v1/users/{id} with a JSON Merge Patch (`If-Match` optional): 200 with the user
+/// as GET shows it, and its new `ETag`.
+pub(super) async fn patch(r: Request) -> Result<Response, ApiError> {
+    let if_match = r.if_match()?;
+    let user = users::update(&r.state, r.id(), &r.body, &if_match).await?;
+    Ok(versioned(&user, user.version))
+}
+
+/// DELETE /v1/users/{id} (`If-Match` optional): 204, the person erased.
+pub(super) async fn delete(r: Request) -> Result<Response, ApiError> {
+    let if_match = r.if_match()?;
+    users::delete(&r.state, r.id(), &if_match).await?;
+    Ok(no_content())
+}
+
+/// GET /v1/users?email=&q=&type=&tag=&limit=&after=
 pub(super) async fn list(r: Request) -> Result<Response, ApiError> {
     let q = Query::parse(&r)?;
     let user_type = match q.get("type") {
@@ -84,6 +99,7 @@ pub(super) async fn list(r: Request) -> Result<Response, ApiError> {
         email: q.get("email").map(str::to_string),
         user_type,
         tag: q.get("tag").map(str::to_string),
+        q: q.get("q").map(str::to_string),
     };
     let (items, next) = users::list(&r.state, &filter, q.page).await?;
     Ok(json(StatusCode::OK, &List { items, next }))

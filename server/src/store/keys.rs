@@ -2,7 +2,7 @@
 //!
 //! No `Debug` on [`KeyDoc`]: it holds a hash, and hashes never reach a log line.
 
-use super::{Page, Store, StoreError, find_page};
+use super::{Page, Store, StoreError, Unique, find_page};
 use mongodb::bson::{DateTime, doc, oid::ObjectId};
 use mongodb::error::Error as DbError;
 use mongodb::options::ReturnDocument;
@@ -19,6 +19,10 @@ pub(crate) struct KeyDoc {
     pub(crate) hash: String,
     pub(crate) description: String,
     pub(crate) privilege: Privilege,
+    /// The configured key (`ONBOARD_API_KEY`): replaced by changing the setting, never
+    /// deleted through the API.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) configured: bool,
     pub(crate) created_at: DateTime,
     pub(crate) updated_at: DateTime,
 }
@@ -39,6 +43,7 @@ pub(crate) async fn insert(
         hash,
         description,
         privilege,
+        configured: false,
         created_at: now,
         updated_at: now,
     };
@@ -46,26 +51,123 @@ pub(crate) async fn insert(
     Ok(key)
 }
 
-/// Stores the configured bootstrap key's hash once (idempotent across restarts); returns
-/// its document.
-pub(crate) async fn upsert_bootstrap(store: &Store, hash: &str) -> Result<KeyDoc, StoreError> {
-    let now = DateTime::now();
+/// The record of the configured key (`ONBOARD_API_KEY`). A fixed id makes it one record
+/// however many instances start at once: the `_id` index settles their upserts.
+pub(crate) const CONFIGURED_ID: ObjectId =
+    ObjectId::from_bytes([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+
+/// The record of a key generated at first start. A fixed id lets only one of several
+/// instances starting together on an empty database generate (and show) a key.
+pub(crate) const GENERATED_ID: ObjectId =
+    ObjectId::from_bytes([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+
+/// The description the configured key had before it was one fixed record; such records
+/// (one per key ever configured, each still valid) are deleted at start.
+const LEGACY_CONFIGURED: &str = "Bootstrap key (ONBOARD_API_KEY)";
+
+/// Makes `hash` the configured key: creates its record or replaces the hash of the existing
+/// one (the previous configured key stops working). Deletes the records older versions
+/// made for configured keys. Idempotent; safe for instances starting together.
+pub(crate) async fn set_configured(store: &Store, hash: &str) -> Result<KeyDoc, StoreError> {
+    coll(store)
+        .delete_many(doc! { "description": LEGACY_CONFIGURED, "_id": { "$ne": CONFIGURED_ID } })
+        .await?;
+    let upsert = || async {
+        let now = DateTime::now();
+        coll(store)
+            .find_one_and_update(
+                doc! { "_id": CONFIGURED_ID },
+                doc! {
+                    "$set": { "hash": hash, "configured": true, "privilege": "standard",
+                              "description": "Configured key (ONBOARD_API_KEY)" },
+                    "$setOnInsert": { "createdAt": now, "updatedAt": now },
+                },
+            )
+            .upsert(true)
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(StoreError::from)
+    };
+    let found = match upsert().await {
+        // Two upserts racing to insert: the loser's retry finds the winner's record. (A
+        // duplicate *hash* is a configured key equal to a key made through the API.)
+        Err(StoreError::Duplicate(index)) if index != Unique::KeyHash => upsert().await?,
+        other => other?,
+    };
+    match found {
+        Some(doc) => Ok(doc),
+        // A racing upsert can answer without the document; it is there all the same.
+        None => coll(store)
+            .find_one(doc! { "_id": CONFIGURED_ID })
+            .await?
+            .ok_or_else(|| {
+                StoreError::Other(DbError::custom(
+                    "the configured key's record is missing after its upsert",
+                ))
+            }),
+    }
+}
+
+/// Deletes the configured key's record (the setting was removed); true when there was one.
+pub(crate) async fn remove_configured(store: &Store) -> Result<bool, StoreError> {
     Ok(coll(store)
-        .find_one_and_update(
-            doc! { "hash": hash },
-            doc! { "$setOnInsert": {
-                "_id": ObjectId::new(),
-                "hash": hash,
-                "description": "Bootstrap key (ONBOARD_API_KEY)",
-                "privilege": "standard",
-                "createdAt": now,
-                "updatedAt": now,
-            } },
+        .delete_many(
+            doc! { "$or": [{ "_id": CONFIGURED_ID }, { "description": LEGACY_CONFIGURED }] },
         )
-        .upsert(true)
-        .return_document(ReturnDocument::After)
         .await?
-        .ok_or_else(|| DbError::custom("bootstrap key upsert returned no document"))?)
+        .deleted_count
+        > 0)
+}
+
+/// Stores a generated first-start key under [`GENERATED_ID`]; `false` when another instance
+/// did it first (or a generated key already exists).
+pub(crate) async fn insert_generated(store: &Store, hash: String) -> Result<bool, StoreError> {
+    let now = DateTime::now();
+    let key = KeyDoc {
+        id: GENERATED_ID,
+        hash,
+        description: "Bootstrap key (generated)".into(),
+        privilege: Privilege::Standard,
+        configured: false,
+        created_at: now,
+        updated_at: now,
+    };
+    match coll(store).insert_one(&key).await.map_err(StoreError::from) {
+        Ok(_) => Ok(true),
+        Err(StoreError::Duplicate(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Undoes [`insert_generated`] (its key could not be shown).
+pub(crate) async fn delete_generated(store: &Store) -> Result<(), StoreError> {
+    coll(store).delete_one(doc! { "_id": GENERATED_ID }).await?;
+    Ok(())
+}
+
+/// Inserts a key unless more than `max` keys would then exist (`None`). Counting after the
+/// insert, and undoing it when over, keeps the cap exact when creates race.
+pub(crate) async fn insert_capped(
+    store: &Store,
+    hash: String,
+    description: String,
+    privilege: Privilege,
+    max: u64,
+) -> Result<Option<KeyDoc>, StoreError> {
+    let key = insert(store, hash, description, privilege).await?;
+    if count(store).await? > max {
+        coll(store).delete_one(doc! { "_id": key.id }).await?;
+        return Ok(None);
+    }
+    Ok(Some(key))
+}
+
+/// True when `id` is the configured key's record.
+pub(crate) async fn is_configured(store: &Store, id: ObjectId) -> Result<bool, StoreError> {
+    Ok(coll(store)
+        .find_one(doc! { "_id": id, "configured": true })
+        .await?
+        .is_some())
 }
 
 pub(crate) async fn find_by_hash(store: &Store, hash: &str) -> Result<Option<KeyDoc>, StoreError> {
@@ -83,10 +185,11 @@ pub(crate) async fn list(
     find_page(&coll(store), doc! {}, None, page, |k| k.id).await
 }
 
-/// Deletes a key; returns its hash (to evict it from caches), or None when unknown.
+/// Deletes a key that is not the configured one; returns its hash (to evict it from
+/// caches), or None when there is no such key.
 pub(crate) async fn delete(store: &Store, id: ObjectId) -> Result<Option<String>, StoreError> {
     Ok(coll(store)
-        .find_one_and_delete(doc! { "_id": id })
+        .find_one_and_delete(doc! { "_id": id, "configured": { "$ne": true } })
         .await?
         .map(|k| k.hash))
 }

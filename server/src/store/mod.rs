@@ -14,7 +14,7 @@ pub(crate) mod users;
 
 use mongodb::bson::{Document, doc, oid::ObjectId};
 use mongodb::error::{Error as DbError, ErrorKind, WriteFailure};
-use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::options::{Acknowledgment, ClientOptions, IndexOptions, WriteConcern};
 use mongodb::{Client, ClientSession, Collection, Database, IndexModel};
 use std::time::Duration;
 
@@ -129,7 +129,8 @@ impl Session {
 
 impl Store {
     /// Connects and checks the server answers. A URI without `serverSelectionTimeoutMS`
-    /// gets 3 s instead of the driver's 30 s, so an outage turns into a 503 quickly.
+    /// gets 3 s instead of the driver's 30 s, so an outage turns into a 503 quickly; one
+    /// without a write concern gets `majority` with journaling.
     pub(crate) async fn connect(
         uri: &str,
         database: &str,
@@ -145,6 +146,16 @@ impl Store {
         options
             .app_name
             .get_or_insert_with(|| "onboard".to_string());
+        // An acknowledged write must survive the loss of a member and a `kill -9`: majority
+        // and journaled, unless the URI says otherwise (`w=`, `journal=`).
+        if options.write_concern.is_none() {
+            options.write_concern = Some(
+                WriteConcern::builder()
+                    .w(Acknowledgment::Majority)
+                    .journal(true)
+                    .build(),
+            );
+        }
         let client = Client::with_options(options)?;
         let db = client.database(database);
         let hello = db.run_command(doc! { "hello": 1 }).await?;
@@ -204,17 +215,35 @@ impl Store {
                 unique(doc! { "usernameNorm": 1 }, "usernameNorm_unique"),
                 plain(doc! { "tagIds": 1, "_id": 1 }, "tagIds_id"),
                 plain(doc! { "type": 1, "_id": 1 }, "type_id"),
+                // `?q=` prefix ranges on the names (e-mail and username use the unique ones).
+                plain(doc! { "firstNameKey": 1 }, "firstNameKey"),
+                plain(doc! { "lastNameKey": 1 }, "lastNameKey"),
             ])
             .await?;
         self.collection::<Document>(tags::COLLECTION)
             .create_index(unique(doc! { "nameKey": 1 }, "nameKey_unique"))
             .await?;
         self.collection::<Document>(sponsors::COLLECTION)
-            .create_index(unique(doc! { "slug": 1 }, "slug_unique"))
+            .create_indexes([
+                unique(doc! { "slug": 1 }, "slug_unique"),
+                // A user's erasure finds the sponsors that list it.
+                plain(doc! { "speakerIds": 1 }, "speakerIds"),
+            ])
             .await?;
         self.collection::<Document>(keys::COLLECTION)
             .create_index(unique(doc! { "hash": 1 }, "hash_unique"))
             .await?;
+        Ok(())
+    }
+
+    /// Brings documents written by older versions of the server up to date (versions, search
+    /// keys). Idempotent: runs at every start, after [`Store::ensure_indexes`].
+    pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
+        let users = users::migrate(self).await?;
+        let sponsors = sponsors::migrate(self).await?;
+        if users + sponsors > 0 {
+            tracing::info!(users, sponsors, "documents brought up to date");
+        }
         Ok(())
     }
 

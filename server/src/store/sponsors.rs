@@ -1,9 +1,10 @@
 //! `sponsors`: unique by `slug`. Speakers are referenced by user id.
 
+use super::users::Missed;
 use super::{Page, Store, StoreError, find_page};
 use futures_util::TryStreamExt;
 use mongodb::ClientSession;
-use mongodb::bson::{DateTime, doc, oid::ObjectId};
+use mongodb::bson::{DateTime, Document, doc, oid::ObjectId};
 use onboard_shared::SponsorOptions;
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +34,10 @@ pub(crate) struct SponsorDoc {
     pub(crate) speaker_ids: Vec<ObjectId>,
     pub(crate) created_at: DateTime,
     pub(crate) updated_at: DateTime,
+    /// Grows by one at every change of the sponsor (its speakers included); the `ETag`.
+    /// Documents written before versions existed read as 0 (and are given 0 at start-up).
+    #[serde(default)]
+    pub(crate) version: i64,
 }
 
 fn coll(store: &Store) -> mongodb::Collection<SponsorDoc> {
@@ -84,4 +89,161 @@ pub(crate) async fn list(
         filter.insert("slug", slug);
     }
     find_page(&coll(store), filter, None, page, |s| s.id).await
+}
+
+/// What every change of a sponsor also writes: a new version and `updatedAt`.
+fn touched(mut change: Document) -> Document {
+    change.insert("$inc", doc! { "version": 1 });
+    let set = change.get_document_mut("$set").ok();
+    match set {
+        Some(set) => {
+            set.insert("updatedAt", DateTime::now());
+        }
+        None => {
+            change.insert("$set", doc! { "updatedAt": DateTime::now() });
+        }
+    }
+    change
+}
+
+async fn missed(store: &Store, id: ObjectId) -> Result<Missed, StoreError> {
+    let n = coll(store)
+        .count_documents(doc! { "_id": id })
+        .limit(1)
+        .await?;
+    Ok(if n > 0 {
+        Missed::Changed
+    } else {
+        Missed::NotFound
+    })
+}
+
+/// Writes a patch's `$set` and `$unset` if the sponsor is still at `version`: the version
+/// in the filter makes read-merge-write atomic. A taken slug is `StoreError::Duplicate`.
+pub(crate) async fn update_at_version(
+    store: &Store,
+    id: ObjectId,
+    version: i64,
+    set: Document,
+    unset: &[&str],
+) -> Result<Result<(), Missed>, StoreError> {
+    let mut change = doc! { "$set": set };
+    if !unset.is_empty() {
+        let unset: Document = unset
+            .iter()
+            .map(|k| ((*k).to_string(), "".into()))
+            .collect();
+        change.insert("$unset", unset);
+    }
+    let r = coll(store)
+        .update_one(doc! { "_id": id, "version": version }, touched(change))
+        .await?;
+    if r.matched_count == 1 {
+        return Ok(Ok(()));
+    }
+    Ok(Err(missed(store, id).await?))
+}
+
+/// Deletes the sponsor, only at `version` when given.
+pub(crate) async fn delete(
+    store: &Store,
+    id: ObjectId,
+    version: Option<i64>,
+) -> Result<Result<(), Missed>, StoreError> {
+    let mut filter = doc! { "_id": id };
+    if let Some(v) = version {
+        filter.insert("version", v);
+    }
+    let r = coll(store).delete_one(filter).await?;
+    if r.deleted_count == 1 {
+        return Ok(Ok(()));
+    }
+    Ok(Err(missed(store, id).await?))
+}
+
+/// Why a speaker was not added or removed.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum SpeakerMiss {
+    NoSponsor,
+    /// Adding: already a speaker. Removing: not one.
+    AlreadyOrNot,
+}
+
+/// Adds `user` to the sponsor's speakers, at the end, unless it is one already (decided by
+/// the update's filter, so two concurrent adds of one user cannot both succeed).
+pub(crate) async fn add_speaker(
+    store: &Store,
+    id: ObjectId,
+    user: ObjectId,
+) -> Result<Result<(), SpeakerMiss>, StoreError> {
+    let r = coll(store)
+        .update_one(
+            doc! { "_id": id, "speakerIds": { "$ne": user } },
+            touched(doc! { "$push": { "speakerIds": user } }),
+        )
+        .await?;
+    speaker_outcome(store, id, r.matched_count).await
+}
+
+/// Removes `user` from the sponsor's speakers.
+pub(crate) async fn remove_speaker(
+    store: &Store,
+    id: ObjectId,
+    user: ObjectId,
+) -> Result<Result<(), SpeakerMiss>, StoreError> {
+    let r = coll(store)
+        .update_one(
+            doc! { "_id": id, "speakerIds": user },
+            touched(doc! { "$pull": { "speakerIds": user } }),
+        )
+        .await?;
+    speaker_outcome(store, id, r.matched_count).await
+}
+
+async fn speaker_outcome(
+    store: &Store,
+    id: ObjectId,
+    matched: u64,
+) -> Result<Result<(), SpeakerMiss>, StoreError> {
+    if matched == 1 {
+        return Ok(Ok(()));
+    }
+    Ok(Err(match missed(store, id).await? {
+        Missed::NotFound => SpeakerMiss::NoSponsor,
+        Missed::Changed => SpeakerMiss::AlreadyOrNot,
+    }))
+}
+
+/// Removes `users` from the speakers of every sponsor that lists one of them; answers how
+/// many sponsors changed.
+pub(crate) async fn unlink_everywhere(
+    store: &Store,
+    users: &[ObjectId],
+    session: Option<&mut ClientSession>,
+) -> Result<u64, StoreError> {
+    if users.is_empty() {
+        return Ok(0);
+    }
+    let coll = coll(store);
+    let action = coll.update_many(
+        doc! { "speakerIds": { "$in": users } },
+        touched(doc! { "$pull": { "speakerIds": { "$in": users } } }),
+    );
+    let r = match session {
+        Some(s) => action.session(s).await?,
+        None => action.await?,
+    };
+    Ok(r.modified_count)
+}
+
+/// Gives documents written before versions existed version 0 (only those: runs at every
+/// start).
+pub(crate) async fn migrate(store: &Store) -> Result<u64, StoreError> {
+    let r = coll(store)
+        .update_many(
+            doc! { "version": { "$exists": false } },
+            doc! { "$set": { "version": 0_i64 } },
+        )
+        .await?;
+    Ok(r.modified_count)
 }

@@ -26,6 +26,12 @@ pub(crate) struct UserDoc {
     pub(crate) last_name: String,
     pub(crate) username: String,
     pub(crate) username_norm: String,
+    /// `firstName` and `lastName` lowercased ([`name_key`]), for `GET /v1/users?q=` prefix
+    /// searches on an index. Filled at start-up for documents written before they existed.
+    #[serde(default)]
+    pub(crate) first_name_key: String,
+    #[serde(default)]
+    pub(crate) last_name_key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) avatar: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,6 +61,15 @@ pub(crate) struct UserDoc {
     pub(crate) password_hash: String,
     pub(crate) created_at: DateTime,
     pub(crate) updated_at: DateTime,
+    /// Grows by one at every change; the `ETag`. Documents written before versions existed
+    /// read as 0 (and are given 0 at start-up).
+    #[serde(default)]
+    pub(crate) version: i64,
+}
+
+/// The key a name is searched by: lowercase, so `?q=` is case-insensitive.
+pub(crate) fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
 }
 
 /// Projection for every read: the hash never leaves the database on a read path.
@@ -133,6 +148,16 @@ pub(crate) struct UserFilter {
     pub(crate) email_norm: Option<String>,
     pub(crate) user_type: Option<UserType>,
     pub(crate) tag_id: Option<ObjectId>,
+    /// A search prefix (`?q=`), already lowercased: matches the start of the e-mail, the
+    /// username, the first or the last name.
+    pub(crate) prefix: Option<String>,
+}
+
+/// `{field: {$gte: p, $lt: p + U+10FFFF}}`: an anchored prefix as a range, which an
+/// ascending index answers directly (every string starting with `p` sorts in it).
+fn prefix_range(field: &str, p: &str) -> Document {
+    let upper = format!("{p}\u{10FFFF}");
+    doc! { field: { "$gte": p, "$lt": upper } }
 }
 
 pub(crate) async fn list(
@@ -150,6 +175,17 @@ pub(crate) async fn list(
     if let Some(t) = f.tag_id {
         filter.insert("tagIds", t);
     }
+    if let Some(p) = &f.prefix {
+        filter.insert(
+            "$or",
+            vec![
+                prefix_range("emailNorm", p),
+                prefix_range("usernameNorm", p),
+                prefix_range("firstNameKey", p),
+                prefix_range("lastNameKey", p),
+            ],
+        );
+    }
     // The projection keeps the password hash out of every listed user.
     find_page(&coll(store), filter, Some(public()), page, |u| u.id).await
 }
@@ -163,7 +199,7 @@ pub(crate) async fn set_password_hash(
     let r = coll(store)
         .update_one(
             doc! { "_id": id },
-            doc! { "$set": { "passwordHash": hash, "updatedAt": DateTime::now() } },
+            doc! { "$set": { "passwordHash": hash, "updatedAt": DateTime::now() }, "$inc": { "version": 1 } },
         )
         .await?;
     Ok(r.matched_count == 1)
@@ -177,7 +213,7 @@ pub(crate) async fn set_tags(
     coll(store)
         .update_one(
             doc! { "_id": id },
-            doc! { "$set": { "tagIds": tag_ids, "updatedAt": DateTime::now() } },
+            doc! { "$set": { "tagIds": tag_ids, "updatedAt": DateTime::now() }, "$inc": { "version": 1 } },
         )
         .await?;
     Ok(())
@@ -196,7 +232,7 @@ pub(crate) async fn grant_speaker(
     let coll = coll(store);
     let action = coll.update_many(
         doc! { "_id": { "$in": ids }, "type": "Attendee" },
-        doc! { "$set": { "type": "Speaker", "updatedAt": DateTime::now() } },
+        doc! { "$set": { "type": "Speaker", "updatedAt": DateTime::now() }, "$inc": { "version": 1 } },
     );
     let r = match session {
         Some(s) => action.session(s).await?,
@@ -213,7 +249,7 @@ pub(crate) async fn revoke_speaker(store: &Store, ids: &[ObjectId]) -> Result<()
     coll(store)
         .update_many(
             doc! { "_id": { "$in": ids }, "type": "Speaker" },
-            doc! { "$set": { "type": "Attendee", "updatedAt": DateTime::now() } },
+            doc! { "$set": { "type": "Attendee", "updatedAt": DateTime::now() }, "$inc": { "version": 1 } },
         )
         .await?;
     Ok(())
@@ -228,4 +264,141 @@ pub(crate) async fn delete_many(store: &Store, ids: &[ObjectId]) -> Result<(), S
         .delete_many(doc! { "_id": { "$in": ids } })
         .await?;
     Ok(())
+}
+
+/// The fields a patch writes: every payload field of the user, `None` ones removed.
+pub(crate) struct UserUpdate<'a> {
+    /// The new values (`$set`), as stored.
+    pub(crate) set: Document,
+    /// Optional fields the user no longer has (`$unset`).
+    pub(crate) unset: Vec<&'a str>,
+}
+
+/// Why a conditional write did not happen.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Missed {
+    /// No document has this id.
+    NotFound,
+    /// The document exists at another version.
+    Changed,
+}
+
+/// Writes `update` if the user is still at `version` (and bumps it): the version in the
+/// filter makes read-merge-write atomic, so two writers never both succeed from the same
+/// read. A unique index refusing the new e-mail or username is `StoreError::Duplicate`.
+pub(crate) async fn update_at_version(
+    store: &Store,
+    id: ObjectId,
+    version: i64,
+    update: UserUpdate<'_>,
+) -> Result<Result<(), Missed>, StoreError> {
+    let mut set = update.set;
+    set.insert("updatedAt", DateTime::now());
+    let mut change = doc! { "$set": set, "$inc": { "version": 1 } };
+    if !update.unset.is_empty() {
+        let unset: Document = update
+            .unset
+            .iter()
+            .map(|k| ((*k).to_string(), "".into()))
+            .collect();
+        change.insert("$unset", unset);
+    }
+    let r = coll(store)
+        .update_one(doc! { "_id": id, "version": version }, change)
+        .await?;
+    if r.matched_count == 1 {
+        return Ok(Ok(()));
+    }
+    Ok(Err(missed(store, id).await?))
+}
+
+async fn missed(store: &Store, id: ObjectId) -> Result<Missed, StoreError> {
+    let exists = coll(store)
+        .count_documents(doc! { "_id": id })
+        .limit(1)
+        .await?
+        > 0;
+    Ok(if exists {
+        Missed::Changed
+    } else {
+        Missed::NotFound
+    })
+}
+
+/// Deletes the user, only at `version` when given. The whole document goes: no copy of
+/// the person's data stays in this collection.
+pub(crate) async fn delete(
+    store: &Store,
+    id: ObjectId,
+    version: Option<i64>,
+    session: Option<&mut ClientSession>,
+) -> Result<Result<(), Missed>, StoreError> {
+    let mut filter = doc! { "_id": id };
+    if let Some(v) = version {
+        filter.insert("version", v);
+    }
+    let coll = coll(store);
+    let action = coll.delete_one(filter);
+    let r = match session {
+        Some(s) => action.session(s).await?,
+        None => action.await?,
+    };
+    if r.deleted_count == 1 {
+        return Ok(Ok(()));
+    }
+    Ok(Err(missed(store, id).await?))
+}
+
+/// Which of `ids` are users.
+pub(crate) async fn existing_ids(
+    store: &Store,
+    ids: &[ObjectId],
+) -> Result<Vec<ObjectId>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found: Vec<Document> = store
+        .collection::<Document>(COLLECTION)
+        .find(doc! { "_id": { "$in": ids } })
+        .projection(doc! { "_id": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    Ok(found
+        .iter()
+        .filter_map(|d| d.get_object_id("_id").ok())
+        .collect())
+}
+
+/// Brings documents written by older versions up to date: a `version` (0) and the name
+/// keys of `?q=`. Only documents missing one are touched, so this runs at every start.
+pub(crate) async fn migrate(store: &Store) -> Result<u64, StoreError> {
+    let coll = store.collection::<Document>(COLLECTION);
+    let old: Vec<Document> = coll
+        .find(doc! { "$or": [
+            { "version": { "$exists": false } },
+            { "firstNameKey": { "$exists": false } },
+            { "lastNameKey": { "$exists": false } },
+        ] })
+        .projection(doc! { "firstName": 1, "lastName": 1, "version": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    let mut n = 0;
+    for d in old {
+        let Ok(id) = d.get_object_id("_id") else {
+            continue;
+        };
+        let mut set = doc! {
+            "firstNameKey": name_key(d.get_str("firstName").unwrap_or_default()),
+            "lastNameKey": name_key(d.get_str("lastName").unwrap_or_default()),
+        };
+        if !d.contains_key("version") {
+            set.insert("version", 0_i64);
+        }
+        coll.update_one(doc! { "_id": id }, doc! { "$set": set })
+            .await?;
+        n += 1;
+    }
+    Ok(n)
 }

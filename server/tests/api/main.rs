@@ -7,5 +7,6 @@ mod common;
 mod conformance;
 mod errors;
 mod keys;
+mod lifecycle;
 mod sponsors;
 mod users;

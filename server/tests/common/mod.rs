@@ -1,7 +1,9 @@
 //! Test harness: ONE real `secantusd-rs` per test binary (started on first use, shared
 //! through a `OnceLock`, its directory removed at exit; the process dies with the test
 //! binary through PR_SET_PDEATHSIG), and the app spawned per test on 127.0.0.1:0 with a
-//! unique database name. Everything is spoken over real HTTP.
+//! unique database name. Everything is spoken over real HTTP. With
+//! `ONBOARD_TEST_MONGODB_URI` set, that database replaces the shared `secantusd-rs` (see
+//! [`db_uri`] and docs/testing.md).
 #![allow(dead_code)]
 
 use onboard::config::{Config, Secret};
@@ -13,7 +15,7 @@ use std::sync::{Mutex, OnceLock};
 
 struct SharedDb {
     uri: String,
-    _db: EmbeddedDb,
+    _db: Option<EmbeddedDb>,
 }
 
 static DB: OnceLock<SharedDb> = OnceLock::new();
@@ -51,7 +53,8 @@ pub fn temp_dir(prefix: &str) -> PathBuf {
     dir
 }
 
-/// Starts a secantusd-rs on its own thread + runtime (a test's runtime ends with the test).
+/// Starts a secantusd-rs with its data dir `dir` on its own thread + runtime (a test's
+/// runtime ends with the test).
 pub fn start_db(dir: PathBuf, port: u16) -> EmbeddedDb {
     let bin = secantusd_bin();
     std::thread::spawn(move || {
@@ -66,12 +69,23 @@ pub fn start_db(dir: PathBuf, port: u16) -> EmbeddedDb {
     .unwrap_or_else(|e| panic!("could not start secantusd-rs: {e}"))
 }
 
+/// The database every test app uses: `ONBOARD_TEST_MONGODB_URI` when set (a MongoDB
+/// replica set or Atlas: each test still gets its own database name), else one embedded
+/// `secantusd-rs` for the whole test binary, started with its credentials (`--auth`).
+/// Tests about the embedded database itself (`onboard serve` without `MONGODB_URI`,
+/// outages, durability) always start their own `secantusd-rs`.
 pub fn db_uri() -> String {
-    DB.get_or_init(|| {
-        let db = start_db(temp_dir("onboard-test-db-"), 0);
-        SharedDb {
-            uri: db.uri(),
-            _db: db,
+    DB.get_or_init(|| match std::env::var("ONBOARD_TEST_MONGODB_URI") {
+        Ok(uri) if !uri.trim().is_empty() => SharedDb {
+            uri: uri.trim().to_string(),
+            _db: None,
+        },
+        _ => {
+            let db = start_db(temp_dir("onboard-test-db-"), 0);
+            SharedDb {
+                uri: db.uri(),
+                _db: Some(db),
+            }
         }
     })
     .uri
@@ -123,6 +137,18 @@ impl TestApp {
         self.http
             .request(method, format!("{}{path}", self.url))
             .header("authorization", format!("Bearer {}", self.key))
+    }
+
+    /// A request with another key.
+    pub fn http_with_key(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &str,
+    ) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.url))
+            .header("authorization", format!("Bearer {key}"))
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Response {
