@@ -723,7 +723,7 @@ where
         };
         let request = Request {
             state: state.clone(),
-            route: *route,
+            route,
             params: params.clone(),
             query,
             body,
