@@ -130,8 +130,8 @@ async function submit(st: State) {
   refusal(panel, "Not created", a);
 }
 
-setupForm(userForm, (r, body) => r.validateUser(body as UserPayload), (st) => void submit(st));
-setupForm(sponsorForm, (r, body) => r.validateSponsor(body as SponsorPayload), (st) => void submit(st));
+setupForm(userForm, (r, body) => r.validateUser(body as UserPayload), (st) => void submit(st), "user");
+setupForm(sponsorForm, (r, body) => r.validateSponsor(body as SponsorPayload), (st) => void submit(st), "sponsor");
 
 // ---- Sponsor extras: the color swatch and the speakers list. ----
 const color = $<HTMLInputElement>(sponsorForm, "[name=color]");
