@@ -38,6 +38,22 @@ for (const input of [INPUTS[0], INPUTS[2]]) {
     });
   }
 }
+// validateField (issue 16), as the page calls it on a keystroke: a short text alone, an
+// invalid one (an error crosses back), and a speaker's e-mail of the 20-speaker sponsor
+// (its context, the speakers list, crosses too).
+const sponsor20 = INPUTS[2].object;
+const fieldSteps = {
+  'validateField("user", "email", "jane@domain.com")': () => onboard.validateField("user", "email", "jane@domain.com").length,
+  'validateField("user", "email", "jane@")': () => onboard.validateField("user", "email", "jane@").length,
+  'validateField("user", "options.highlight", true, {type})': () => onboard.validateField("user", "options.highlight", true, { type: "Speaker" }).length,
+  'validateField("sponsor", "speakers[19].email", ..., sponsor20)': () =>
+    onboard.validateField("sponsor", "speakers[19].email", sponsor20.speakers[19].email, sponsor20).length,
+};
+for (const [name, fn] of Object.entries(fieldSteps)) {
+  bench.add(`field: ${name}`, () => {
+    for (let i = 0; i < BATCH; i++) sink += fn();
+  });
+}
 await bench.run();
 for (const t of bench.tasks) {
   console.log(`${((t.result.latency.mean * 1000) / BATCH).toFixed(2).padStart(8)} µs  ${t.name}`);

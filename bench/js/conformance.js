@@ -5,13 +5,15 @@ import { readFileSync } from "node:fs";
 import { IMPLEMENTATIONS } from "./implementations.js";
 
 const corpus = JSON.parse(readFileSync(new URL("../../shared/corpus/cases.json", import.meta.url), "utf8"));
+// The four entry points compared here; the corpus also holds patch and speaker cases.
+const CASES = corpus.filter((c) => ["user", "sponsor", "user_json", "sponsor_json"].includes(c.kind));
 const pairs = (errors) => errors.map((e) => `${e.field} ${e.code}`).sort().join(", ");
 
 export function conformance() {
   const results = [];
   for (const impl of IMPLEMENTATIONS) {
     const misses = [];
-    for (const c of corpus) {
+    for (const c of CASES) {
       const run = {
         user: () => impl.validateUser(c.payload),
         sponsor: () => impl.validateSponsor(c.payload),
@@ -27,7 +29,7 @@ export function conformance() {
       const want = pairs(c.errors);
       if (got !== want) misses.push({ name: c.name, want, got });
     }
-    results.push({ name: impl.name, agree: corpus.length - misses.length, total: corpus.length, misses });
+    results.push({ name: impl.name, agree: CASES.length - misses.length, total: CASES.length, misses });
   }
   return results;
 }

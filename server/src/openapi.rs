@@ -39,7 +39,7 @@ pub fn document() -> Value {
         "info": {
             "title": "onboard",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Create and read users and sponsors, validated by the onboard rulebook. Every error is `{code, message, errors?}`.",
+            "description": "Create, read, correct and remove users and sponsors, validated by the onboard rulebook. Every error is `{code, message, errors?}`.",
             "license": { "name": "MIT OR Apache-2.0", "identifier": "MIT OR Apache-2.0" }
         },
         "paths": paths,

@@ -9,6 +9,7 @@
 //! against serde_json on random and mutated inputs). Its error messages follow serde_json's
 //! wording. It also keeps serde_json's parser out of the wasm package.
 
+use crate::bytes;
 use crate::json::JsonError;
 use crate::node::{Kind, Node, Object};
 use std::borrow::Cow;
@@ -37,6 +38,17 @@ pub(crate) enum Json<'a> {
 #[derive(Debug, PartialEq)]
 pub(crate) struct Members<'a>(Vec<(Cow<'a, str>, Json<'a>)>, Cell<usize>);
 
+/// An object of these members (keys unique), for trees built rather than parsed.
+pub(crate) fn object<'a>(members: Vec<(Cow<'a, str>, Json<'a>)>) -> Json<'a> {
+    Json::Object(Members(members, Cell::new(0)))
+}
+
+impl<'a> Members<'a> {
+    pub(crate) fn into_members(self) -> Vec<(Cow<'a, str>, Json<'a>)> {
+        self.0
+    }
+}
+
 impl<'a> Node for Json<'a> {
     type Object = Members<'a>;
 
@@ -61,15 +73,18 @@ impl<'a> Object for Members<'a> {
         // comparisons stayed calls, and this lookup runs for every field of every object.
         let key = key.as_bytes();
         let members = &self.0;
-        let start = self.1.get().min(members.len());
-        let matches = |i: usize| {
-            let k = text(&members[i].0).as_bytes();
-            k.len() == key.len() && k == key
-        };
-        for i in (start..members.len()).chain(0..start) {
-            if matches(i) {
+        let mut i = self.1.get();
+        if i >= members.len() {
+            i = 0;
+        }
+        for _ in 0..members.len() {
+            if bytes::same(text(&members[i].0).as_bytes(), key) {
                 self.1.set(i + 1);
                 return Some(&members[i].1);
+            }
+            i += 1;
+            if i == members.len() {
+                i = 0;
             }
         }
         None
@@ -94,8 +109,7 @@ fn text<'s>(s: &'s Cow<'_, str>) -> &'s str {
 #[inline(always)]
 #[allow(clippy::ptr_arg)]
 fn same(a: &Cow<'_, str>, b: &Cow<'_, str>) -> bool {
-    let (a, b) = (text(a).as_bytes(), text(b).as_bytes());
-    a.len() == b.len() && a == b
+    bytes::same(text(a).as_bytes(), text(b).as_bytes())
 }
 
 /// Parses `text` (which must not start with a byte-order mark: see `parse_json`).
@@ -346,25 +360,21 @@ impl<'a> Parser<'a> {
     }
 
     /// A string starting at the opening quote; borrowed unless it holds escapes.
+    // Inlined natively, where a call per string was a tenth of the parse; in the size-first
+    // wasm build a second copy of the loop costs more bytes than it saves time.
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn string(&mut self) -> Result<Cow<'a, str>, Fail> {
         self.pos += 1;
         let start = self.pos;
-        // Nearly every string has no escape: find its end in a tight loop and borrow it,
-        // skipping eight bytes at a time while none is a quote, a backslash or a control
-        // byte (the classic "has a zero byte" / "has a byte less than n" word tests).
+        // Nearly every string has no escape: find its end eight bytes at a time and borrow
+        // it. The first quote, backslash or control byte of a word is found exactly.
         let bytes = self.bytes;
         let mut i = start;
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        const HIGHS: u64 = 0x8080_8080_8080_8080;
-        let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
-        while let Some(chunk) = bytes.get(i..i + 8) {
-            let word = u64::from_le_bytes([
-                chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
-            ]);
-            let quote = has_zero(word ^ (ONES * u64::from(b'"')));
-            let backslash = has_zero(word ^ (ONES * u64::from(b'\\')));
-            let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS != 0;
-            if quote || backslash || control {
+        while i + 8 <= bytes.len() {
+            let w = bytes::word(bytes, i);
+            let stop = bytes::eq(w, b'"') | bytes::eq(w, b'\\') | bytes::below(w, 0x20);
+            if stop != 0 {
+                i += bytes::first(stop);
                 break;
             }
             i += 8;
@@ -380,6 +390,14 @@ impl<'a> Parser<'a> {
             }
         }
         self.pos = i;
+        self.string_rest(start)
+    }
+
+    /// The rest of a string from its first escape or control byte (at `self.pos`): out of
+    /// line, so the common case above stays small enough to inline where strings are read.
+    #[cold]
+    #[inline(never)]
+    fn string_rest(&mut self, start: usize) -> Result<Cow<'a, str>, Fail> {
         let mut owned: Option<String> = None;
         let mut run = start; // start of the bytes not yet copied into `owned`
         loop {
@@ -519,13 +537,14 @@ impl<'a> Parser<'a> {
 
     fn object(&mut self, depth: usize) -> Result<Json<'a>, Fail> {
         self.pos += 1;
-        // Payload objects have about 4 to 17 members: start big enough for most.
-        let mut members: Vec<(Cow<'a, str>, Json<'a>)> = Vec::with_capacity(16);
+        // Payload objects have about 2 to 17 members: start big enough for most.
+        let mut members: Vec<(Cow<'a, str>, Json<'a>)> = Vec::with_capacity(18);
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
             return Ok(Json::Object(Members(members, Cell::new(0))));
         }
+        let mut seen = 0u64;
         loop {
             match self.peek() {
                 Some(b'"') => {}
@@ -533,9 +552,20 @@ impl<'a> Parser<'a> {
                 None => return Err(self.eof("EOF while parsing an object")),
             }
             let key = self.string()?;
-            if members.len() < SCAN_MAX && members.iter().any(|(k, _)| same(k, &key)) {
+            // A key can only repeat one with the same bit (from its length and first and
+            // last bytes): most keys skip the scan.
+            let k = text(&key).as_bytes();
+            let hash = k.len() * 7
+                + 3 * usize::from(k.first().copied().unwrap_or(0))
+                + usize::from(k.last().copied().unwrap_or(0));
+            let bit = 1u64 << (hash % 64);
+            if members.len() < SCAN_MAX
+                && seen & bit != 0
+                && members.iter().any(|(k, _)| same(k, &key))
+            {
                 return Err(duplicate(&key, self.pos));
             }
+            seen |= bit;
             self.skip_ws();
             match self.peek() {
                 Some(b':') => self.pos += 1,
@@ -614,7 +644,7 @@ fn duplicate(key: &str, end: usize) -> Fail {
 /// hostile 100,000-key object). Reports the first repeated key in document order.
 fn check_unique(members: &[(Cow<'_, str>, Json<'_>)], end: usize) -> Result<(), Fail> {
     let mut order: Vec<usize> = (0..members.len()).collect();
-    order.sort_unstable_by(|&a, &b| members[a].0.cmp(&members[b].0).then(a.cmp(&b)));
+    heap_sort(&mut order, |a, b| (&members[a].0, a) < (&members[b].0, b));
     let first_repeat = order
         .windows(2)
         .filter(|w| members[w[0]].0 == members[w[1]].0)
@@ -623,6 +653,34 @@ fn check_unique(members: &[(Cow<'_, str>, Json<'_>)], end: usize) -> Result<(), 
     match first_repeat {
         Some(i) => Err(duplicate(&members[i].0, end)),
         None => Ok(()),
+    }
+}
+
+/// Sorts `v` by `less` in O(n log n). A heap sort in a dozen lines: the standard library's
+/// sorts brought about 2 KB gzipped of sorting networks into the wasm package for this one
+/// use, on hostile input only.
+fn heap_sort(v: &mut [usize], less: impl Fn(usize, usize) -> bool) {
+    let sift = |v: &mut [usize], mut root: usize, end: usize| loop {
+        let mut child = 2 * root + 1;
+        if child >= end {
+            break;
+        }
+        if child + 1 < end && less(v[child], v[child + 1]) {
+            child += 1;
+        }
+        if !less(v[root], v[child]) {
+            break;
+        }
+        v.swap(root, child);
+        root = child;
+    };
+    let n = v.len();
+    for i in (0..n / 2).rev() {
+        sift(v, i, n);
+    }
+    for end in (1..n).rev() {
+        v.swap(0, end);
+        sift(v, 0, end);
     }
 }
 
@@ -686,6 +744,24 @@ mod tests {
             parse(&deep).unwrap_err().message,
             "recursion limit exceeded"
         );
+    }
+
+    #[test]
+    fn heap_sort_sorts() {
+        let mut seed = 12345u64;
+        for n in [0, 1, 2, 3, 17, 100, 1000] {
+            let keys: Vec<u64> = (0..n)
+                .map(|_| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    (seed >> 33) % 50
+                })
+                .collect();
+            let mut order: Vec<usize> = (0..n).collect();
+            heap_sort(&mut order, |a, b| (keys[a], a) < (keys[b], b));
+            let mut want: Vec<usize> = (0..n).collect();
+            want.sort_by_key(|&i| (keys[i], i));
+            assert_eq!(order, want);
+        }
     }
 
     #[test]

@@ -32,9 +32,11 @@
 //! ```
 
 mod batch;
+mod bytes;
 mod catalogue;
 mod doc;
 mod error;
+mod field;
 mod fold;
 mod json;
 mod key;
@@ -58,8 +60,9 @@ pub use batch::{
     check_users, check_users_update,
 };
 pub use csv::{csv_cell_value, csv_safe_cell};
-pub use error::{BULK_ERRORS_MAX, ERRORS_MAX};
+pub use error::{BULK_ERRORS_MAX, ERRORS_MAX, too_many_errors};
 pub use error::{Code, FieldError};
+pub use field::{PayloadKind, field_context, validate_field_json};
 pub use json::{JsonError, MAX_DEPTH, parse_json, value_from};
 pub use key::{KEY_DESCRIPTION_MAX, KEY_FIELDS, NewKey, PRIVILEGES, Privilege, check_key_request};
 pub use password::{PASSWORD_MAX, PASSWORD_MIN, PasswordPolicy};

@@ -4,6 +4,7 @@
 //! the cleaned value (trimmed text) when the field is fine, so a payload module reads as a
 //! list of its fields.
 
+use crate::bytes;
 use crate::error::{Code, ERRORS_MAX, FieldError, too_many_errors};
 use crate::node::{Kind, Node, Object, given};
 use crate::timezones::TIMEZONES;
@@ -45,7 +46,7 @@ fn email_problem(email: &str) -> Option<&'static str> {
         || local.len() > 64
         || local.starts_with('.')
         || local.ends_with('.')
-        || local.contains("..")
+        || local.as_bytes().windows(2).any(|w| w == b"..")
         || !local.bytes().all(|b| b == b'.' || atext(b))
     {
         return Some(GENERIC);
@@ -53,7 +54,11 @@ fn email_problem(email: &str) -> Option<&'static str> {
     if !is_hostname(domain) || !domain.contains('.') {
         return Some(GENERIC);
     }
-    let tld = domain.rsplit('.').next().unwrap_or("");
+    // (A byte search: `rsplit` brought a reverse searcher into the wasm package.)
+    let tld = match domain.as_bytes().iter().rposition(|&b| b == b'.') {
+        Some(dot) => &domain[dot + 1..],
+        None => domain,
+    };
     if tld.len() < 2 || !(tld.bytes().all(|b| b.is_ascii_alphabetic()) || tld.starts_with("xn--")) {
         return Some(GENERIC);
     }
@@ -67,33 +72,46 @@ pub fn normalize_email(email: &str) -> String {
 
 /// DNS host name: dot-separated labels of 1..=63 ASCII letters, digits and inner hyphens.
 fn is_hostname(host: &str) -> bool {
-    // One pass over the bytes (this runs for every e-mail and URL).
+    // One pass over the bytes with a class table (this runs for every e-mail and URL).
     let bytes = host.as_bytes();
     if bytes.is_empty() || bytes.len() > 253 {
         return false;
     }
     let (mut label_len, mut prev) = (0usize, b'.');
     for &b in bytes {
-        if b == b'.' {
-            if label_len == 0 || prev == b'-' {
-                return false;
-            }
-            label_len = 0;
-        } else if b.is_ascii_alphanumeric() || b == b'-' {
-            if label_len == 0 && b == b'-' {
-                return false;
-            }
-            label_len += 1;
-            if label_len > 63 {
-                return false;
-            }
-        } else {
-            return false;
+        match HOST_BYTE[usize::from(b)] {
+            LETTER => label_len += 1,
+            HYPHEN if label_len > 0 => label_len += 1,
+            DOT if label_len > 0 && label_len <= 63 && prev != b'-' => label_len = 0,
+            _ => return false,
         }
         prev = b;
     }
-    label_len > 0 && prev != b'-'
+    label_len > 0 && label_len <= 63 && prev != b'-'
 }
+
+const LETTER: u8 = 1;
+const HYPHEN: u8 = 2;
+const DOT: u8 = 3;
+/// What each byte is in a host name: a letter or digit, `-`, `.`, or not allowed (0).
+static HOST_BYTE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_alphanumeric() {
+            LETTER
+        } else if c == b'-' {
+            HYPHEN
+        } else if c == b'.' {
+            DOT
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
 
 /// Checks an https URL (already trimmed). `Ok(())` or the code and message to report.
 ///
@@ -119,26 +137,64 @@ pub fn check_https_url(url: &str) -> Result<(), (Code, &'static str)> {
         return Err((Code::UrlNotHttps, "Must start with https://."));
     }
     let rest = &url[8..];
-    // One pass for ASCII (nearly every URL): whitespace and control characters are the
-    // bytes up to space, and DEL, and the authority ends at the first / ? or #. Other text
-    // asks each char.
+    let b = rest.as_bytes();
+    // One pass for ASCII (nearly every URL), eight bytes at a time: whitespace and control
+    // characters are the bytes up to space, and DEL; the authority ends at the first / ? or
+    // #, and its '@' and first ':' are noted on the way. Other text asks each char.
     let (mut bad, mut authority_end, mut ascii) = (false, None, true);
-    for (i, &b) in rest.as_bytes().iter().enumerate() {
-        if b >= 0x80 {
+    let (mut at, mut colon) = (false, None);
+    let mut i = 0;
+    while i + 8 <= b.len() {
+        let w = bytes::word(b, i);
+        if bytes::high(w) != 0 {
             ascii = false;
             break;
         }
-        if b <= b' ' || b == 0x7f {
+        if bytes::below(w, 0x21) | bytes::eq(w, 0x7f) != 0 {
             bad = true;
             break;
         }
-        if authority_end.is_none() && matches!(b, b'/' | b'?' | b'#') {
-            authority_end = Some(i);
+        if authority_end.is_none() {
+            let end = bytes::eq(w, b'/') | bytes::eq(w, b'?') | bytes::eq(w, b'#');
+            let limit = if end != 0 { bytes::first(end) } else { 8 };
+            let m = bytes::eq(w, b'@');
+            at |= m != 0 && bytes::first(m) < limit;
+            let m = bytes::eq(w, b':');
+            if colon.is_none() && m != 0 && bytes::first(m) < limit {
+                colon = Some(i + bytes::first(m));
+            }
+            if end != 0 {
+                authority_end = Some(i + limit);
+            }
+        }
+        i += 8;
+    }
+    if ascii && !bad {
+        for (i, &c) in b.iter().enumerate().skip(i) {
+            if c >= 0x80 {
+                ascii = false;
+                break;
+            }
+            if c <= b' ' || c == 0x7f {
+                bad = true;
+                break;
+            }
+            if authority_end.is_none() {
+                match c {
+                    b'/' | b'?' | b'#' => authority_end = Some(i),
+                    b'@' => at = true,
+                    b':' if colon.is_none() => colon = Some(i),
+                    _ => {}
+                }
+            }
         }
     }
     if !ascii {
         bad = rest.chars().any(|c| c.is_whitespace() || c.is_control());
         authority_end = rest.bytes().position(|b| matches!(b, b'/' | b'?' | b'#'));
+        let authority = &b[..authority_end.unwrap_or(b.len())];
+        at = authority.contains(&b'@');
+        colon = authority.iter().position(|&c| c == b':');
     }
     if bad {
         return Err((
@@ -148,7 +204,7 @@ pub fn check_https_url(url: &str) -> Result<(), (Code, &'static str)> {
     }
     let authority_end = authority_end.unwrap_or(rest.len());
     let authority = &rest[..authority_end];
-    if authority.contains('@') {
+    if at {
         return Err((
             Code::UrlInvalid,
             "Must not contain a user name or password.",
@@ -160,8 +216,8 @@ pub fn check_https_url(url: &str) -> Result<(), (Code, &'static str)> {
             _ => return Err((Code::UrlInvalid, INVALID)),
         }
     } else {
-        match authority.split_once(':') {
-            Some((host, port)) if is_port(port) => host,
+        match colon {
+            Some(c) if is_port(&authority[c + 1..]) => &authority[..c],
             Some(_) => return Err((Code::UrlInvalid, INVALID)),
             None => authority,
         }
@@ -192,7 +248,7 @@ fn is_port(p: &str) -> bool {
     !p.is_empty()
         && p.len() <= 5
         && p.bytes().all(|b| b.is_ascii_digit())
-        && p.parse::<u32>().is_ok_and(|n| n <= 65535)
+        && p.bytes().fold(0u32, |n, b| n * 10 + u32::from(b - b'0')) <= 65535
 }
 
 /// Is `color` a hex color: `#` and 3 or 6 hex digits (`#f53`, `#ff5733`, any case)?
@@ -204,27 +260,87 @@ pub fn is_hex_color(color: &str) -> bool {
 
 /// Is `tz` an IANA time zone name (`Europe/Paris`, `UTC`, or a link like `Europe/Kiev`)?
 pub fn is_timezone(tz: &str) -> bool {
-    // Binary search over the sorted lines of TIMEZONES, by byte offset.
-    let list = TIMEZONES.as_bytes();
-    let (mut lo, mut hi) = (0, list.len());
-    while lo < hi {
+    // Binary search over every 8th line (TZ_EVERY_8TH), then a scan of at most 8 lines.
+    let (list, tz) = (TIMEZONES.as_bytes(), tz.as_bytes());
+    let (mut lo, mut hi) = (0, TZ_EVERY_8TH.len());
+    while hi - lo > 1 {
         let mid = lo + (hi - lo) / 2;
-        let mut start = mid;
-        while start > 0 && list[start - 1] != b'\n' {
-            start -= 1;
+        match compare_line(list, usize::from(TZ_EVERY_8TH[mid]), tz, false).0 {
+            std::cmp::Ordering::Greater => hi = mid,
+            _ => lo = mid,
         }
-        let mut end = mid;
-        while end < list.len() && list[end] != b'\n' {
-            end += 1;
-        }
-        match list[start..end].cmp(tz.as_bytes()) {
-            std::cmp::Ordering::Equal => return true,
-            std::cmp::Ordering::Less => lo = end + 1,
-            std::cmp::Ordering::Greater => hi = start,
+    }
+    let mut start = usize::from(TZ_EVERY_8TH[lo]);
+    for _ in 0..8 {
+        match compare_line(list, start, tz, true) {
+            (std::cmp::Ordering::Equal, _) => return true,
+            (std::cmp::Ordering::Greater, _) => return false,
+            (std::cmp::Ordering::Less, end) if end < list.len() => start = end + 1,
+            _ => return false,
         }
     }
     false
 }
+
+/// The line of `list` starting at `start` compared with `tz`, and (if `find_end`) where
+/// the line ends.
+#[inline]
+fn compare_line(
+    list: &[u8],
+    start: usize,
+    tz: &[u8],
+    find_end: bool,
+) -> (std::cmp::Ordering, usize) {
+    let mut i = 0;
+    loop {
+        let c = list.get(start + i).copied().filter(|&c| c != b'\n');
+        match (c, tz.get(i)) {
+            (None, None) => return (std::cmp::Ordering::Equal, start + i),
+            (Some(a), Some(&b)) if a == b => i += 1,
+            (c, t) => {
+                let order = c.cmp(&t.copied());
+                let mut end = start + i;
+                while find_end && end < list.len() && list[end] != b'\n' {
+                    end += 1;
+                }
+                return (order, end);
+            }
+        }
+    }
+}
+
+/// How many names TIMEZONES holds.
+const TZ_LINES: usize = {
+    let list = TIMEZONES.as_bytes();
+    // Offsets are u16.
+    assert!(list.len() < u16::MAX as usize);
+    let (mut i, mut n) = (0, 1);
+    while i < list.len() {
+        if list[i] == b'\n' {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+};
+
+/// Where every 8th line of TIMEZONES starts, computed at compile time (a 150-byte index
+/// that saves the search from finding line boundaries).
+static TZ_EVERY_8TH: [u16; TZ_LINES.div_ceil(8)] = {
+    let list = TIMEZONES.as_bytes();
+    let mut out = [0u16; TZ_LINES.div_ceil(8)];
+    let (mut i, mut line) = (0, 0);
+    while i < list.len() {
+        if i == 0 || list[i - 1] == b'\n' {
+            if line % 8 == 0 {
+                out[line / 8] = i as u16;
+            }
+            line += 1;
+        }
+        i += 1;
+    }
+    out
+};
 
 /// Every IANA time zone name the rulebook accepts, sorted (for pickers).
 pub fn timezones() -> &'static [&'static str] {
@@ -285,22 +401,60 @@ pub(crate) fn join(parent: &str, key: &str) -> String {
 pub(crate) fn index(parent: &str, i: usize) -> String {
     // Without format!: this runs once per speaker, valid or not.
     let mut digits = [0u8; 20];
-    let mut n = i;
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
+    let at = write_digits(&mut digits, i);
     let mut path = String::with_capacity(parent.len() + 2 + digits.len() - at);
     path.push_str(parent);
     path.push('[');
     path.extend(digits[at..].iter().map(|&d| char::from(d)));
     path.push(']');
     path
+}
+
+/// "Must be one of: A, B, C." (not generic, and without `format!` and `join`).
+fn one_of(names: &mut dyn Iterator<Item = &str>) -> String {
+    let mut message = String::from("Must be one of: ");
+    for (i, name) in names.enumerate() {
+        if i > 0 {
+            message.push_str(", ");
+        }
+        message.push_str(name);
+    }
+    message.push('.');
+    message
+}
+
+/// Where the path `path` (its bytes) sits against `focus`: `Some(true)` at or under it,
+/// `Some(false)` above it (`speakers` above `speakers[1].email`), `None` elsewhere.
+fn relation(focus: &str, path: &[&[u8]]) -> Option<bool> {
+    let focus = focus.as_bytes();
+    let mut at = 0;
+    for piece in path {
+        for &b in *piece {
+            match focus.get(at) {
+                Some(&c) if c == b => at += 1,
+                Some(_) => return None,
+                None => return matches!(b, b'.' | b'[').then_some(true),
+            }
+        }
+    }
+    match focus.get(at) {
+        None => Some(true),
+        Some(b'.' | b'[') => Some(false),
+        Some(_) => None,
+    }
+}
+
+/// Writes `n` in decimal at the end of `digits`; returns where it starts.
+fn write_digits(digits: &mut [u8; 20], mut n: usize) -> usize {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return at;
+        }
+    }
 }
 
 /// `str::trim`, answering at once for text that starts and ends with a visible ASCII
@@ -324,7 +478,28 @@ pub(crate) enum At<'p> {
     Item(&'p str, &'p str, usize),
 }
 
-impl At<'_> {
+impl<'p> At<'p> {
+    /// The path's text as up to six pieces (`parent` `.` `key` `[` `i` `]`), the index
+    /// written into `digits`: compared with a focus without building the path.
+    fn pieces<'d>(self, digits: &'d mut [u8; 20]) -> ([&'d [u8]; 6], usize)
+    where
+        'p: 'd,
+    {
+        let (parent, key) = match self {
+            At::Key(parent, key) | At::Item(parent, key, _) => (parent, key),
+        };
+        let dot: &[u8] = if parent.is_empty() { b"" } else { b"." };
+        let mut out = [parent.as_bytes(), dot, key.as_bytes(), b"", b"", b""];
+        if let At::Item(_, _, i) = self {
+            let at = write_digits(digits, i);
+            out[3] = b"[";
+            out[4] = &digits[at..];
+            out[5] = b"]";
+            return (out, 6);
+        }
+        (out, 3)
+    }
+
     pub fn path(self) -> String {
         match self {
             At::Key(parent, key) => join(parent, key),
@@ -336,22 +511,71 @@ impl At<'_> {
 /// Collects the errors of one payload. The checks work on any [`Node`] (serde_json's
 /// `Value` or the borrowed tree of `doc`) and hand back the trimmed text borrowed from it.
 /// At most [`ERRORS_MAX`] are kept, then one `too_many_errors` entry ends the list.
+///
+/// A checker may be focused on one path (`validate_field`): it then keeps only the errors at
+/// or under that path, and drops the others before building their path or message.
 #[derive(Default)]
 pub(crate) struct Checker {
     pub errors: Vec<FieldError>,
+    focus: Option<String>,
 }
 
 impl Checker {
-    pub fn push(&mut self, field: impl Into<String>, code: Code, message: impl Into<String>) {
-        match self.errors.len().cmp(&ERRORS_MAX) {
-            std::cmp::Ordering::Less => self.errors.push(FieldError::new(field, code, message)),
-            std::cmp::Ordering::Equal => self.errors.push(too_many_errors()),
-            std::cmp::Ordering::Greater => {}
+    /// A checker that keeps only the errors at or under `path` (`""` keeps all).
+    pub fn focused(path: &str) -> Self {
+        Checker {
+            errors: Vec::new(),
+            focus: (!path.is_empty()).then(|| path.to_owned()),
         }
     }
 
-    fn push_at(&mut self, at: At<'_>, code: Code, message: impl Into<String>) {
-        self.push(at.path(), code, message);
+    /// Is there room for one more error? At the cap, ends the list with `too_many_errors`.
+    /// (Not generic: one copy in the wasm package, the error built by the caller after.)
+    fn room(&mut self) -> bool {
+        match self.errors.len().cmp(&ERRORS_MAX) {
+            std::cmp::Ordering::Less => true,
+            std::cmp::Ordering::Equal => {
+                self.errors.push(too_many_errors());
+                false
+            }
+            std::cmp::Ordering::Greater => false,
+        }
+    }
+
+    /// Can an error at or under `at` be kept, or can `at` lead to the focus (an ancestor of
+    /// it)? False lets a payload skip work whose errors would all be dropped.
+    pub fn reaches(&self, at: At<'_>) -> bool {
+        self.focus.is_none() || self.relation(at).is_some()
+    }
+
+    /// [`relation`] of the path of `at` (only called with a focus).
+    #[inline(never)]
+    fn relation(&self, at: At<'_>) -> Option<bool> {
+        let mut digits = [0u8; 20];
+        let (pieces, n) = at.pieces(&mut digits);
+        relation(self.focus.as_deref().unwrap_or(""), &pieces[..n])
+    }
+
+    pub fn push(
+        &mut self,
+        field: impl Into<String> + AsRef<str>,
+        code: Code,
+        message: impl Into<String>,
+    ) {
+        let keep = match &self.focus {
+            None => true,
+            Some(focus) => relation(focus, &[field.as_ref().as_bytes()]) == Some(true),
+        };
+        if keep && self.room() {
+            self.errors.push(FieldError::new(field, code, message));
+        }
+    }
+
+    pub fn push_at(&mut self, at: At<'_>, code: Code, message: impl Into<String>) {
+        // Off focus, nothing is built: neither the path nor the message.
+        if (self.focus.is_none() || self.relation(at) == Some(true)) && self.room() {
+            self.errors.push(FieldError::new(at.path(), code, message));
+        }
     }
 
     /// The value as an object, or a `wrong_type` error at `path`.
@@ -371,10 +595,24 @@ impl Checker {
 
     /// Reports every key of `obj` that is not in `known`.
     pub fn unknown_fields<O: Object>(&mut self, path: &str, obj: &O, known: &[&str]) {
-        let is_known = |key: &str| {
-            known
+        // Payloads list their fields mostly in the rulebook's order: each search starts
+        // after the previous match, so a known key is usually found at the first compare.
+        let mut next = 0;
+        let mut is_known = |key: &str| {
+            let key = key.as_bytes();
+            let found = known[next..]
                 .iter()
-                .any(|k| k.len() == key.len() && k.as_bytes() == key.as_bytes())
+                .position(|k| bytes::same(k.as_bytes(), key))
+                .map(|j| next + j)
+                .or_else(|| {
+                    known[..next]
+                        .iter()
+                        .position(|k| bytes::same(k.as_bytes(), key))
+                });
+            if let Some(j) = found {
+                next = j + 1;
+            }
+            found.is_some()
         };
         // Sorted by key: the report must not depend on the map the caller parsed into
         // (the server's keeps document order, serde_json's default sorts).
@@ -382,8 +620,10 @@ impl Checker {
         // smallest `room` of them, sorted, instead of sorting a hostile body's 100,000 keys.
         let room = (ERRORS_MAX + 1).saturating_sub(self.errors.len());
         let mut unknown: Vec<&str> = Vec::new();
-        for key in obj.keys().filter(|key| !is_known(key)) {
-            if unknown.len() == room && unknown.last().is_none_or(|last| key >= *last) {
+        for key in obj.keys() {
+            if is_known(key)
+                || (unknown.len() == room && unknown.last().is_none_or(|last| key >= *last))
+            {
                 continue;
             }
             let at = unknown.binary_search(&key).unwrap_or_else(|at| at);
@@ -391,7 +631,11 @@ impl Checker {
             unknown.truncate(room);
         }
         for key in unknown {
-            self.push(join(path, key), Code::UnknownField, "Is not a known field.");
+            self.push_at(
+                At::Key(path, key),
+                Code::UnknownField,
+                "Is not a known field.",
+            );
         }
     }
 
@@ -405,7 +649,7 @@ impl Checker {
     ) -> Option<&'v O::Node> {
         let v = given(obj, key);
         if v.is_none() && required {
-            self.push(join(path, key), Code::Required, "Is required.");
+            self.push_at(At::Key(path, key), Code::Required, "Is required.");
         }
         v
     }
@@ -439,26 +683,15 @@ impl Checker {
             return None;
         };
         let s = trim(s);
-        if s.is_empty() || (!s.is_ascii() && s.chars().all(is_invisible)) {
+        let bad = |c: char| c.is_control() && !(spec.multiline && matches!(c, '\n' | '\r' | '\t'));
+        // One pass while the text is ASCII (nearly all text is): control characters there
+        // are the bytes below space, and DEL. Other text goes by char.
+        let ascii_bad = ascii_controls(s.as_bytes(), |b| bad(char::from(b)));
+        if s.is_empty() || (ascii_bad.is_none() && s.chars().all(is_invisible)) {
             if required {
                 self.push_at(at, Code::Blank, "Must not be empty.");
             }
             return None;
-        }
-        // One pass over the bytes while they are ASCII (nearly all text is): control
-        // characters there are the bytes below space, and DEL. Other text goes by char.
-        let bad = |c: char| c.is_control() && !(spec.multiline && matches!(c, '\n' | '\r' | '\t'));
-        let mut ascii_bad = None;
-        for &b in s.as_bytes() {
-            if b >= 0x80 {
-                ascii_bad = None;
-                break;
-            }
-            if (b < 0x20 || b == 0x7f) && bad(char::from(b)) {
-                ascii_bad = Some(true);
-                break;
-            }
-            ascii_bad = Some(false);
         }
         let (has_bad, chars) = match ascii_bad {
             Some(true) => (true, 0),
@@ -500,7 +733,7 @@ impl Checker {
                 } else {
                     Code::EmailInvalid
                 };
-                self.push(join(path, key), code, msg);
+                self.push_at(At::Key(path, key), code, msg);
                 None
             }
         }
@@ -517,7 +750,7 @@ impl Checker {
         match check_https_url(s) {
             Ok(()) => Some(s),
             Err((code, msg)) => {
-                self.push(join(path, key), code, msg);
+                self.push_at(At::Key(path, key), code, msg);
                 None
             }
         }
@@ -532,15 +765,14 @@ impl Checker {
         choices: &[(&str, T)],
     ) -> Option<T> {
         let s = self.text(obj, path, key, required, Text::line(64))?;
-        match choices.iter().find(|(name, _)| *name == s) {
+        match choices
+            .iter()
+            .find(|(name, _)| bytes::same(name.as_bytes(), s.as_bytes()))
+        {
             Some((_, t)) => Some(*t),
             None => {
-                let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
-                self.push(
-                    join(path, key),
-                    Code::InvalidChoice,
-                    format!("Must be one of: {}.", names.join(", ")),
-                );
+                let message = one_of(&mut choices.iter().map(|(n, _)| *n));
+                self.push_at(At::Key(path, key), Code::InvalidChoice, message);
                 None
             }
         }
@@ -556,8 +788,8 @@ impl Checker {
         if is_timezone(s) {
             Some(s)
         } else {
-            self.push(
-                join(path, key),
+            self.push_at(
+                At::Key(path, key),
                 Code::TimezoneInvalid,
                 "Must be an IANA time zone, like Europe/Paris.",
             );
@@ -570,8 +802,8 @@ impl Checker {
         if is_hex_color(s) {
             Some(s)
         } else {
-            self.push(
-                join(path, key),
+            self.push_at(
+                At::Key(path, key),
                 Code::ColorInvalid,
                 "Must be a hex color, like #ff5733.",
             );
@@ -596,9 +828,8 @@ impl Checker {
         if problems.is_empty() {
             Some(s)
         } else {
-            let field = join(path, key);
             for (code, msg) in problems {
-                self.push(field.as_str(), code, msg);
+                self.push_at(At::Key(path, key), code, msg);
             }
             None
         }
@@ -611,8 +842,8 @@ impl Checker {
             Some(v) => match v.kind() {
                 Kind::Bool(b) => b,
                 _ => {
-                    self.push(
-                        join(path, key),
+                    self.push_at(
+                        At::Key(path, key),
                         Code::WrongType,
                         format!("Must be true or false, not {}.", type_name(v)),
                     );
@@ -637,16 +868,16 @@ impl Checker {
             Kind::Int(i) => i,
             Kind::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => f as i64,
             Kind::Float(f) if f.is_finite() && f.fract() == 0.0 => {
-                self.push(join(path, key), Code::OutOfRange, range_msg());
+                self.push_at(At::Key(path, key), Code::OutOfRange, range_msg());
                 return None;
             }
             Kind::Float(_) => {
-                self.push(join(path, key), Code::NotInteger, range_msg());
+                self.push_at(At::Key(path, key), Code::NotInteger, range_msg());
                 return None;
             }
             _ => {
-                self.push(
-                    join(path, key),
+                self.push_at(
+                    At::Key(path, key),
                     Code::WrongType,
                     format!("Must be a number, not {}.", type_name(v)),
                 );
@@ -656,7 +887,7 @@ impl Checker {
         if (min..=max).contains(&value) {
             Some(value)
         } else {
-            self.push(join(path, key), Code::OutOfRange, range_msg());
+            self.push_at(At::Key(path, key), Code::OutOfRange, range_msg());
             None
         }
     }
@@ -668,16 +899,16 @@ impl Checker {
             return Vec::new();
         };
         let Kind::Array(items) = v.kind() else {
-            self.push(
-                join(path, key),
+            self.push_at(
+                At::Key(path, key),
                 Code::WrongType,
                 format!("Must be an array of strings, not {}.", type_name(v)),
             );
             return Vec::new();
         };
         if items.len() > TAGS_MAX {
-            self.push(
-                join(path, key),
+            self.push_at(
+                At::Key(path, key),
                 Code::TooLong,
                 format!("Must have at most {TAGS_MAX} tags."),
             );
@@ -694,6 +925,46 @@ impl Checker {
         }
         tags
     }
+}
+
+/// For ASCII text, whether a control byte (below space, or DEL) makes `bad` true; `None`
+/// for text that is not all ASCII. Eight bytes at a time where none is a control byte.
+#[inline]
+fn ascii_controls(b: &[u8], bad: impl Fn(u8) -> bool) -> Option<bool> {
+    let mut i = 0;
+    let mut found = false;
+    while i + 8 <= b.len() {
+        let w = bytes::word(b, i);
+        if bytes::high(w) != 0 {
+            return None;
+        }
+        if bytes::below(w, 0x20) | bytes::eq(w, 0x7f) != 0 {
+            // Tabs and line breaks may be allowed: look at each byte of this word.
+            found |= b[i..i + 8]
+                .iter()
+                .any(|&c| (c < 0x20 || c == 0x7f) && bad(c));
+        }
+        i += 8;
+    }
+    if i < b.len() && b.len() >= 8 {
+        // The last bytes as one word that overlaps bytes already seen (they passed).
+        let at = b.len() - 8;
+        let w = bytes::word(b, at);
+        if bytes::high(w) != 0 {
+            return None;
+        }
+        if bytes::below(w, 0x20) | bytes::eq(w, 0x7f) != 0 {
+            found |= b[at..].iter().any(|&c| (c < 0x20 || c == 0x7f) && bad(c));
+        }
+        return Some(found);
+    }
+    for &c in &b[i..] {
+        if c >= 0x80 {
+            return None;
+        }
+        found |= (c < 0x20 || c == 0x7f) && bad(c);
+    }
+    Some(found)
 }
 
 /// Format characters that render as nothing (zero-width space and joiners, word joiner,

@@ -2,7 +2,7 @@
 
 use crate::error::{Code, FieldError};
 use crate::node::{Kind, Node, Object, given};
-use crate::rules::{Checker, Text, index, join, normalize_email};
+use crate::rules::{At, Checker, Text, index, join, normalize_email};
 use crate::user::{DESCRIPTION_MAX, NAME_MAX, SHORT_TEXT_MAX};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -135,12 +135,30 @@ pub(crate) fn sponsor_errors<N: Node>(payload: &N) -> Vec<FieldError> {
 pub(crate) fn check_sponsor_node<N: Node>(
     payload: &N,
 ) -> Result<SponsorDraft<'_>, Vec<FieldError>> {
-    let mut c = Checker::default();
+    check_sponsor_with(Checker::default(), payload)
+}
+
+/// The errors of sponsor `payload` at or under `path` alone (`validate_field`).
+pub(crate) fn sponsor_errors_at<N: Node>(path: &str, payload: &N) -> Vec<FieldError> {
+    check_sponsor_with(Checker::focused(path), payload)
+        .err()
+        .unwrap_or_default()
+}
+
+/// Is `key` a member a sponsor payload defines?
+pub(crate) fn is_field(key: &str) -> bool {
+    FIELDS.contains(&key)
+}
+
+fn check_sponsor_with<N: Node>(
+    mut c: Checker,
+    payload: &N,
+) -> Result<SponsorDraft<'_>, Vec<FieldError>> {
     let sponsor = c
         .object("", payload)
         .and_then(|obj| sponsor_fields(&mut c, obj));
     match sponsor {
-        Some(s) if c.errors.is_empty() => Ok(s),
+        Some(v) if c.errors.is_empty() => Ok(v),
         _ => Err(c.errors),
     }
 }
@@ -298,6 +316,10 @@ fn speakers<'v, O: Object>(c: &mut Checker, obj: &'v O) -> Vec<SpeakerDraft<'v>>
             } else {
                 seen.push(email);
             }
+        }
+        // A check focused elsewhere needs only the e-mails (for a later duplicate).
+        if !c.reaches(At::Item("", "speakers", i)) {
+            continue;
         }
         let speaker = speaker_fields(c, s, &path, email);
         out.push(speaker);

@@ -156,12 +156,27 @@ pub(crate) fn user_errors<N: Node>(payload: &N) -> Vec<FieldError> {
 
 /// [`check_user`] on any document; the cleaned text is borrowed from it.
 pub(crate) fn check_user_node<N: Node>(payload: &N) -> Result<UserDraft<'_>, Vec<FieldError>> {
-    let mut c = Checker::default();
+    check_user_with(Checker::default(), payload)
+}
+
+/// The errors of user `payload` at or under `path` alone (`validate_field`).
+pub(crate) fn user_errors_at<N: Node>(path: &str, payload: &N) -> Vec<FieldError> {
+    check_user_with(Checker::focused(path), payload)
+        .err()
+        .unwrap_or_default()
+}
+
+/// Is `key` a member a user payload defines?
+pub(crate) fn is_field(key: &str) -> bool {
+    FIELDS.contains(&key)
+}
+
+fn check_user_with<N: Node>(mut c: Checker, payload: &N) -> Result<UserDraft<'_>, Vec<FieldError>> {
     let user = c
         .object("", payload)
         .and_then(|obj| user_fields(&mut c, obj));
     match user {
-        Some(user) if c.errors.is_empty() => Ok(user),
+        Some(v) if c.errors.is_empty() => Ok(v),
         _ => Err(c.errors),
     }
 }

@@ -16,6 +16,7 @@ import {
   timezones,
   validateSponsor,
   validateSponsorJson,
+  validateField,
   validateUser,
   validateUserJson,
   validateUsers,
@@ -53,6 +54,8 @@ const errors: FieldError[] = [
   ...validateSponsorJson(JSON.stringify(sponsor)),
   ...validateUsers([user, user]).flat(),
   ...checkUsername("SuperJane"),
+  ...validateField("user", "email", "jane@"),
+  ...validateField("sponsor", "speakers[0].email", "a@b.co", sponsor),
 ];
 const codes: ErrorCode[] = errors.map((e) => e.code);
 const byField: Record<string, string> = Object.fromEntries(errors.map((e) => [e.field, e.message]));
@@ -90,6 +93,8 @@ const tagText: UserPayload = { email: "a@b.co", type: "Attendee", firstName: "A"
 const levelText: SponsorPayload = { name: "Acme", logo: "https://acme.com/l.png", level: "3" };
 // @ts-expect-error: each speaker needs an email
 const noEmail: SponsorPayload = { name: "Acme", logo: "https://acme.com/l.png", level: 3, speakers: [{ firstName: "J" }] };
+// @ts-expect-error: a field belongs to a "user" or a "sponsor"
+validateField("guest", "email", "a@b.co");
 // @ts-expect-error: codes are a closed union
 const notACode: ErrorCode = "oops";
 // @ts-expect-error: policy fields are typed

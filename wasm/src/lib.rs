@@ -130,6 +130,13 @@ export function payloadJson(value) {
   return why;
 }
 const bigintAsNumber = (_key, v) => (typeof v === "bigint" ? Number(v) : v);
+// validateField: from the form's payload, only the member the field's rules read
+// (`field_context`), so a keystroke does not serialize the whole form.
+export function pickMember(context, key) {
+  if (context === null || typeof context !== "object" || Array.isArray(context)) return undefined;
+  if (!Object.prototype.hasOwnProperty.call(context, key)) return undefined;
+  return { [key]: context[key] };
+}
 // 0: plain JSON data; 1: a function or symbol; 2: NaN or an infinity; 3: nested deeper than
 // the parser's 127 levels (or cyclic); 4: a BigInt (converted to a number, nothing worse).
 function unrepresentable(v, depth) {
@@ -168,6 +175,8 @@ function unrepresentable(v, depth) {
 extern "C" {
     #[wasm_bindgen(js_name = payloadJson)]
     fn payload_json(value: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = pickMember)]
+    fn pick_member(context: &JsValue, key: &str) -> JsValue;
 }
 
 #[wasm_bindgen]
@@ -372,6 +381,65 @@ pub fn timezones() -> JsValue {
 #[wasm_bindgen(unchecked_return_type = "UserStatus[]")]
 pub fn statuses() -> JsValue {
     strings_to_js(rules::STATUSES.iter().map(|(name, _)| *name))
+}
+
+// ---- Per-field checks for forms (issue 16): one field's errors on each keystroke. ----
+
+#[wasm_bindgen(typescript_custom_section)]
+const VALIDATE_FIELD_TYPES: &str = r##"
+/**
+ * The errors of one field, the same as the whole payload's errors at or under its path:
+ * `validateField("user", "email", "jane@")`. `path` is an error path (`socials.twitter`,
+ * `speakers[1].email`); `value` the field's value (`undefined`: not given); `context` the
+ * form's payload, read only where a rule looks beyond the field (a user's `type` for
+ * `options.highlight`, the earlier speakers for a speaker's e-mail). Throws on an unknown
+ * `kind`.
+ */
+export function validateField(kind: "user" | "sponsor", path: string, value: unknown, context?: Partial<UserPayload> | Partial<SponsorPayload>): FieldError[];
+"##;
+
+/// The errors of one field, the same as the whole payload's errors at or under its path:
+/// `validateField("user", "email", "jane@")`. `path` is an error path (`socials.twitter`,
+/// `speakers[1].email`); `value` the field's value (`undefined`: not given); `context` the
+/// form's payload, read only where a rule looks beyond the field (a user's `type` for
+/// `options.highlight`, the earlier speakers for a speaker's e-mail). Throws on an unknown
+/// `kind`.
+// Declared in VALIDATE_FIELD_TYPES: wasm-bindgen cannot mark `context` optional.
+#[wasm_bindgen(js_name = validateField, skip_typescript)]
+pub fn validate_field(
+    kind: &str,
+    path: &str,
+    value: JsValue,
+    context: JsValue,
+) -> Result<JsValue, JsError> {
+    let kind = rules::PayloadKind::from_name(kind)
+        .ok_or_else(|| JsError::new("kind must be \"user\" or \"sponsor\""))?;
+    let value = if value.is_undefined() {
+        None
+    } else {
+        match from_js(&value) {
+            Ok(text) => Some(text),
+            Err(e) => return Ok(errors_to_js(&[e])),
+        }
+    };
+    let member = match rules::field_context(kind, path) {
+        Some(key) if !context.is_undefined() => pick_member(&context, key),
+        _ => JsValue::UNDEFINED,
+    };
+    let context = if member.is_undefined() {
+        None
+    } else {
+        match from_js(&member) {
+            Ok(text) => Some(text),
+            Err(e) => return Ok(errors_to_js(&[e])),
+        }
+    };
+    Ok(errors_to_js(&rules::validate_field_json(
+        kind,
+        path,
+        value.as_deref(),
+        context.as_deref(),
+    )))
 }
 
 // ---- Edits (issue 12): user merge patches, spreadsheet cells. ----

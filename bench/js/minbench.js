@@ -1,0 +1,97 @@
+// The timing table on a busy machine: every implementation's batches interleaved round-robin
+// (so load hits them alike), and each one's FASTEST batch kept: the time it takes when it
+// has a core to itself, the estimator that survives other processes' load (tinybench's
+// means do not: bench.js). Same inputs, forms and answer check as bench.js; validateField
+// timings too. Writes minresults.json. Run after run.sh (it uses the installed package):
+//   node minbench.js            (ROUNDS=300 by default)
+import { writeFileSync } from "node:fs";
+import * as onboard from "onboard-rules";
+import { IMPLEMENTATIONS } from "./implementations.js";
+import { INPUTS } from "./inputs.js";
+
+const BATCH = 50;
+const ROUNDS = Number(process.env.ROUNDS ?? 300);
+const pairs = (errors) => errors.map((e) => `${e.field} ${e.code}`).sort().join(", ");
+let sink = 0;
+
+function fastest(tasks) {
+  const best = tasks.map(() => Infinity);
+  for (let r = 0; r < ROUNDS; r++) {
+    tasks.forEach((fn, i) => {
+      const t0 = process.hrtime.bigint();
+      for (let k = 0; k < BATCH; k++) sink += fn();
+      const us = Number(process.hrtime.bigint() - t0) / 1000 / BATCH;
+      if (us < best[i]) best[i] = us;
+    });
+  }
+  return best;
+}
+
+const rows = [];
+for (const input of INPUTS) {
+  for (const form of ["object", "json"]) {
+    const tasks = IMPLEMENTATIONS.map((impl) => {
+      const fn =
+        form === "object"
+          ? input.kind === "user" ? impl.validateUser : impl.validateSponsor
+          : input.kind === "user" ? impl.validateUserJson : impl.validateSponsorJson;
+      const arg = form === "object" ? input.object : input.text;
+      const got = pairs(fn(arg));
+      if (got !== pairs(input.case.errors)) throw new Error(`${impl.name} on ${input.label} (${form}): got [${got}]`);
+      return () => fn(arg).length;
+    });
+    fastest(tasks).forEach((us, i) => rows.push({ input: input.id, label: input.label, form, impl: IMPLEMENTATIONS[i].name, us }));
+  }
+}
+
+// Where the JS-object path's time goes: the boundary (payloadJson: the check for what JSON
+// cannot hold + JSON.stringify) against parse + validate in wasm (validate*Json).
+const { createRequire } = await import("node:module");
+const { readdirSync } = await import("node:fs");
+const { dirname, join } = await import("node:path");
+const require = createRequire(import.meta.url);
+const snippets = join(dirname(require.resolve("onboard-rules/package.json")), "node", "snippets");
+const helper = require(join(snippets, readdirSync(snippets)[0], "inline0.cjs"));
+const parts = [];
+for (const input of INPUTS) {
+  const [validate, validateJson] =
+    input.kind === "user" ? [onboard.validateUser, onboard.validateUserJson] : [onboard.validateSponsor, onboard.validateSponsorJson];
+  const [total, toJson, inWasm] = fastest([
+    () => validate(input.object).length,
+    () => helper.payloadJson(input.object).length,
+    () => validateJson(input.text).length,
+  ]);
+  parts.push({ input: input.id, label: input.label, total, toJson, inWasm });
+}
+
+const sponsor20 = INPUTS[2].object;
+const fieldCalls = [
+  ['validateField("user", "email", "jane@domain.com")', () => onboard.validateField("user", "email", "jane@domain.com").length],
+  ['validateField("user", "email", "jane@") (1 error back)', () => onboard.validateField("user", "email", "jane@").length],
+  ['validateField("user", "options.highlight", true, {type: "Speaker"})', () => onboard.validateField("user", "options.highlight", true, { type: "Speaker" }).length],
+  ['validateField("sponsor", "speakers[19].email", …, 20-speaker sponsor)', () =>
+    onboard.validateField("sponsor", "speakers[19].email", sponsor20.speakers[19].email, sponsor20).length],
+  ["validateUser(seed user) (the whole payload, for comparison)", () => onboard.validateUser(INPUTS[0].object).length],
+];
+const field = fastest(fieldCalls.map(([, fn]) => fn)).map((us, i) => ({ call: fieldCalls[i][0], us }));
+
+writeFileSync(new URL("./minresults.json", import.meta.url), JSON.stringify({ batch: BATCH, rounds: ROUNDS, sink, rows, parts, field }, null, 2));
+const IMPLS = IMPLEMENTATIONS.map((i) => i.name);
+console.log("| input | form | " + IMPLS.join(" | ") + " | onboard vs ajv | vs valibot | vs zod |");
+console.log("|---|---|" + IMPLS.map(() => "--:").join("|") + "|--:|--:|--:|");
+for (const input of INPUTS) {
+  for (const form of ["object", "json"]) {
+    const r = (impl) => rows.find((x) => x.input === input.id && x.form === form && x.impl === impl).us;
+    const us = IMPLS.map(r);
+    const ratio = (other) => (r(other) / us[0]).toFixed(2) + "×";
+    console.log(`| ${input.label} | ${form === "object" ? "JS object" : "JSON text"} | ${us.map((u) => u.toFixed(2) + " µs").join(" | ")} | ${ratio("ajv")} | ${ratio("valibot")} | ${ratio("zod")} |`);
+  }
+}
+console.log("\n| input | validate (object) | of which payloadJson (boundary) | validate*Json (copy + parse + validate in wasm) | boundary share |");
+console.log("|---|--:|--:|--:|--:|");
+for (const p of parts) {
+  console.log(`| ${p.label} | ${p.total.toFixed(2)} µs | ${p.toJson.toFixed(2)} µs | ${p.inWasm.toFixed(2)} µs | ${Math.round((100 * p.toJson) / p.total)} % |`);
+}
+console.log("\n| call | µs |\n|---|--:|");
+for (const f of field) console.log(`| \`${f.call}\` | ${f.us.toFixed(3)} |`);
+if (sink < 0) console.log(sink);

@@ -1,0 +1,211 @@
+//! Per-field checks for forms: one field's errors, exactly as the whole payload's check
+//! reports them on that field's path, without checking the rest.
+//!
+//! A field is checked by running the payload's own rules on a small payload holding that
+//! field and the members of the rest of the payload its rules read (the context): the user's
+//! `type` for `options.highlight`, the speakers list for a speaker's e-mail (a duplicate of
+//! an earlier one) and for its size. The checker is focused on the field's path, so the
+//! rules of the absent fields build no error at all. Being the same code, the answer cannot
+//! drift from the whole check (tests/field.rs compares them on every corpus case and path).
+
+use crate::doc::{self, Json};
+use crate::error::{Code, FieldError};
+use crate::{sponsor, user};
+use std::borrow::Cow;
+
+/// Which payload a field belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadKind {
+    /// `POST /v1/users`.
+    User,
+    /// `POST /v1/sponsors`.
+    Sponsor,
+}
+
+impl PayloadKind {
+    /// `"user"` or `"sponsor"`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "user" => Some(PayloadKind::User),
+            "sponsor" => Some(PayloadKind::Sponsor),
+            _ => None,
+        }
+    }
+}
+
+/// The top-level members of the payload that the rules of the field at `path` read besides
+/// the field itself: what a caller must put in the context of [`validate_field_json`]
+/// (more is allowed and ignored).
+///
+/// ```
+/// use onboard_shared::{field_context, PayloadKind};
+/// assert_eq!(field_context(PayloadKind::User, "email"), None);
+/// assert_eq!(field_context(PayloadKind::User, "options.highlight"), Some("type"));
+/// assert_eq!(field_context(PayloadKind::Sponsor, "speakers[2].email"), Some("speakers"));
+/// ```
+pub fn field_context(kind: PayloadKind, path: &str) -> Option<&'static str> {
+    let top = top(path);
+    match (kind, top) {
+        // Only speakers may be highlighted.
+        (PayloadKind::User, "options") if path != "options.endRegistration" => Some("type"),
+        // An item of a list: the list's size (a list that is too long is reported whole)
+        // and, for speakers, the earlier speakers' e-mails.
+        (PayloadKind::User, "tags") if path != "tags" => Some("tags"),
+        (PayloadKind::Sponsor, "speakers") if path != "speakers" => Some("speakers"),
+        _ => None,
+    }
+}
+
+/// The errors of the field at `path` (`email`, `socials.twitter`, `speakers[1].email`; `""`
+/// is the whole payload), the same as the whole payload's errors at or under that path.
+///
+/// `value` is the field's JSON text (`None`: the field is not given); `context` the JSON
+/// text of the payload or of any part of it holding the member [`field_context`] names
+/// (`None` or a non-object: no context). The payload checked is the context with `value` at
+/// `path` (objects and arrays on the way are made when the context has none).
+///
+/// ```
+/// use onboard_shared::{validate_field_json, Code, PayloadKind};
+/// let errors = validate_field_json(PayloadKind::User, "email", Some(r#""jane@""#), None);
+/// assert_eq!((errors[0].field.as_str(), errors[0].code), ("email", Code::EmailInvalid));
+/// let attendee = Some(r#"{"type": "Attendee"}"#);
+/// let errors = validate_field_json(PayloadKind::User, "options.highlight", Some("true"), attendee);
+/// assert_eq!(errors[0].code, Code::SpeakerOnly);
+/// ```
+pub fn validate_field_json(
+    kind: PayloadKind,
+    path: &str,
+    value: Option<&str>,
+    context: Option<&str>,
+) -> Vec<FieldError> {
+    let value = match value.map(parse).transpose() {
+        Ok(v) => v,
+        Err(errors) => return errors,
+    };
+    let payload = if path.is_empty() {
+        // The whole payload: the value is it.
+        value.unwrap_or(Json::Null)
+    } else {
+        let context = match context.map(parse).transpose() {
+            Ok(c) => c,
+            Err(errors) => return errors,
+        };
+        let known = |key: &str| match kind {
+            PayloadKind::User => user::is_field(key),
+            PayloadKind::Sponsor => sponsor::is_field(key),
+        };
+        let Some(steps) = steps(path, known) else {
+            return vec![FieldError::new(
+                path,
+                Code::UnknownField,
+                "Is not a known field.",
+            )];
+        };
+        place(context.unwrap_or(Json::Null), &steps, value)
+    };
+    match kind {
+        PayloadKind::User => user::user_errors_at(path, &payload),
+        PayloadKind::Sponsor => sponsor::sponsor_errors_at(path, &payload),
+    }
+}
+
+fn parse(text: &str) -> Result<Json<'_>, Vec<FieldError>> {
+    crate::parse_doc(text).map_err(|e| vec![crate::json_field_error(&e)])
+}
+
+/// One step of a path: a member of an object, or an item of an array.
+enum Step<'p> {
+    Key(&'p str),
+    Item(usize),
+}
+
+/// `speakers[1].email` as `speakers`, 1, `email`; `None` for text that is not such a path.
+/// A path that does not start with a field of the payload is one unknown member (`a.b`):
+/// nothing inside an unknown member is checked, so no error path goes below one.
+fn steps<'p>(path: &'p str, known: impl Fn(&str) -> bool) -> Option<Vec<Step<'p>>> {
+    if !known(top(path)) {
+        return Some(vec![Step::Key(path)]);
+    }
+    // A byte loop rather than `split`: this is on every keystroke, and each pattern type of
+    // `split` is its own code in the wasm package.
+    let b = path.as_bytes();
+    let mut out = Vec::with_capacity(4);
+    let mut i = 0;
+    loop {
+        let start = i;
+        while i < b.len() && b[i] != b'.' && b[i] != b'[' {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        out.push(Step::Key(&path[start..i]));
+        while i < b.len() && b[i] == b'[' {
+            i += 1;
+            let mut n: usize = 0;
+            let digits = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                n = n.checked_mul(10)?.checked_add(usize::from(b[i] - b'0'))?;
+                i += 1;
+            }
+            if i == digits || b.get(i) != Some(&b']') {
+                return None;
+            }
+            i += 1;
+            out.push(Step::Item(n));
+        }
+        match b.get(i) {
+            None => return Some(out),
+            Some(b'.') => i += 1,
+            Some(_) => return None,
+        }
+    }
+}
+
+/// The first member of a path: `speakers` of `speakers[1].email`.
+fn top(path: &str) -> &str {
+    let end = path
+        .bytes()
+        .position(|b| b == b'.' || b == b'[')
+        .unwrap_or(path.len());
+    &path[..end]
+}
+
+/// `node` with `value` at `steps` (removed there when `None`); a node on the way that is not
+/// the object or array the step needs is replaced by an empty one.
+fn place<'a>(node: Json<'a>, steps: &[Step<'a>], value: Option<Json<'a>>) -> Json<'a> {
+    let Some((step, rest)) = steps.split_first() else {
+        return value.unwrap_or(Json::Null);
+    };
+    match *step {
+        Step::Key(key) => {
+            let mut members = match node {
+                Json::Object(m) => m.into_members(),
+                _ => Vec::new(),
+            };
+            let at = members.iter().position(|(k, _)| k.as_ref() == key);
+            match (at, value.is_none() && rest.is_empty()) {
+                (Some(i), true) => drop(members.remove(i)),
+                (None, true) => {}
+                (Some(i), false) => {
+                    let old = std::mem::replace(&mut members[i].1, Json::Null);
+                    members[i].1 = place(old, rest, value);
+                }
+                (None, false) => members.push((Cow::Borrowed(key), place(Json::Null, rest, value))),
+            }
+            doc::object(members)
+        }
+        Step::Item(i) => {
+            let mut items = match node {
+                Json::Array(items) => items,
+                _ => Vec::new(),
+            };
+            if items.len() <= i {
+                items.resize_with(i + 1, || Json::Null);
+            }
+            let old = std::mem::replace(&mut items[i], Json::Null);
+            items[i] = place(old, rest, value);
+            Json::Array(items)
+        }
+    }
+}

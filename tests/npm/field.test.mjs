@@ -1,0 +1,84 @@
+// validateField (issue 16) through the packed package, as the page calls it on each
+// keystroke: for every corpus case and every path of it, the field's errors must be the
+// whole payload's errors at or under that path (the same objects, in the same order), with
+// the whole payload as the context.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as rules from "onboard-rules";
+
+const corpus = JSON.parse(readFileSync(process.env.ONBOARD_CORPUS, "utf8"));
+// Members the rules check inside; an unknown member is reported whole, never inside.
+const KNOWN = {
+  user: ["email", "type", "firstName", "lastName", "username", "avatar", "description", "job", "company",
+    "tags", "timezone", "country", "city", "status", "website", "socials", "options"],
+  sponsor: ["name", "logo", "level", "hasPage", "pageContent", "website", "speakers", "icon", "color", "options"],
+};
+
+const under = (field, path) =>
+  path === "" || field === path || (field.startsWith(path) && ".[".includes(field[path.length]));
+
+function walk(v, path, out) {
+  if (v === null || typeof v !== "object") return;
+  const entries = Array.isArray(v) ? v.map((x, i) => [`${path}[${i}]`, x]) : Object.keys(v).map((k) => [`${path}.${k}`, v[k]]);
+  for (const [p, child] of entries) {
+    out.set(p, child);
+    walk(child, p, out);
+  }
+}
+
+/** Every path of the payload with its value (undefined: not given). */
+function paths(kind, payload, whole) {
+  const out = new Map([["", payload]]);
+  if (payload === null || typeof payload !== "object" || Array.isArray(payload)) return out;
+  for (const k of KNOWN[kind]) out.set(k, payload[k]);
+  for (const k of Object.keys(payload)) {
+    out.set(k, payload[k]);
+    if (KNOWN[kind].includes(k)) walk(payload[k], k, out);
+  }
+  // The paths of the errors and their parents (a missing member inside a present object).
+  for (const e of whole) {
+    if (!out.has(e.field)) out.set(e.field, undefined);
+    if (!KNOWN[kind].includes(e.field.split(/[.[]/)[0])) continue;
+    for (let p = e.field; /[.[]/.test(p); ) {
+      p = p.replace(/(\.[^.[]*|\[\d+\])$/, "");
+      if (!out.has(p)) out.set(p, undefined);
+    }
+  }
+  return out;
+}
+
+test("validateField gives the whole payload's errors on every path of every corpus case", () => {
+  let checked = 0;
+  for (const c of corpus) {
+    if (c.kind !== "user" && c.kind !== "sponsor") continue;
+    const whole = c.kind === "user" ? rules.validateUser(c.payload) : rules.validateSponsor(c.payload);
+    // A capped whole answer lists only its first problems; a field's list starts with those
+    // of its path and may go on.
+    const capped = whole.some((e) => e.code === "too_many_errors");
+    for (const [path, value] of paths(c.kind, c.payload, whole)) {
+      const want = whole.filter((e) => under(e.field, path));
+      let got = rules.validateField(c.kind, path, value, c.payload);
+      if (capped) got = got.slice(0, want.length);
+      assert.deepEqual(got, want, `${c.name}: ${JSON.stringify(path)}`);
+      checked++;
+    }
+  }
+  assert.ok(checked > 1000, `${checked} paths`);
+});
+
+test("validateField on a form's keystrokes", () => {
+  assert.deepEqual(rules.validateField("user", "email", "jane@domain.com"), []);
+  const [e] = rules.validateField("user", "email", "jane@");
+  assert.deepEqual([e.field, e.code], ["email", "email_invalid"]);
+  assert.deepEqual(rules.validateField("user", "firstName", undefined).map((e) => e.code), ["required"]);
+  // Cross-field rules read the context they need.
+  assert.deepEqual(rules.validateField("user", "options.highlight", true, { type: "Speaker" }), []);
+  assert.deepEqual(rules.validateField("user", "options.highlight", true, { type: "Attendee" }).map((e) => e.code), ["speaker_only"]);
+  const sponsor = { speakers: [{ email: "a@x.com" }, { email: "A@X.com" }] };
+  assert.deepEqual(rules.validateField("sponsor", "speakers[0].email", "a@x.com", sponsor), []);
+  assert.deepEqual(rules.validateField("sponsor", "speakers[1].email", "A@X.com", sponsor).map((e) => e.code), ["duplicate_email"]);
+  // What JSON cannot hold is refused, as for the whole payload.
+  assert.deepEqual(rules.validateField("sponsor", "level", NaN).map((e) => e.code), ["invalid_json"]);
+  assert.throws(() => rules.validateField("guest", "email", "x"), /kind/);
+});
