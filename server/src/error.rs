@@ -20,6 +20,10 @@ pub(crate) enum ApiError {
     InvalidJson(JsonError),
     #[error("validation failed ({} errors)", .0.len())]
     Validation(Vec<FieldError>),
+    /// A request the HTTP layer cannot use (a header sent twice, bytes that are not
+    /// text); the message says which.
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
     #[error("missing Authorization header")]
     MissingAuth,
     #[error("invalid API key")]
@@ -53,6 +57,15 @@ pub(crate) enum ApiError {
     UnsupportedMediaType,
     #[error("rate limited")]
     RateLimited(RateInfo),
+    /// The request body did not arrive within the body timeout.
+    #[error("request timeout")]
+    RequestTimeout,
+    /// The request target is longer than the server reads.
+    #[error("URI too long")]
+    UriTooLong,
+    /// The request's headers are more or larger than the server reads.
+    #[error("headers too large")]
+    HeadersTooLarge,
     /// The `Idempotency-Key` was used before with another request.
     #[error("idempotency key reused with another request")]
     IdempotencyKeyReused,
@@ -69,12 +82,44 @@ pub(crate) enum ApiError {
 }
 
 /// The body of every error response.
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    code: &'a str,
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Error)]
+pub(crate) struct ErrorBody<'a> {
+    code: ErrorCode,
     message: String,
+    /// The rulebook's field errors (`validation_failed`, `conflict`, `invalid_json`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::openapi::field_errors)]
     errors: Option<&'a [FieldError]>,
+}
+
+/// The `code` of an error body: what went wrong, for programs to branch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ErrorCode {
+    InvalidJson,
+    ValidationFailed,
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PreconditionFailed,
+    KeyConfigured,
+    TooManyKeys,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    RateLimited,
+    IdempotencyKeyReused,
+    IdempotencyInFlight,
+    RequestTimeout,
+    UriTooLong,
+    HeadersTooLarge,
+    Overloaded,
+    DatabaseUnavailable,
+    Internal,
 }
 
 /// Largest accepted request body.
@@ -129,7 +174,9 @@ impl warp::Reply for ApiError {
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
-            ApiError::InvalidJson(_) | ApiError::Validation(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidJson(_) | ApiError::Validation(_) | ApiError::BadRequest(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::MissingAuth | ApiError::InvalidKey => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -145,32 +192,41 @@ impl ApiError {
             }
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::UriTooLong => StatusCode::URI_TOO_LONG,
+            ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::Overloaded | ApiError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// The stable machine code of the body.
-    fn code(&self) -> &'static str {
+    fn code(&self) -> ErrorCode {
         match self {
-            ApiError::InvalidJson(_) => "invalid_json",
-            ApiError::Validation(_) => "validation_failed",
-            ApiError::MissingAuth | ApiError::InvalidKey => "unauthorized",
-            ApiError::Forbidden => "forbidden",
-            ApiError::NotFound(_) => "not_found",
-            ApiError::MethodNotAllowed(_) => "method_not_allowed",
-            ApiError::Conflict(_) => "conflict",
-            ApiError::PreconditionFailed => "precondition_failed",
-            ApiError::KeyConfigured => "key_configured",
-            ApiError::TooManyKeys(_) => "too_many_keys",
-            ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => "payload_too_large",
-            ApiError::UnsupportedMediaType => "unsupported_media_type",
-            ApiError::RateLimited(_) => "rate_limited",
-            ApiError::IdempotencyKeyReused => "idempotency_key_reused",
-            ApiError::IdempotencyInFlight => "idempotency_in_flight",
-            ApiError::Overloaded => "overloaded",
-            ApiError::DatabaseUnavailable => "database_unavailable",
-            ApiError::Internal(_) => "internal",
+            ApiError::InvalidJson(_) => ErrorCode::InvalidJson,
+            ApiError::Validation(_) => ErrorCode::ValidationFailed,
+            ApiError::BadRequest(_) => ErrorCode::BadRequest,
+            ApiError::MissingAuth | ApiError::InvalidKey => ErrorCode::Unauthorized,
+            ApiError::Forbidden => ErrorCode::Forbidden,
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
+            ApiError::Conflict(_) => ErrorCode::Conflict,
+            ApiError::PreconditionFailed => ErrorCode::PreconditionFailed,
+            ApiError::KeyConfigured => ErrorCode::KeyConfigured,
+            ApiError::TooManyKeys(_) => ErrorCode::TooManyKeys,
+            ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => {
+                ErrorCode::PayloadTooLarge
+            }
+            ApiError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            ApiError::RateLimited(_) => ErrorCode::RateLimited,
+            ApiError::RequestTimeout => ErrorCode::RequestTimeout,
+            ApiError::UriTooLong => ErrorCode::UriTooLong,
+            ApiError::HeadersTooLarge => ErrorCode::HeadersTooLarge,
+            ApiError::Overloaded => ErrorCode::Overloaded,
+            ApiError::DatabaseUnavailable => ErrorCode::DatabaseUnavailable,
+            ApiError::Internal(_) => ErrorCode::Internal,
+            ApiError::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
+            ApiError::IdempotencyInFlight => ErrorCode::IdempotencyInFlight,
         }
     }
 
@@ -182,6 +238,7 @@ impl ApiError {
                 1 => "The request has 1 invalid field.".to_string(),
                 n => format!("The request has {n} invalid fields."),
             },
+            ApiError::BadRequest(why) => (*why).to_string(),
             ApiError::MissingAuth => "Missing Authorization header".to_string(),
             ApiError::InvalidKey => "Invalid API key".to_string(),
             ApiError::Forbidden => "Access denied: Insufficient permissions.".to_string(),
@@ -207,6 +264,13 @@ impl ApiError {
                 "The request body must be JSON (Content-Type: application/json).".to_string()
             }
             ApiError::RateLimited(_) => "Too many requests, please try again later.".to_string(),
+            ApiError::RequestTimeout => {
+                "The request body did not arrive in time; send it again.".to_string()
+            }
+            ApiError::UriTooLong => "The request path and query are too long.".to_string(),
+            ApiError::HeadersTooLarge => {
+                "The request headers are too many or too large.".to_string()
+            }
             ApiError::IdempotencyKeyReused => "This Idempotency-Key was used with another request: use a new key for a new request.".to_string(),
             ApiError::IdempotencyInFlight => "A request with this Idempotency-Key is still being processed: retry shortly.".to_string(),
             ApiError::Overloaded => "The server is busy, please retry shortly.".to_string(),

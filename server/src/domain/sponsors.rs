@@ -7,6 +7,7 @@
 use super::users::{Account, speaker_user};
 use super::{DomainError, IfMatch, Page, id, rfc3339};
 use crate::AppState;
+use crate::hash_budget::Class;
 use crate::passwords::Password;
 use crate::store::sponsors::{SpeakerMiss, SponsorDoc};
 use crate::store::users::Missed;
@@ -20,12 +21,24 @@ use onboard_shared::{
 use serde::Serialize;
 use std::collections::HashMap;
 use std::time::Duration;
+use utoipa::ToSchema;
 
 /// `pageContent` may hold HTML for formatting; ammonia's allow-list drops scripts, event
 /// handler attributes and `javascript:` URLs while keeping ordinary markup.
+///
+/// On top of ammonia's defaults, nothing in it may make a reader's browser fetch anything
+/// by itself (no images: no tracking pixels), and links are absolute `https` only.
 fn sanitize_html(html: &str) -> String {
-    ammonia::clean(html)
+    CLEANER.clean(html).to_string()
 }
+
+static CLEANER: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::LazyLock::new(|| {
+    let mut b = ammonia::Builder::default();
+    b.rm_tags(["img"])
+        .url_schemes(["https"].into_iter().collect())
+        .url_relative(ammonia::UrlRelative::Deny);
+    b
+});
 
 /// One speaker of the payload, resolved to an account.
 // At most 100 per request and short-lived: boxing would buy nothing.
@@ -160,7 +173,7 @@ async fn create_checked(
     }
     let accounts = futures_util::future::join_all(new_users.into_iter().map(
         |(i, user, tag_ids)| async move {
-            Account::new(state, &user, tag_ids, Duration::ZERO)
+            Account::new(state, &user, tag_ids, Class::Single)
                 .await
                 .map(|a| (i, a))
         },
@@ -352,8 +365,8 @@ async fn write_steps(
 }
 
 /// A sponsor as the API shows it, with its speakers' public identity.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct Sponsor {
     id: String,
     name: String,
@@ -361,13 +374,20 @@ pub(crate) struct Sponsor {
     logo: String,
     level: i32,
     has_page: bool,
+    #[schema(required = true)]
     page_content: Option<String>,
+    #[schema(required = true)]
     website: Option<String>,
+    #[schema(required = true)]
     icon: Option<String>,
+    #[schema(required = true)]
     color: Option<String>,
+    #[schema(schema_with = crate::openapi::sponsor_options)]
     options: SponsorOptions,
     speakers: Vec<SpeakerOut>,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
     /// The record's version: the `ETag` of the answers, not a member of the body.
     #[serde(skip)]
@@ -375,9 +395,10 @@ pub(crate) struct Sponsor {
 }
 
 /// A sponsor's speaker as the API shows it.
-#[derive(Serialize, Clone)]
-#[serde(rename_all = "camelCase")]
-struct SpeakerOut {
+#[derive(Serialize, Clone, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = SponsorSpeaker)]
+pub(crate) struct SpeakerOut {
     id: String,
     email: String,
     first_name: String,
@@ -644,7 +665,7 @@ pub(crate) async fn add_speaker(
             store::tags::upsert_many(&state.store, &speaker.tags).await?
         };
         let mut account =
-            Account::new(state, &speaker_user(speaker), tag_ids, Duration::ZERO).await?;
+            Account::new(state, &speaker_user(speaker), tag_ids, Class::Single).await?;
         match account.insert(&state.store).await {
             Ok(()) => {}
             // Made by someone else since the lookup: start again, and link it.
