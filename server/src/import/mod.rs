@@ -132,11 +132,14 @@ fn separator_name(c: char) -> String {
 pub async fn run(opts: Options) -> Result<Outcome, String> {
     let bytes = std::fs::read(&opts.file)
         .map_err(|e| format!("cannot read {}: {e}", opts.file.display()))?;
-    // Each chunk's Idempotency-Key: this file's hash, the chunk size and the chunk's index.
+    // Each chunk's Idempotency-Key: this file's hash, this run and the chunk's index. The
+    // run's random part keeps a deliberate second import of the file a new request (its
+    // rows then show as `exists`) while a retry within the run replays the first answer.
     let file_hash: String = sha2::Sha256::digest(&bytes)
         .iter()
         .take(16)
         .map(|b| format!("{b:02x}"))
+        .chain(std::iter::once(format!("-{:016x}", rand::random::<u64>())))
         .collect();
     let (text, encoding) = csv_rows::decode(bytes);
     let mut file = csv_rows::parse(&text, encoding, &opts.mapping)?;
