@@ -8,15 +8,19 @@
 use crate::config::Secret;
 use crate::data_dir;
 use crate::error::ApiError;
+use crate::rate_limit::FailedAuthLimiter;
 use crate::store::{self, Store, StoreError};
 use mongodb::bson::oid::ObjectId;
 use onboard_shared::Privilege;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use warp::http::HeaderMap;
+use warp::http::header::AUTHORIZATION;
 
 /// Who is calling: the key's id (never the key) and what it may do.
 #[derive(Debug, Clone, Copy)]
@@ -54,10 +58,16 @@ pub(crate) fn generate_key() -> String {
 
 const CACHE_TTL: Duration = Duration::from_secs(60);
 const CACHE_MAX: usize = 10_000;
+/// How long an unknown key is remembered as unknown: a burst of wrong keys costs one
+/// database read each per this period, not one per request. Keys are 256 random bits
+/// made by this server, so an unknown one does not become valid by itself meanwhile.
+const NEGATIVE_TTL: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Default)]
 pub(crate) struct KeyCache {
     entries: Mutex<HashMap<String, (Caller, Instant)>>,
+    /// Hashes recently looked up and not found.
+    unknown: Mutex<HashMap<String, Instant>>,
 }
 
 impl KeyCache {
@@ -77,6 +87,24 @@ impl KeyCache {
         entries.insert(hash, (caller, Instant::now()));
     }
 
+    fn known_unknown(&self, hash: &str) -> bool {
+        let unknown = self.unknown.lock().unwrap_or_else(|p| p.into_inner());
+        unknown
+            .get(hash)
+            .is_some_and(|at| at.elapsed() < NEGATIVE_TTL)
+    }
+
+    fn put_unknown(&self, hash: String) {
+        let mut unknown = self.unknown.lock().unwrap_or_else(|p| p.into_inner());
+        if unknown.len() >= CACHE_MAX {
+            unknown.retain(|_, at| at.elapsed() < NEGATIVE_TTL);
+            if unknown.len() >= CACHE_MAX {
+                unknown.clear();
+            }
+        }
+        unknown.insert(hash, Instant::now());
+    }
+
     pub(crate) fn evict(&self, hash: &str) {
         self.entries
             .lock()
@@ -85,10 +113,33 @@ impl KeyCache {
     }
 }
 
+/// The one `Authorization` header's value: `None` when there is none; 400 when there are
+/// several (which one would be the caller?) or its bytes are not text.
+pub(crate) fn authorization(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(ApiError::BadRequest(
+            "Send exactly one Authorization header.",
+        ));
+    }
+    first
+        .to_str()
+        .map(Some)
+        .map_err(|_| ApiError::BadRequest("The Authorization header must be visible ASCII text."))
+}
+
 /// Checks the `Authorization` header and the key's privilege for `need`.
+///
+/// A key not in memory is refused with 429 while `client` has used up its failed
+/// attempts (see [`FailedAuthLimiter`]); each unknown key counts one failure.
 pub(crate) async fn authenticate(
     store: &Store,
     cache: &KeyCache,
+    failures: &FailedAuthLimiter,
+    client: Option<IpAddr>,
     header: Option<&str>,
     need: Need,
 ) -> Result<Caller, ApiError> {
@@ -103,9 +154,22 @@ pub(crate) async fn authenticate(
     let caller = match cache.get(&hash) {
         Some(c) => c,
         None => {
-            let doc = store::keys::find_by_hash(store, &hash)
-                .await?
-                .ok_or(ApiError::InvalidKey)?;
+            if let Some(addr) = client {
+                failures.check(addr).map_err(ApiError::RateLimited)?;
+            }
+            let unknown = |hash| {
+                if let Some(addr) = client {
+                    failures.failed(addr);
+                }
+                cache.put_unknown(hash);
+                ApiError::InvalidKey
+            };
+            if cache.known_unknown(&hash) {
+                return Err(unknown(hash));
+            }
+            let Some(doc) = store::keys::find_by_hash(store, &hash).await? else {
+                return Err(unknown(hash));
+            };
             let caller = Caller {
                 key_id: doc.id,
                 privilege: doc.privilege,

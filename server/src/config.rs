@@ -3,6 +3,7 @@
 use crate::store::TransactionMode;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// A value that must never be printed: `Debug` shows `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
@@ -61,6 +62,22 @@ pub struct Config {
     /// The most API keys that may exist; `POST /v1/keys` beyond it answers 409
     /// `too_many_keys`.
     pub max_keys: u64,
+
+    // ---- Hardening: what one client may hold or cost (see `transport`, README "Security").
+    /// Time from a request head's first byte to its end; slower heads are dropped.
+    pub header_timeout: Duration,
+    /// Time from a request head to the end of its body; slower bodies get 408.
+    pub body_timeout: Duration,
+    /// A keep-alive connection with no request for this long is closed.
+    pub idle_timeout: Duration,
+    /// Open connections at most; one more gets 503 `overloaded` and is closed.
+    pub max_connections: usize,
+    /// Failed authentications per client address per minute (a burst of this many, then
+    /// 429); 0 disables the limit.
+    pub auth_failures: u32,
+    /// Origins whose pages may call the API from a browser (exact, e.g.
+    /// `https://app.example.com`); empty: none.
+    pub cors_origins: Vec<String>,
 }
 
 impl Config {
@@ -79,6 +96,28 @@ impl Config {
             hash_queue: 256,
             secantusd_bin: None,
             max_keys: DEFAULT_MAX_KEYS,
+            header_timeout: Duration::from_secs(DEFAULT_HEADER_TIMEOUT_S),
+            body_timeout: Duration::from_secs(DEFAULT_BODY_TIMEOUT_S),
+            idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_S),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            auth_failures: DEFAULT_AUTH_FAILURES,
+            cors_origins: Vec::new(),
+        }
+    }
+
+    pub(crate) fn limits(&self) -> crate::transport::Limits {
+        crate::transport::Limits {
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+            idle_timeout: self.idle_timeout,
+            max_connections: self.max_connections,
         }
     }
 }
+
+/// Defaults of the hardening settings, shared with the command line.
+pub const DEFAULT_HEADER_TIMEOUT_S: u64 = 10;
+pub const DEFAULT_BODY_TIMEOUT_S: u64 = 60;
+pub const DEFAULT_IDLE_TIMEOUT_S: u64 = 30;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+pub const DEFAULT_AUTH_FAILURES: u32 = 20;

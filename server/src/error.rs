@@ -20,6 +20,10 @@ pub(crate) enum ApiError {
     InvalidJson(JsonError),
     #[error("validation failed ({} errors)", .0.len())]
     Validation(Vec<FieldError>),
+    /// A request the HTTP layer cannot use (a header sent twice, bytes that are not
+    /// text); the message says which.
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
     #[error("missing Authorization header")]
     MissingAuth,
     #[error("invalid API key")]
@@ -53,6 +57,15 @@ pub(crate) enum ApiError {
     UnsupportedMediaType,
     #[error("rate limited")]
     RateLimited(RateInfo),
+    /// The request body did not arrive within the body timeout.
+    #[error("request timeout")]
+    RequestTimeout,
+    /// The request target is longer than the server reads.
+    #[error("URI too long")]
+    UriTooLong,
+    /// The request's headers are more or larger than the server reads.
+    #[error("headers too large")]
+    HeadersTooLarge,
     #[error("overloaded")]
     Overloaded,
     #[error("database unavailable")]
@@ -123,7 +136,9 @@ impl warp::Reply for ApiError {
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
-            ApiError::InvalidJson(_) | ApiError::Validation(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidJson(_) | ApiError::Validation(_) | ApiError::BadRequest(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::MissingAuth | ApiError::InvalidKey => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -137,6 +152,9 @@ impl ApiError {
             }
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::UriTooLong => StatusCode::URI_TOO_LONG,
+            ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::Overloaded | ApiError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -147,6 +165,7 @@ impl ApiError {
         match self {
             ApiError::InvalidJson(_) => "invalid_json",
             ApiError::Validation(_) => "validation_failed",
+            ApiError::BadRequest(_) => "bad_request",
             ApiError::MissingAuth | ApiError::InvalidKey => "unauthorized",
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound(_) => "not_found",
@@ -158,6 +177,9 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited(_) => "rate_limited",
+            ApiError::RequestTimeout => "request_timeout",
+            ApiError::UriTooLong => "uri_too_long",
+            ApiError::HeadersTooLarge => "headers_too_large",
             ApiError::Overloaded => "overloaded",
             ApiError::DatabaseUnavailable => "database_unavailable",
             ApiError::Internal(_) => "internal",
@@ -172,6 +194,7 @@ impl ApiError {
                 1 => "The request has 1 invalid field.".to_string(),
                 n => format!("The request has {n} invalid fields."),
             },
+            ApiError::BadRequest(why) => (*why).to_string(),
             ApiError::MissingAuth => "Missing Authorization header".to_string(),
             ApiError::InvalidKey => "Invalid API key".to_string(),
             ApiError::Forbidden => "Access denied: Insufficient permissions.".to_string(),
@@ -197,6 +220,13 @@ impl ApiError {
                 "The request body must be JSON (Content-Type: application/json).".to_string()
             }
             ApiError::RateLimited(_) => "Too many requests, please try again later.".to_string(),
+            ApiError::RequestTimeout => {
+                "The request body did not arrive in time; send it again.".to_string()
+            }
+            ApiError::UriTooLong => "The request path and query are too long.".to_string(),
+            ApiError::HeadersTooLarge => {
+                "The request headers are too many or too large.".to_string()
+            }
             ApiError::Overloaded => "The server is busy, please retry shortly.".to_string(),
             ApiError::DatabaseUnavailable => {
                 "The database is unavailable, please retry shortly.".to_string()

@@ -22,6 +22,7 @@ pub(crate) mod data_dir;
 mod domain;
 pub mod embedded_db;
 mod error;
+mod hash_budget;
 pub mod import;
 pub mod openapi;
 pub mod passwords;
@@ -29,6 +30,7 @@ mod rate_limit;
 mod request;
 mod routes;
 mod store;
+mod transport;
 
 pub use store::TransactionMode;
 
@@ -36,20 +38,14 @@ use crate::auth::KeyCache;
 use crate::config::Config;
 use crate::embedded_db::{EmbeddedDb, EmbeddedError};
 use crate::passwords::PasswordPool;
-use crate::rate_limit::RateLimiter;
-use crate::request::RequestCtx;
+use crate::rate_limit::{FailedAuthLimiter, RateLimiter};
 use crate::store::Store;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
-use tower_service::Service;
-use warp::http::{HeaderName, HeaderValue};
-use warp::reply::Response;
 
 /// What every request can reach.
 #[derive(Debug)]
@@ -60,6 +56,8 @@ pub(crate) struct AppState {
     pub(crate) limiter: RateLimiter,
     /// The most API keys that may exist (`ONBOARD_MAX_KEYS`).
     pub(crate) max_keys: u64,
+    /// Failed authentications per client address.
+    pub(crate) auth_failures: FailedAuthLimiter,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +120,9 @@ impl App {
     }
 }
 
+/// Attempts of each idempotent start-up step (indexes, bootstrap key).
+const START_ATTEMPTS: u64 = 4;
+
 /// Connects to `config.mongodb_uri`, creates indexes, stores the bootstrap key and starts
 /// serving on `config.bind` (port 0 picks a free one; see [`App::addr`]).
 pub async fn spawn(config: &Config) -> Result<App, StartError> {
@@ -130,19 +131,43 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
     let store = Store::connect(uri.expose(), &config.database, config.transactions)
         .await
         .map_err(StartError::Connect)?;
-    store
-        .ensure_indexes()
-        .await
-        .map_err(|source| StartError::Setup {
-            step: "creating indexes",
-            source,
-        })?;
+    // Both steps are idempotent; instances starting together on one database can still
+    // trip over each other's half-done work (a collection being created, an upsert racing),
+    // so a failed attempt is retried a few times before the start is given up.
+    let mut attempt = 1;
+    loop {
+        match store.ensure_indexes().await {
+            Ok(()) => break,
+            Err(e) if attempt < START_ATTEMPTS => {
+                tracing::warn!(error = %e, attempt, "creating indexes failed; retrying");
+            }
+            Err(source) => {
+                return Err(StartError::Setup {
+                    step: "creating indexes",
+                    source,
+                });
+            }
+        }
+        attempt += 1;
+        tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+    }
     store
         .migrate()
         .await
         .map_err(|e| StartError::Migrate(e.to_string()))?;
+    let mut attempt = 1;
+    loop {
+        match auth::bootstrap(&store, config.api_key.as_ref(), &config.data_dir).await {
+            Ok(()) => break,
+            Err(e @ auth::BootstrapError::Database(_)) if attempt < START_ATTEMPTS => {
+                tracing::warn!(error = %e, attempt, "storing the bootstrap key failed; retrying");
+            }
+            Err(e) => return Err(e.into()),
+        }
+        attempt += 1;
+        tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+    }
     let keys = KeyCache::default();
-    auth::bootstrap(&store, config.api_key.as_ref(), &config.data_dir).await?;
     tracing::info!(database = %config.database, transactions = store.transactions, "database ready");
     let state = Arc::new(AppState {
         store,
@@ -150,6 +175,7 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
         keys,
         limiter: RateLimiter::new(config.rate_limit),
         max_keys: config.max_keys,
+        auth_failures: FailedAuthLimiter::new(config.auth_failures),
     });
     let listener = TcpListener::bind(config.bind)
         .await
@@ -163,7 +189,15 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
     })?;
     let routes = routes::routes(state.clone(), config.web_dir.clone());
     let (tx, rx) = oneshot::channel();
-    let task = tokio::spawn(serve(listener, warp::service(routes), rx));
+    let task = tokio::spawn(transport::serve(
+        listener,
+        warp::service(routes),
+        transport::Shared {
+            limits: config.limits(),
+            cors: transport::Cors::new(&config.cors_origins),
+        },
+        rx,
+    ));
     Ok(App {
         addr,
         shutdown: Some(tx),
@@ -272,92 +306,4 @@ async fn shutdown_signal() {
         _ = ctrl_c => {}
         _ = term => {}
     }
-}
-
-/// The accept loop: HTTP/1 and HTTP/2 via hyper-util, each request wrapped by [`handle`],
-/// graceful shutdown when `shutdown` fires.
-async fn serve<S>(listener: TcpListener, svc: S, mut shutdown: oneshot::Receiver<()>)
-where
-    S: Service<http::Request<hyper::body::Incoming>, Response = Response, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _peer)) => stream,
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let svc = svc.clone();
-                let service = hyper::service::service_fn(move |req| handle(svc.clone(), req));
-                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
-                });
-            }
-            _ = &mut shutdown => break,
-        }
-    }
-    drop(listener);
-    tokio::select! {
-        _ = graceful.shutdown() => {}
-        _ = tokio::time::sleep(Duration::from_secs(30)) => {
-            tracing::warn!("in-flight requests still running after 30 s; closing anyway");
-        }
-    }
-}
-
-/// One request: a fresh request id in a task-local context, the route's response, then
-/// the headers every response carries and one log line.
-async fn handle<S>(
-    mut svc: S,
-    req: http::Request<hyper::body::Incoming>,
-) -> Result<Response, Infallible>
-where
-    S: Service<http::Request<hyper::body::Incoming>, Response = Response, Error = Infallible>,
-{
-    let ctx = RequestCtx::new(req.method().as_str(), req.uri().path());
-    let start = Instant::now();
-    let mut res = ctx.clone().scope(svc.call(req)).await?;
-    let headers = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&ctx.id) {
-        headers.insert(HeaderName::from_static("x-request-id"), v);
-    }
-    if let Some(rate) = ctx.rate() {
-        headers.insert(
-            HeaderName::from_static("ratelimit-limit"),
-            HeaderValue::from(rate.limit),
-        );
-        headers.insert(
-            HeaderName::from_static("ratelimit-remaining"),
-            HeaderValue::from(rate.remaining),
-        );
-        headers.insert(
-            HeaderName::from_static("ratelimit-reset"),
-            HeaderValue::from(rate.reset),
-        );
-    }
-    tracing::info!(
-        request_id = %ctx.id,
-        method = %ctx.method,
-        path = %ctx.path,
-        status = res.status().as_u16(),
-        ms = start.elapsed().as_secs_f64() * 1000.0,
-        "request"
-    );
-    Ok(res)
 }

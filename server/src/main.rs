@@ -3,11 +3,12 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use onboard::TransactionMode;
-use onboard::config::{Config, Secret};
+use onboard::config::{self, Config, Secret};
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -123,6 +124,10 @@ struct ImportArgs {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=16))]
     parallel: u8,
+    /// Send the key over plain http:// to a host other than loopback (by default only
+    /// https:// or a loopback http:// URL is used: the key would travel in clear).
+    #[arg(long)]
+    insecure: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -180,6 +185,30 @@ struct ServeArgs {
     /// Path of the embedded database binary (default: `secantusd-rs` on PATH).
     #[arg(long, env = "SECANTUSD_BIN")]
     secantusd_bin: Option<PathBuf>,
+
+    // ---- Hardening: connection limits.
+    /// Seconds a client has to send a request's headers (from their first byte); slower
+    /// connections are closed.
+    #[arg(long, env = "ONBOARD_HEADER_TIMEOUT", default_value_t = config::DEFAULT_HEADER_TIMEOUT_S, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Seconds a client has to send a request's body (from its headers); slower requests
+    /// get 408.
+    #[arg(long, env = "ONBOARD_BODY_TIMEOUT", default_value_t = config::DEFAULT_BODY_TIMEOUT_S, value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout: u64,
+    /// Seconds a keep-alive connection may wait for its next request before it is closed.
+    #[arg(long, env = "ONBOARD_IDLE_TIMEOUT", default_value_t = config::DEFAULT_IDLE_TIMEOUT_S, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+    /// Open connections at most; one more is answered 503 `overloaded` and closed.
+    #[arg(long, env = "ONBOARD_MAX_CONNECTIONS", default_value_t = config::DEFAULT_MAX_CONNECTIONS as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
+    /// Failed authentications allowed per client address per minute (a burst of this
+    /// many, then 429 with Retry-After); 0 disables the limit.
+    #[arg(long, env = "ONBOARD_AUTH_FAILURES", default_value_t = config::DEFAULT_AUTH_FAILURES)]
+    auth_failures: u32,
+    /// Origins whose pages may call the API from a browser: a comma-separated list of
+    /// exact origins (`https://app.example.com`). Default: none (no CORS headers at all).
+    #[arg(long, env = "ONBOARD_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origins: Vec<String>,
 }
 
 fn init_logging(format: LogFormat) {
@@ -267,6 +296,7 @@ async fn async_main() -> ExitCode {
                 json: args.json,
                 chunk_size: usize::from(args.chunk_size),
                 parallel: usize::from(args.parallel),
+                insecure: args.insecure,
             };
             match onboard::import::run(options).await {
                 Ok(onboard::import::Outcome::Clean) => ExitCode::SUCCESS,
@@ -292,6 +322,12 @@ async fn async_main() -> ExitCode {
                 hash_queue: args.hash_queue,
                 secantusd_bin: args.secantusd_bin,
                 max_keys: args.max_keys,
+                header_timeout: Duration::from_secs(args.header_timeout),
+                body_timeout: Duration::from_secs(args.body_timeout),
+                idle_timeout: Duration::from_secs(args.idle_timeout),
+                max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+                auth_failures: args.auth_failures,
+                cors_origins: args.cors_origins,
             };
             match onboard::run(config).await {
                 Ok(()) => ExitCode::SUCCESS,

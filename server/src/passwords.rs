@@ -6,13 +6,16 @@
 //! queue (a tokio channel, so a caller waits for room without polling); when the queue is
 //! full the caller gets `HashError::Overloaded` (503 `overloaded` + `Retry-After`).
 //!
+//! Who hashes next is decided by [`crate::hash_budget`] in front of the pool: single
+//! creates before bulk rows, bulk rows per key in turns.
+//!
 //! A plaintext password lives in a `Password`, whose memory is wiped when it is dropped.
 
+use crate::hash_budget::{Class, HashBudget};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use onboard_shared::PasswordPolicy;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use zeroize::Zeroizing;
 
@@ -87,6 +90,7 @@ struct Job {
 pub(crate) struct PasswordPool {
     tx: mpsc::Sender<Job>,
     workers: usize,
+    budget: HashBudget,
 }
 
 impl std::fmt::Debug for PasswordPool {
@@ -98,7 +102,7 @@ impl std::fmt::Debug for PasswordPool {
 }
 
 impl PasswordPool {
-    /// `workers` threads (0 = one per core) and room for `queue` waiting jobs.
+    /// `workers` threads (0 = one per core); at most `queue` single creates wait for one.
     pub(crate) fn new(workers: usize, queue: usize) -> Self {
         let workers = match workers {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -113,45 +117,38 @@ impl PasswordPool {
                 .spawn(move || worker(&rx))
                 .expect("spawn argon2 worker thread");
         }
-        PasswordPool { tx, workers }
+        PasswordPool {
+            tx,
+            workers,
+            budget: HashBudget::new(workers, queue),
+        }
     }
 
     pub(crate) fn workers(&self) -> usize {
         self.workers
     }
 
-    /// Hashes `password` on the pool; [`HashError::Overloaded`] at once when the queue is full.
+    /// Hashes `password` for a single create: ahead of every bulk row;
+    /// [`HashError::Overloaded`] at once when the singles' line is full.
     pub(crate) async fn hash(&self, password: &Password) -> Result<String, HashError> {
-        self.hash_within(password, Duration::ZERO).await
+        self.hash_as(Class::Single, password).await
     }
 
-    /// Hashes `password`, waiting up to `patience` for room in a full queue. Bulk imports
-    /// use this: a request that carries hundreds of rows is already slow by nature, and
-    /// failing rows because single creates filled the queue for a moment would only make
-    /// the client send them again.
-    pub(crate) async fn hash_within(
+    /// Hashes `password` in `class`'s line (see [`crate::hash_budget`]).
+    pub(crate) async fn hash_as(
         &self,
+        class: Class,
         password: &Password,
-        patience: Duration,
     ) -> Result<String, HashError> {
+        // Held until the hash is done: at most one job per thread is ever in the channel
+        // or running, so the channel never fills and the lines decide the order.
+        let _slot = self.budget.slot(class).await?;
         let (reply, rx) = oneshot::channel();
         let job = Job {
             password: password.clone(),
             reply,
         };
-        let sent = if patience.is_zero() {
-            self.tx.try_send(job).map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => HashError::Overloaded,
-                mpsc::error::TrySendError::Closed(_) => HashError::Stopped,
-            })
-        } else {
-            match tokio::time::timeout(patience, self.tx.send(job)).await {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(_)) => Err(HashError::Stopped),
-                Err(_) => Err(HashError::Overloaded),
-            }
-        };
-        sent?;
+        self.tx.send(job).await.map_err(|_| HashError::Stopped)?;
         match rx.await {
             Ok(result) => result.map_err(HashError::Failed),
             Err(_) => Err(HashError::Stopped),
@@ -222,47 +219,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_patient_caller_waits_for_room_instead_of_failing() {
+    async fn bulk_rows_wait_for_their_turn_instead_of_failing() {
         let pool = PasswordPool::new(1, 1);
+        let key = mongodb::bson::oid::ObjectId::new();
         let mut tasks = Vec::new();
         for _ in 0..6 {
             let pool = pool.clone();
             tasks.push(tokio::spawn(async move {
-                pool.hash_within(&Password::generate(), Duration::from_secs(60))
-                    .await
+                pool.hash_as(Class::Bulk(key), &Password::generate()).await
             }));
         }
         for t in tasks {
-            assert!(t.await.unwrap().is_ok());
-        }
-    }
-
-    #[tokio::test]
-    async fn an_impatient_caller_gives_up_after_its_patience() {
-        let pool = PasswordPool::new(1, 1);
-        // Fill the worker and the queue, then one more waits 10 ms and gives up.
-        let busy: Vec<_> = (0..2)
-            .map(|_| {
-                let pool = pool.clone();
-                tokio::spawn(async move {
-                    pool.hash_within(&Password::generate(), Duration::from_secs(60))
-                        .await
-                })
-            })
-            .collect();
-        tokio::task::yield_now().await;
-        let mut refused = false;
-        for _ in 0..4 {
-            if let Err(HashError::Overloaded) = pool
-                .hash_within(&Password::generate(), Duration::from_millis(10))
-                .await
-            {
-                refused = true;
-                break;
-            }
-        }
-        assert!(refused);
-        for t in busy {
             assert!(t.await.unwrap().is_ok());
         }
     }

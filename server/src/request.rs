@@ -13,6 +13,8 @@ pub(crate) struct RequestCtx {
     pub(crate) method: String,
     pub(crate) path: String,
     rate: Mutex<Option<RateInfo>>,
+    /// The authenticated key's id (never the key), for the request's log line.
+    key_id: Mutex<Option<String>>,
 }
 
 tokio::task_local! {
@@ -26,11 +28,19 @@ impl RequestCtx {
             method: method.to_string(),
             path: path.to_string(),
             rate: Mutex::new(None),
+            key_id: Mutex::new(None),
         })
     }
 
     pub(crate) fn rate(&self) -> Option<RateInfo> {
         *self.rate.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn key_id(&self) -> Option<String> {
+        self.key_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Runs `fut` with this context as the current one.
@@ -54,4 +64,9 @@ pub(crate) fn current_id() -> String {
 /// Records the rate-limit state so the response carries `RateLimit-*` headers.
 pub(crate) fn set_rate(info: RateInfo) {
     let _ = CURRENT.try_with(|c| *c.rate.lock().unwrap_or_else(|p| p.into_inner()) = Some(info));
+}
+
+/// Records which key is acting, so the request's log line says who wrote what.
+pub(crate) fn set_key_id(id: String) {
+    let _ = CURRENT.try_with(|c| *c.key_id.lock().unwrap_or_else(|p| p.into_inner()) = Some(id));
 }

@@ -19,8 +19,34 @@ struct Serve {
 
 impl Serve {
     fn start(args: &[&str], envs: &[(&str, &str)]) -> Serve {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_onboard"));
-        cmd.arg("serve").args(["--bind", "127.0.0.1:0"]).args(args);
+        Serve::run(args, envs, false)
+    }
+
+    /// `onboard serve` with its stdout and stderr on a terminal (a pseudo-terminal made by
+    /// util-linux `script`, which copies what the terminal shows to our pipe).
+    fn start_on_terminal(args: &[&str], envs: &[(&str, &str)]) -> Serve {
+        Serve::run(args, envs, true)
+    }
+
+    fn run(args: &[&str], envs: &[(&str, &str)], terminal: bool) -> Serve {
+        let mut cmd = if terminal {
+            let mut line = vec![
+                env!("CARGO_BIN_EXE_onboard"),
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+            ];
+            line.extend_from_slice(args);
+            let quoted: Vec<String> = line.iter().map(|a| format!("'{a}'")).collect();
+            let mut cmd = Command::new("script");
+            cmd.args(["-qfec", &quoted.join(" "), "/dev/null"])
+                .stdin(Stdio::null());
+            cmd
+        } else {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_onboard"));
+            cmd.arg("serve").args(["--bind", "127.0.0.1:0"]).args(args);
+            cmd
+        };
         for var in [
             "MONGODB_URI",
             "ONBOARD_API_KEY",
@@ -853,4 +879,31 @@ async fn acknowledged_creates_survive_kill_9_of_the_database_and_of_onboard() {
     assert_eq!(ids.len(), 4 * N);
     let status = again.terminate();
     assert!(status.success(), "{status}:\n{}", again.output());
+}
+
+/// Issue 17, finding 10: a generated key is printed only when stderr is a terminal (someone
+/// is there to read it); then no file is written. (Without a terminal: the restart test.)
+#[tokio::test]
+async fn on_a_terminal_the_generated_key_is_printed_and_no_file_is_written() {
+    let dir = temp_dir("onboard-tty-");
+    let mut serve = Serve::start_on_terminal(
+        &["--data-dir", dir.to_str().unwrap(), "--log-format", "json"],
+        &[],
+    );
+    let url = serve.url();
+    let out = serve.output();
+    let key = key_in(&out).unwrap_or_else(|| panic!("the key is on the terminal:\n{out}"));
+    assert!(
+        !onboard::auth::generated_key_file(&dir).exists(),
+        "no file when the terminal showed it"
+    );
+    let r = reqwest::Client::new()
+        .get(format!("{url}/v1/keys"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    serve.signal(libc::SIGTERM);
+    let _ = serve.wait_exit();
 }

@@ -158,7 +158,7 @@ pub const ERRORS_MAX: usize = 100;
 pub const BULK_ERRORS_MAX: usize = 10_000;
 
 /// The entry that ends a capped list.
-pub(crate) fn too_many_errors() -> FieldError {
+pub fn too_many_errors() -> FieldError {
     // A literal, not format!: this sits in the wasm package (a unit test checks the number).
     FieldError::new(
         "",

@@ -60,7 +60,7 @@ pub use batch::{
     check_users, check_users_update,
 };
 pub use csv::{csv_cell_value, csv_safe_cell};
-pub use error::{BULK_ERRORS_MAX, ERRORS_MAX};
+pub use error::{BULK_ERRORS_MAX, ERRORS_MAX, too_many_errors};
 pub use error::{Code, FieldError};
 pub use field::{PayloadKind, field_context, validate_field_json};
 pub use json::{JsonError, MAX_DEPTH, parse_json, value_from};

@@ -110,12 +110,43 @@ export const DESKTOP = { width: 1280, height: 900 };
 export const PHONE = { width: 390, height: 844 };
 
 /**
+ * Every Content-Security-Policy violation any page of this test file reported. The server
+ * serves the page under a strict policy (no inline script or style, no eval); the page must
+ * live within it, so a file whose pages saw a violation fails even if its assertions passed.
+ */
+export const cspViolations = [];
+process.on("exit", () => {
+  if (cspViolations.length) {
+    console.error(`Content-Security-Policy violations:\n  ${cspViolations.join("\n  ")}`);
+    process.exitCode = 1;
+  }
+});
+
+/** Records the CSP violations of `context`'s pages in `cspViolations` (and `page.cspViolations`). */
+export async function watchCsp(context) {
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) =>
+      console.error(`csp-violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`),
+    );
+  });
+  context.on("console", (m) => {
+    const text = m.text();
+    if (text.startsWith("csp-violation:") || text.includes("Content Security Policy")) {
+      cspViolations.push(text);
+      m.page()?.cspViolations?.push(text);
+    }
+  });
+}
+
+/**
  * A new page at `url` with its API requests recorded in `page.apiRequests` (method + path),
  * the rules loaded (unless `waitRules` is false) and the API key typed in (unless `key` is null).
  */
 export async function openPage(browser, url, { viewport = DESKTOP, key = API_KEY, waitRules = true, setup } = {}) {
   const context = await browser.newContext({ viewport, permissions: ["clipboard-read", "clipboard-write"] });
+  await watchCsp(context);
   const page = await context.newPage();
+  page.cspViolations = [];
   page.apiRequests = [];
   page.on("request", (r) => {
     const u = new URL(r.url());

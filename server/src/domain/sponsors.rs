@@ -7,6 +7,7 @@
 use super::users::{Account, speaker_user};
 use super::{DomainError, IfMatch, Page, id, rfc3339};
 use crate::AppState;
+use crate::hash_budget::Class;
 use crate::passwords::Password;
 use crate::store::sponsors::{SpeakerMiss, SponsorDoc};
 use crate::store::users::Missed;
@@ -23,9 +24,20 @@ use std::time::Duration;
 
 /// `pageContent` may hold HTML for formatting; ammonia's allow-list drops scripts, event
 /// handler attributes and `javascript:` URLs while keeping ordinary markup.
+///
+/// On top of ammonia's defaults, nothing in it may make a reader's browser fetch anything
+/// by itself (no images: no tracking pixels), and links are absolute `https` only.
 fn sanitize_html(html: &str) -> String {
-    ammonia::clean(html)
+    CLEANER.clean(html).to_string()
 }
+
+static CLEANER: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::LazyLock::new(|| {
+    let mut b = ammonia::Builder::default();
+    b.rm_tags(["img"])
+        .url_schemes(["https"].into_iter().collect())
+        .url_relative(ammonia::UrlRelative::Deny);
+    b
+});
 
 /// One speaker of the payload, resolved to an account.
 // At most 100 per request and short-lived: boxing would buy nothing.
@@ -160,7 +172,7 @@ async fn create_checked(
     }
     let accounts = futures_util::future::join_all(new_users.into_iter().map(
         |(i, user, tag_ids)| async move {
-            Account::new(state, &user, tag_ids, Duration::ZERO)
+            Account::new(state, &user, tag_ids, Class::Single)
                 .await
                 .map(|a| (i, a))
         },
@@ -644,7 +656,7 @@ pub(crate) async fn add_speaker(
             store::tags::upsert_many(&state.store, &speaker.tags).await?
         };
         let mut account =
-            Account::new(state, &speaker_user(speaker), tag_ids, Duration::ZERO).await?;
+            Account::new(state, &speaker_user(speaker), tag_ids, Class::Single).await?;
         match account.insert(&state.store).await {
             Ok(()) => {}
             // Made by someone else since the lookup: start again, and link it.

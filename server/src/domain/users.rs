@@ -7,6 +7,7 @@
 
 use super::{DomainError, IfMatch, Page, id, rfc3339, tags};
 use crate::AppState;
+use crate::hash_budget::Class;
 use crate::passwords::{HashError, Password};
 use crate::store::users::{Missed, UserDoc, UserFilter, UserUpdate, name_key};
 use crate::store::{self, Store, StoreError, Unique};
@@ -22,9 +23,6 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// How long one bulk row waits for room in a full hashing queue before it is `failed`.
-const HASH_PATIENCE: Duration = Duration::from_secs(60);
-
 /// How many generated usernames are tried before giving up (each is random: collisions
 /// are rare, twenty in a row mean something else is wrong).
 const USERNAME_TRIES: usize = 20;
@@ -38,16 +36,16 @@ pub(crate) struct Account {
 }
 
 impl Account {
-    /// Hashes a new password for `user` (waiting up to `patience` for room on the pool)
-    /// and builds its document, with `tag_ids` already upserted.
+    /// Hashes a new password for `user` in `class`'s line on the pool and builds its
+    /// document, with `tag_ids` already upserted.
     pub(crate) async fn new(
         state: &AppState,
         user: &NewUser,
         tag_ids: Vec<ObjectId>,
-        patience: Duration,
+        class: Class,
     ) -> Result<Account, HashError> {
         let password = Password::generate();
-        let hash = state.passwords.hash_within(&password, patience).await?;
+        let hash = state.passwords.hash_as(class, &password).await?;
         let mut doc = user_doc(user, hash);
         doc.tag_ids = tag_ids;
         Ok(Account {
@@ -189,7 +187,7 @@ pub(crate) struct Created {
 
 /// Creates one user.
 pub(crate) async fn create(state: &AppState, user: &NewUser) -> Result<Created, DomainError> {
-    let mut account = Account::new(state, user, Vec::new(), Duration::ZERO).await?;
+    let mut account = Account::new(state, user, Vec::new(), Class::Single).await?;
     account.insert(&state.store).await?;
     let mut tags_saved = true;
     if !user.tags.is_empty() {
@@ -238,6 +236,7 @@ pub(crate) enum RowOutcome {
 /// instead of failing with `overloaded`: the request takes as long as the hashing takes.
 pub(crate) async fn create_many(
     state: &AppState,
+    key_id: ObjectId,
     rows: Vec<Result<NewUser, Vec<FieldError>>>,
 ) -> Result<Vec<RowOutcome>, DomainError> {
     let mut outcomes: Vec<Option<RowOutcome>> = Vec::with_capacity(rows.len());
@@ -290,7 +289,7 @@ pub(crate) async fn create_many(
                 .iter()
                 .filter_map(|t| tag_ids.get(&store::tags::tag_key(t)).copied())
                 .collect();
-            async move { (i, create_row(state, &user, ids).await) }
+            async move { (i, create_row(state, key_id, &user, ids).await) }
         })
         .buffer_unordered(concurrency)
         .collect()
@@ -309,12 +308,17 @@ pub(crate) async fn create_many(
     Ok(outcomes)
 }
 
-async fn create_row(state: &AppState, user: &NewUser, tag_ids: Vec<ObjectId>) -> RowOutcome {
+async fn create_row(
+    state: &AppState,
+    key_id: ObjectId,
+    user: &NewUser,
+    tag_ids: Vec<ObjectId>,
+) -> RowOutcome {
     let failed = |e: DomainError| {
         tracing::warn!(error = %e, "bulk row failed");
         RowOutcome::Failed(e)
     };
-    let mut account = match Account::new(state, user, tag_ids, HASH_PATIENCE).await {
+    let mut account = match Account::new(state, user, tag_ids, Class::Bulk(key_id)).await {
         Ok(account) => account,
         Err(e) => return failed(e.into()),
     };

@@ -5,6 +5,7 @@
 
 mod client;
 pub mod csv_rows;
+mod url_guard;
 
 pub use csv_rows::Mapping;
 
@@ -35,6 +36,8 @@ pub struct Options {
     pub chunk_size: usize,
     /// Requests in flight at once.
     pub parallel: usize,
+    /// Allow a plain `http://` URL to a host other than loopback.
+    pub insecure: bool,
 }
 
 /// How the command ended when it could run: `Clean` only when every row was created or
@@ -293,6 +296,7 @@ pub async fn run(opts: Options) -> Result<Outcome, String> {
         .key
         .clone()
         .ok_or("an API key is needed to import: --key or ONBOARD_API_KEY")?;
+    url_guard::check(&opts.url, opts.insecure)?;
     let client = Client::new(&opts.url, key)?;
     let chunk_size = opts.chunk_size.clamp(1, BULK_MAX);
     let bar = ProgressBar::with_draw_target(

@@ -22,12 +22,16 @@ mod web;
 use crate::auth::{self, Caller, Need};
 use crate::domain::{IfMatch, Page, cursor};
 use crate::error::{ApiError, BODY_LIMIT, BULK_BODY_LIMIT, handle_rejection};
+use crate::transport::ClientAddr;
 use crate::{AppState, request};
 use bytes::{Buf, BufMut, BytesMut};
 use futures_util::future::BoxFuture;
 use futures_util::{Stream, StreamExt};
-use onboard_shared::{Code, FieldError};
+use mongodb::bson::oid::ObjectId;
+use onboard_shared::{Code, ERRORS_MAX, FieldError, too_many_errors};
 use serde_json::Value;
+use std::collections::HashSet;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use warp::filters::BoxedFilter;
@@ -62,6 +66,8 @@ pub(crate) struct Request {
     pub(crate) query: Vec<(String, String)>,
     /// The parsed body (`Null` for routes without one).
     pub(crate) body: Value,
+    /// Who is calling (`None` on public routes).
+    pub(crate) caller: Option<Caller>,
     pub(crate) headers: HeaderMap,
 }
 
@@ -69,6 +75,13 @@ impl Request {
     /// The first path parameter (`{id}`).
     pub(crate) fn id(&self) -> &str {
         self.params.first().map_or("", String::as_str)
+    }
+
+    /// The calling key's id; only routes that need a key may ask.
+    pub(crate) fn key_id(&self) -> Result<ObjectId, ApiError> {
+        self.caller
+            .map(|c| c.key_id)
+            .ok_or_else(|| ApiError::Internal("a public route asked for the caller's key".into()))
     }
 
     /// The second path parameter (`{userId}`).
@@ -318,17 +331,27 @@ pub(crate) static ROUTES: &[Route] = &[
 
 /// The API, the static page for other paths, and the one rejection handler at the end.
 pub(crate) fn routes(state: Arc<AppState>, web_dir: PathBuf) -> BoxedFilter<(Response,)> {
-    let api = warp::method()
-        .and(warp::path::full())
-        .and(query_pairs())
-        .and(warp::header::headers_cloned())
-        .and(warp::body::stream())
-        .and_then(
-            move |method, path: warp::path::FullPath, query, headers, body| {
-                let state = state.clone();
-                async move { dispatch(state, method, path.as_str(), query, headers, body).await }
-            },
-        );
+    let api =
+        warp::method()
+            .and(warp::path::full())
+            .and(query_pairs())
+            .and(warp::header::headers_cloned())
+            .and(warp::ext::optional::<ClientAddr>())
+            .and(warp::body::stream())
+            .and_then(
+                move |method,
+                      path: warp::path::FullPath,
+                      query,
+                      headers,
+                      client: Option<ClientAddr>,
+                      body| {
+                    let state = state.clone();
+                    let client = client.map(|c| c.0.ip());
+                    async move {
+                        dispatch(state, method, path.as_str(), query, headers, client, body).await
+                    }
+                },
+            );
     api.or(web::routes(web_dir))
         .unify()
         .recover(handle_rejection)
@@ -382,19 +405,24 @@ pub(crate) fn lookup(path: &str) -> Vec<(&'static Route, Vec<String>)> {
         .collect()
 }
 
-/// The `Allow` header of a path: the methods of its routes, in table order.
+/// The `Allow` header of a path: the methods of its routes, in table order. HEAD is
+/// listed wherever GET is: the transport layer answers it as a GET without the body.
 pub(crate) fn allow(routes: &[(&'static Route, Vec<String>)]) -> String {
     let mut methods: Vec<&str> = Vec::new();
     for (r, _) in routes {
         if !methods.contains(&r.method.as_str()) {
             methods.push(r.method.as_str());
         }
+        if r.method == Method::GET && !methods.contains(&"HEAD") {
+            methods.push("HEAD");
+        }
     }
     methods.sort_by_key(|m| match *m {
         "GET" => 0,
-        "POST" => 1,
-        "PATCH" => 2,
-        _ => 3,
+        "HEAD" => 1,
+        "POST" => 2,
+        "PATCH" => 3,
+        _ => 4,
     });
     methods.join(", ")
 }
@@ -405,6 +433,7 @@ async fn dispatch<S, B>(
     path: &str,
     query: Vec<(String, String)>,
     headers: HeaderMap,
+    client: Option<IpAddr>,
     body: S,
 ) -> Result<Response, Rejection>
 where
@@ -420,9 +449,10 @@ where
         return Ok(ApiError::MethodNotAllowed(allow(&found)).into_response());
     };
     let answer = async {
-        if let Access::Key(need) = route.access {
-            authorize(&state, &headers, need).await?;
-        }
+        let caller = match route.access {
+            Access::Key(need) => Some(authorize(&state, &headers, client, need).await?),
+            Access::Public => None,
+        };
         let body = match route.body {
             Body::None => Value::Null,
             Body::Json(limit) => json_body(&headers, body, limit).await?,
@@ -432,6 +462,8 @@ where
             params: params.clone(),
             query,
             body,
+            caller,
+
             headers: headers.clone(),
         };
         (route.handler)(request).await
@@ -440,11 +472,23 @@ where
 }
 
 /// Authenticates the caller for `need`, then takes one token from its rate-limit bucket.
-async fn authorize(state: &AppState, headers: &HeaderMap, need: Need) -> Result<Caller, ApiError> {
-    let header = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let caller = auth::authenticate(&state.store, &state.keys, header, need).await?;
+async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: Option<IpAddr>,
+    need: Need,
+) -> Result<Caller, ApiError> {
+    let header = auth::authorization(headers)?;
+    let caller = auth::authenticate(
+        &state.store,
+        &state.keys,
+        &state.auth_failures,
+        client,
+        header,
+        need,
+    )
+    .await?;
+    request::set_key_id(caller.key_id.to_hex());
     match state.limiter.check(&caller.key_id.to_hex()) {
         Ok(Some(info)) => request::set_rate(info),
         Ok(None) => {}
@@ -545,6 +589,13 @@ pub(crate) struct Query {
     values: Vec<(String, String)>,
 }
 
+/// Keeps one more error than the rulebook's cap, so the caller knows to cap the list.
+fn note(errors: &mut Vec<FieldError>, e: FieldError) {
+    if errors.len() <= ERRORS_MAX {
+        errors.push(e);
+    }
+}
+
 pub(crate) const LIMIT_DEFAULT: i64 = 20;
 pub(crate) const LIMIT_MAX: i64 = 100;
 
@@ -556,46 +607,57 @@ impl Query {
             after: None,
         };
         let mut values = Vec::new();
-        let mut seen: Vec<&str> = Vec::new();
+        // A set: a long query of distinct names must not cost a scan per name.
+        let mut seen: HashSet<&str> = HashSet::new();
         for (k, v) in pairs {
-            if seen.contains(&k.as_str()) {
-                errors.push(FieldError::new(
-                    k.clone(),
-                    Code::WrongType,
-                    "Is given more than once.",
-                ));
+            if !seen.insert(k.as_str()) {
+                note(
+                    &mut errors,
+                    FieldError::new(k.clone(), Code::WrongType, "Is given more than once."),
+                );
                 continue;
             }
-            seen.push(k.as_str());
             match k.as_str() {
                 "limit" => match v.parse::<i64>() {
                     Ok(n) if (1..=LIMIT_MAX).contains(&n) => page.limit = n,
-                    Ok(_) => errors.push(FieldError::new(
-                        "limit",
-                        Code::OutOfRange,
-                        format!("Must be between 1 and {LIMIT_MAX}."),
-                    )),
-                    Err(_) => errors.push(FieldError::new(
-                        "limit",
-                        Code::NotInteger,
-                        "Must be a whole number.",
-                    )),
+                    Ok(_) => note(
+                        &mut errors,
+                        FieldError::new(
+                            "limit",
+                            Code::OutOfRange,
+                            format!("Must be between 1 and {LIMIT_MAX}."),
+                        ),
+                    ),
+                    Err(_) => note(
+                        &mut errors,
+                        FieldError::new("limit", Code::NotInteger, "Must be a whole number."),
+                    ),
                 },
                 "after" => match cursor(v) {
                     Some(id) => page.after = Some(id),
-                    None => errors.push(FieldError::new(
-                        "after",
-                        Code::WrongType,
-                        "Must be the `next` cursor of a previous page (24 hex characters).",
-                    )),
+                    None => note(
+                        &mut errors,
+                        FieldError::new(
+                            "after",
+                            Code::WrongType,
+                            "Must be the `next` cursor of a previous page (24 hex characters).",
+                        ),
+                    ),
                 },
                 name if allowed.contains(&name) => values.push((k.clone(), v.clone())),
-                _ => errors.push(FieldError::new(
-                    k.clone(),
-                    Code::UnknownField,
-                    "Is not a parameter of this list.",
-                )),
+                _ => note(
+                    &mut errors,
+                    FieldError::new(
+                        k.clone(),
+                        Code::UnknownField,
+                        "Is not a parameter of this list.",
+                    ),
+                ),
             }
+        }
+        if errors.len() > ERRORS_MAX {
+            errors.truncate(ERRORS_MAX);
+            errors.push(too_many_errors());
         }
         if errors.is_empty() {
             Ok(Query { page, values })
@@ -685,10 +747,10 @@ mod tests {
         let found = lookup("/v1/users/bulk");
         assert_eq!(allow(&found), "POST");
         let found = lookup("/v1/users/0123456789abcdef01234567");
-        assert_eq!(allow(&found), "GET, PATCH, DELETE");
+        assert_eq!(allow(&found), "GET, HEAD, PATCH, DELETE");
         assert_eq!(found[0].1, ["0123456789abcdef01234567"]);
-        assert_eq!(allow(&lookup("/v1/users")), "GET, POST");
-        assert_eq!(allow(&lookup("/v1/users/")), "GET, POST");
+        assert_eq!(allow(&lookup("/v1/users")), "GET, HEAD, POST");
+        assert_eq!(allow(&lookup("/v1/users/")), "GET, HEAD, POST");
         assert_eq!(allow(&lookup("/v1/keys/x")), "DELETE");
         assert!(lookup("/v1/users/a/b").is_empty());
         assert!(lookup("/v1//users").is_empty());

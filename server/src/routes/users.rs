@@ -147,10 +147,11 @@ enum Outcome {
 /// POST /v1/users/bulk with `{"users": [...]}`: always 200 with one result per row, in
 /// request order (`created`, `exists`, `invalid`, `failed`; see server/README.md).
 pub(super) async fn bulk(r: Request) -> Result<Response, ApiError> {
+    let key_id = r.key_id()?;
     let rows = rows_of(r.body)?;
     let checked = check_users(&rows);
     drop(rows);
-    let outcomes = users::create_many(&r.state, checked).await?;
+    let outcomes = users::create_many(&r.state, key_id, checked).await?;
     let mut counts = Counts::default();
     let results: Vec<Row> = outcomes
         .into_iter()

@@ -55,9 +55,9 @@ async fn unknown_paths_are_404_and_wrong_methods_405_with_allow() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
     for (method, path, allow) in [
-        (Method::DELETE, "/v1/users", "GET, POST"),
-        (Method::PUT, "/v1/sponsors", "GET, POST"),
-        (Method::POST, "/v1/tags", "GET"),
+        (Method::DELETE, "/v1/users", "GET, HEAD, POST"),
+        (Method::PUT, "/v1/sponsors", "GET, HEAD, POST"),
+        (Method::POST, "/v1/tags", "GET, HEAD"),
         (Method::GET, "/v1/keys/0123456789abcdef01234567", "DELETE"),
     ] {
         let r = app.req(method.clone(), path).send().await.unwrap();
