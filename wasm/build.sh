@@ -56,7 +56,7 @@ for mod in wasm sheet; do
   wasm-bindgen --target nodejs --out-dir "$PKG/node" --out-name "onboard_$mod" "$in"
   for dir in web node; do
     # shellcheck disable=SC2086 # WASM_OPT_FLAGS is a list of flags
-    "$WASM_OPT" ${WASM_OPT_FLAGS:--Oz --converge} "$PKG/$dir/onboard_${mod}_bg.wasm" -o "$PKG/$dir/onboard_${mod}_bg.wasm"
+    "$WASM_OPT" ${WASM_OPT_FLAGS:--Oz --converge} --strip-producers --strip-target-features "$PKG/$dir/onboard_${mod}_bg.wasm" -o "$PKG/$dir/onboard_${mod}_bg.wasm"
   done
   mv "$PKG/node/onboard_$mod.js" "$PKG/node/onboard_$mod.cjs"
 done
@@ -73,9 +73,14 @@ sed -i -E "s#require\((String\.raw)?(['\`])(\./snippets/[^'\`]*)\.js(['\`])\)#re
 rm -f "$PKG"/*/.gitignore "$PKG"/*/package.json "$PKG"/*/onboard_*_bg.wasm.d.ts
 
 # The web glue's JSDoc comments (wasm-bindgen copies each function's doc there) are dropped:
-# the same text ships in the .d.ts for editors, and browsers would download it (~1.5 KB gzipped).
+# the same text ships in the .d.ts for editors, and browsers would download it (~1.5 KB
+# gzipped); so are its indentation and blank lines (~0.2 KB; no string of the glue spans
+# lines, which the check below keeps true, and line breaks, hence ASI, stay as they were).
 for f in "$PKG"/web/onboard_*.js; do
-  perl -0pi -e 's{^[ \t]*/\*\*.*?\*/\n}{}gms' "$f"
+  if perl -ne '$n = () = /`/g; exit 1 if $n % 2' "$f"; then :; else
+    echo "$f: a template literal spans lines; the glue cannot be unindented" >&2; exit 1
+  fi
+  perl -0pi -e 's{^[ \t]*/\*\*.*?\*/\n}{}gms; s{^[ \t]+}{}gm; s{\n\n+}{\n}g' "$f"
 done
 
 # The Node build's declarations are the API without the web build's init(): the same
