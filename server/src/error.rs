@@ -76,12 +76,42 @@ pub(crate) enum ApiError {
 }
 
 /// The body of every error response.
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    code: &'a str,
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Error)]
+pub(crate) struct ErrorBody<'a> {
+    code: ErrorCode,
     message: String,
+    /// The rulebook's field errors (`validation_failed`, `conflict`, `invalid_json`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::openapi::field_errors)]
     errors: Option<&'a [FieldError]>,
+}
+
+/// The `code` of an error body: what went wrong, for programs to branch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ErrorCode {
+    InvalidJson,
+    ValidationFailed,
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PreconditionFailed,
+    KeyConfigured,
+    TooManyKeys,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    RateLimited,
+    RequestTimeout,
+    UriTooLong,
+    HeadersTooLarge,
+    Overloaded,
+    DatabaseUnavailable,
+    Internal,
 }
 
 /// Largest accepted request body.
@@ -161,28 +191,30 @@ impl ApiError {
     }
 
     /// The stable machine code of the body.
-    fn code(&self) -> &'static str {
+    fn code(&self) -> ErrorCode {
         match self {
-            ApiError::InvalidJson(_) => "invalid_json",
-            ApiError::Validation(_) => "validation_failed",
-            ApiError::BadRequest(_) => "bad_request",
-            ApiError::MissingAuth | ApiError::InvalidKey => "unauthorized",
-            ApiError::Forbidden => "forbidden",
-            ApiError::NotFound(_) => "not_found",
-            ApiError::MethodNotAllowed(_) => "method_not_allowed",
-            ApiError::Conflict(_) => "conflict",
-            ApiError::PreconditionFailed => "precondition_failed",
-            ApiError::KeyConfigured => "key_configured",
-            ApiError::TooManyKeys(_) => "too_many_keys",
-            ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => "payload_too_large",
-            ApiError::UnsupportedMediaType => "unsupported_media_type",
-            ApiError::RateLimited(_) => "rate_limited",
-            ApiError::RequestTimeout => "request_timeout",
-            ApiError::UriTooLong => "uri_too_long",
-            ApiError::HeadersTooLarge => "headers_too_large",
-            ApiError::Overloaded => "overloaded",
-            ApiError::DatabaseUnavailable => "database_unavailable",
-            ApiError::Internal(_) => "internal",
+            ApiError::InvalidJson(_) => ErrorCode::InvalidJson,
+            ApiError::Validation(_) => ErrorCode::ValidationFailed,
+            ApiError::BadRequest(_) => ErrorCode::BadRequest,
+            ApiError::MissingAuth | ApiError::InvalidKey => ErrorCode::Unauthorized,
+            ApiError::Forbidden => ErrorCode::Forbidden,
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
+            ApiError::Conflict(_) => ErrorCode::Conflict,
+            ApiError::PreconditionFailed => ErrorCode::PreconditionFailed,
+            ApiError::KeyConfigured => ErrorCode::KeyConfigured,
+            ApiError::TooManyKeys(_) => ErrorCode::TooManyKeys,
+            ApiError::PayloadTooLarge(_) | ApiError::TooManyItems { .. } => {
+                ErrorCode::PayloadTooLarge
+            }
+            ApiError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            ApiError::RateLimited(_) => ErrorCode::RateLimited,
+            ApiError::RequestTimeout => ErrorCode::RequestTimeout,
+            ApiError::UriTooLong => ErrorCode::UriTooLong,
+            ApiError::HeadersTooLarge => ErrorCode::HeadersTooLarge,
+            ApiError::Overloaded => ErrorCode::Overloaded,
+            ApiError::DatabaseUnavailable => ErrorCode::DatabaseUnavailable,
+            ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
 

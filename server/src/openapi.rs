@@ -1,226 +1,39 @@
-//! The OpenAPI 3.1 document of every route, request body, response and error. Tests
-//! validate real responses against these schemas, so keep them exact: when a wire type
-//! in `routes/` or `domain/` changes, change its schema here.
+//! The OpenAPI 3.1 document, built from what the server runs so it cannot drift:
+//!
+//! - the paths and operations from the route table (`routes::ROUTES`: method, path, access,
+//!   body, and each route's `Doc`);
+//! - the answers' schemas derived from the wire types (`#[derive(utoipa::ToSchema)]` on the
+//!   structs that serialize them), the error codes from `ErrorCode`;
+//! - the request schemas from the rulebook: its limits (`NAME_MAX`, `URL_MAX`...), its enums
+//!   and field names read from its own types (see [`names`]), and patterns that say what its
+//!   text rules accept (trimmed text, blank optional text counted as not given).
+//!
+//! Tests validate every real answer against this document, and schemathesis checks that
+//! the server accepts what it allows and refuses what it does not.
 
+use crate::domain;
+use crate::error::ErrorBody;
+use crate::routes::{self, Access, Body, List, ROUTES};
 use onboard_shared::{
-    DESCRIPTION_MAX, EMAIL_MAX, NAME_MAX, PAGE_CONTENT_MAX, SHORT_TEXT_MAX, SPEAKERS_MAX,
-    SPONSOR_NAME_MAX, TAG_MAX, TAGS_MAX, URL_MAX, USERNAME_MAX, USERNAME_MIN,
+    Code, DESCRIPTION_MAX, KEY_DESCRIPTION_MAX, NAME_MAX, NewKey, NewSpeaker, NewSponsor, NewUser,
+    PAGE_CONTENT_MAX, Privilege, SHORT_TEXT_MAX, SPEAKERS_MAX, SPONSOR_NAME_MAX, SponsorOptions,
+    Status, TAG_MAX, TAGS_MAX, URL_MAX, USERNAME_MAX, USERNAME_MIN, UserOptions, UserType,
 };
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
 
-fn r(name: &str) -> Value {
-    json!({ "$ref": format!("#/components/schemas/{name}") })
-}
-
-fn nullable(t: &str) -> Value {
-    json!({ "type": [t, "null"] })
-}
-
-/// A JSON response with a schema and optional headers.
-fn resp(description: &str, schema: Value, headers: &[&str]) -> Value {
-    let mut h = serde_json::Map::new();
-    h.insert(
-        "x-request-id".into(),
-        json!({ "$ref": "#/components/headers/RequestId" }),
-    );
-    for name in headers {
-        h.insert(
-            (*name).into(),
-            json!({ "$ref": format!("#/components/headers/{name}") }),
-        );
-    }
-    json!({ "description": description, "headers": h, "content": { "application/json": { "schema": schema } } })
-}
-
-fn error(description: &str) -> Value {
-    resp(description, r("Error"), &[])
-}
-
-/// The error responses every authenticated route can give.
-fn common_errors(write: bool, body: bool) -> Vec<(&'static str, Value)> {
-    let mut v = vec![
-        (
-            "401",
-            error("Missing Authorization header, or invalid API key."),
-        ),
-        (
-            "429",
-            resp(
-                "Too many requests for this key.",
-                r("Error"),
-                &[
-                    "Retry-After",
-                    "RateLimit-Limit",
-                    "RateLimit-Remaining",
-                    "RateLimit-Reset",
-                ],
-            ),
-        ),
-        (
-            "500",
-            error("Internal error; the message quotes the request id."),
-        ),
-        (
-            "503",
-            resp(
-                "`overloaded` or `database_unavailable`.",
-                r("Error"),
-                &["Retry-After"],
-            ),
-        ),
-    ];
-    if write {
-        v.push(("403", error("Access denied: the key is restricted.")));
-    }
-    if body {
-        v.push((
-            "400",
-            error("`invalid_json` or `validation_failed`, with `errors`."),
-        ));
-        v.push(("413", error("Body larger than 1 MiB.")));
-        v.push(("415", error("Body is not JSON.")));
-    }
-    v
-}
-
-fn op(
-    summary: &str,
-    op_id: &str,
-    tag: &str,
-    mut responses: Vec<(&'static str, Value)>,
-    extra: Value,
-) -> Value {
-    let mut map = serde_json::Map::new();
-    for (status, v) in responses.drain(..) {
-        map.insert(status.into(), v);
-    }
-    let mut o = json!({
-        "summary": summary,
-        "operationId": op_id,
-        "tags": [tag],
-        "security": [{ "bearer": [] }],
-        "responses": map,
-    });
-    if let (Some(o), Some(extra)) = (o.as_object_mut(), extra.as_object()) {
-        for (k, v) in extra {
-            o.insert(k.clone(), v.clone());
-        }
-    }
-    o
-}
-
-fn body(schema: &str) -> Value {
-    json!({ "requestBody": { "required": true, "content": { "application/json": { "schema": r(schema) } } } })
-}
-
-fn params(list: &[(&str, &str, Value)]) -> Value {
-    let p: Vec<Value> = list
-        .iter()
-        .map(|(name, inn, schema)| {
-            json!({ "name": name, "in": inn, "required": *inn == "path", "schema": schema })
-        })
-        .collect();
-    json!({ "parameters": p })
-}
-
-fn with(
-    mut v: Vec<(&'static str, Value)>,
-    more: Vec<(&'static str, Value)>,
-) -> Vec<(&'static str, Value)> {
-    v.extend(more);
-    v
-}
-
-/// A merge patch of `input`'s fields: none required, `null` removes an optional field
-/// (the rulebook answers `required` for a required one).
-fn patch_of(input: &Value, description: &str) -> Value {
-    let mut p = input.clone();
-    if let Some(o) = p.as_object_mut() {
-        o.remove("required");
-        o.insert("description".into(), json!(description));
-        if let Some(props) = o.get_mut("properties").and_then(Value::as_object_mut) {
-            for v in props.values_mut() {
-                *v = json!({ "anyOf": [v.clone(), { "type": "null" }] });
-            }
-        }
-    }
-    p
-}
-
+/// The whole document.
 pub fn document() -> Value {
-    let page = || {
-        vec![
-            (
-                "limit",
-                "query",
-                json!({ "type": "integer", "minimum": 1, "maximum": 100, "default": 20 }),
-            ),
-            (
-                "after",
-                "query",
-                json!({ "type": "string", "pattern": "^[0-9a-f]{24}$" }),
-            ),
-        ]
-    };
-    let id_param = |name: &'static str| vec![(name, "path", json!({ "type": "string" }))];
-    let rl = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"];
-
-    let mut users_list_params = page();
-    users_list_params.push(("email", "query", json!({ "type": "string" })));
-    users_list_params.push((
-        "type",
-        "query",
-        json!({ "type": "string", "enum": ["Attendee", "Speaker"] }),
-    ));
-    users_list_params.push(("tag", "query", json!({ "type": "string" })));
-    users_list_params.push((
-        "q",
-        "query",
-        json!({ "type": "string", "description": "Case-insensitive prefix of the e-mail, username, first or last name." }),
-    ));
-    let mut sponsors_list_params = page();
-    sponsors_list_params.push(("slug", "query", json!({ "type": "string" })));
-
-    let not_found = (
-        "404",
-        error("No such resource (also for ids that are not 24 hex characters)."),
-    );
-    let etag = ["ETag", rl[0], rl[1], rl[2]];
-    let with_if_match = |mut list: Vec<(&'static str, &'static str, Value)>| {
-        list.push((
-            "If-Match",
-            "header",
-            json!({ "type": "string", "description": "The `ETag` of a previous answer (or `*`): the change happens only if the record is still at that version, else 412 `precondition_failed`." }),
-        ));
-        params(&list)
-    };
-    let precondition = (
-        "412",
-        error("`precondition_failed`: the record changed since the version in `If-Match`."),
-    );
-    let no_content = |d: &str| json!({ "description": d, "headers": { "x-request-id": { "$ref": "#/components/headers/RequestId" } } });
-    let patch_body = |schema: &str| {
-        json!({ "requestBody": { "required": true, "content": {
-            "application/merge-patch+json": { "schema": r(schema) },
-            "application/json": { "schema": r(schema) }
-        } } })
-    };
-    let merge = |a: Value, b: Value| {
-        let mut a = a;
-        if let (Some(a), Some(b)) = (a.as_object_mut(), b.as_object()) {
-            for (k, v) in b {
-                a.insert(k.clone(), v.clone());
-            }
-        }
-        a
-    };
-    let conflict = (
-        "409",
-        error(
-            "A unique value is taken: `errors` names the field (`email_taken`, `username_taken`, `slug_taken`).",
-        ),
-    );
-
+    let mut paths = Map::new();
+    for route in ROUTES {
+        let op = operation(route);
+        let item = paths
+            .entry(route.path.to_string())
+            .or_insert_with(|| json!({}));
+        item[route.method.as_str().to_lowercase()] = op;
+    }
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -229,164 +42,7 @@ pub fn document() -> Value {
             "description": "Create, read, correct and remove users and sponsors, validated by the onboard rulebook. Every error is `{code, message, errors?}`.",
             "license": { "name": "MIT OR Apache-2.0", "identifier": "MIT OR Apache-2.0" }
         },
-        "paths": {
-            "/v1/users": {
-                "post": op("Create a user", "createUser", "users",
-                    with(common_errors(true, true), vec![
-                        ("201", resp("Created; the password is shown only here.", r("UserCreated"), &["Location", rl[0], rl[1], rl[2]])),
-                        conflict.clone(),
-                    ]),
-                    body("UserInput")),
-                "get": op("List users", "listUsers", "users",
-                    with(common_errors(false, false), vec![
-                        ("200", resp("A page of users.", r("UserList"), &rl)),
-                        ("400", error("Invalid query parameter.")),
-                    ]),
-                    params(&users_list_params)),
-            },
-            "/v1/users/bulk": {
-                "post": op("Create many users, each row on its own", "bulkCreateUsers", "users",
-                    with(common_errors(true, true), vec![
-                        ("200", resp("One result per row, in request order: `created` (password shown only here), `exists` (the e-mail is already a user; nothing changed), `invalid` (rulebook errors, `duplicate_in_batch`, or `username_taken`), `failed` (not stored; safe to send again).", r("BulkResult"), &rl)),
-                        ("413", error("Body larger than 8 MiB, or more than 1,000 users.")),
-                    ]),
-                    body("BulkInput")),
-            },
-            "/v1/users/{id}/password": {
-                "post": op("Issue a new generated password (the old one stops working)", "reissuePassword", "users",
-                    with(common_errors(true, false), vec![
-                        ("200", resp("The new password, shown only here.", r("PasswordReissued"), &rl)),
-                        not_found.clone(),
-                    ]),
-                    params(&id_param("id"))),
-            },
-            "/v1/users/{id}": {
-                "get": op("Get a user", "getUser", "users",
-                    with(common_errors(false, false), vec![("200", resp("The user.", r("User"), &etag)), not_found.clone()]),
-                    params(&id_param("id"))),
-                "patch": op("Correct a user (JSON Merge Patch)", "updateUser", "users",
-                    with(common_errors(true, true), vec![
-                        ("200", resp("The user after the patch, as GET returns it.", r("User"), &etag)),
-                        not_found.clone(),
-                        conflict.clone(),
-                        precondition.clone(),
-                    ]),
-                    merge(with_if_match(id_param("id")), patch_body("UserPatch"))),
-                "delete": op("Erase a user (and unlink it from every sponsor)", "deleteUser", "users",
-                    with(common_errors(true, false), vec![
-                        ("204", no_content("Erased: no copy of the person's data is left.")),
-                        ("400", error("`If-Match` is not `*` or a list of entity tags.")),
-                        not_found.clone(),
-                        precondition.clone(),
-                    ]),
-                    with_if_match(id_param("id"))),
-            },
-            "/v1/sponsors": {
-                "post": op("Create a sponsor and its new speakers, atomically", "createSponsor", "sponsors",
-                    with(common_errors(true, true), vec![
-                        ("201", resp("Created; passwords only for new speaker accounts.", r("SponsorCreated"), &["Location", rl[0], rl[1], rl[2]])),
-                        conflict.clone(),
-                    ]),
-                    body("SponsorInput")),
-                "get": op("List sponsors", "listSponsors", "sponsors",
-                    with(common_errors(false, false), vec![
-                        ("200", resp("A page of sponsors.", r("SponsorList"), &rl)),
-                        ("400", error("Invalid query parameter.")),
-                    ]),
-                    params(&sponsors_list_params)),
-            },
-            "/v1/sponsors/{id}": {
-                "get": op("Get a sponsor", "getSponsor", "sponsors",
-                    with(common_errors(false, false), vec![("200", resp("The sponsor.", r("Sponsor"), &etag)), not_found.clone()]),
-                    params(&id_param("id"))),
-                "patch": op("Correct a sponsor's own fields (JSON Merge Patch; the slug changes only when given)", "updateSponsor", "sponsors",
-                    with(common_errors(true, true), vec![
-                        ("200", resp("The sponsor after the patch, as GET returns it.", r("Sponsor"), &etag)),
-                        not_found.clone(),
-                        conflict.clone(),
-                        precondition.clone(),
-                    ]),
-                    merge(with_if_match(id_param("id")), patch_body("SponsorPatch"))),
-                "delete": op("Delete a sponsor (its speakers' accounts stay)", "deleteSponsor", "sponsors",
-                    with(common_errors(true, false), vec![
-                        ("204", no_content("Deleted.")),
-                        ("400", error("`If-Match` is not `*` or a list of entity tags.")),
-                        not_found.clone(),
-                        precondition,
-                    ]),
-                    with_if_match(id_param("id"))),
-            },
-            "/v1/sponsors/{id}/speakers": {
-                "post": op("Add a speaker: link the account with this e-mail, or create one", "addSpeaker", "sponsors",
-                    with(common_errors(true, true), vec![
-                        ("201", resp("A new account; its password is shown only here.", r("SpeakerAdded"), &["Location", rl[0], rl[1], rl[2]])),
-                        ("200", resp("An existing account, linked (an attendee becomes a Speaker).", r("SpeakerAdded"), &rl)),
-                        not_found.clone(),
-                        ("409", error("`already_speaker`, or a taken `username` (`username_taken`).")),
-                    ]),
-                    merge(params(&id_param("id")), body("SpeakerInput"))),
-            },
-            "/v1/sponsors/{id}/speakers/{userId}": {
-                "delete": op("Remove a speaker from a sponsor (the account stays)", "removeSpeaker", "sponsors",
-                    with(common_errors(true, false), vec![
-                        ("204", no_content("Unlinked.")),
-                        ("404", error("No such sponsor, or the user is not one of its speakers.")),
-                    ]),
-                    params(&[("id", "path", json!({ "type": "string" })), ("userId", "path", json!({ "type": "string" }))])),
-            },
-            "/v1/tags": {
-                "get": op("List tags", "listTags", "tags",
-                    with(common_errors(false, false), vec![
-                        ("200", resp("A page of tags.", r("TagList"), &rl)),
-                        ("400", error("Invalid query parameter.")),
-                    ]),
-                    params(&page())),
-            },
-            "/v1/keys": {
-                "post": op("Create an API key (standard keys only)", "createKey", "keys",
-                    with(common_errors(true, true), vec![
-                        ("201", resp("Created; the key is shown only here.", r("KeyCreated"), &["Location", rl[0], rl[1], rl[2]])),
-                        ("409", error("`too_many_keys`: ONBOARD_MAX_KEYS keys exist already.")),
-                    ]),
-                    body("KeyInput")),
-                "get": op("List API keys (standard keys only; never the keys)", "listKeys", "keys",
-                    with(common_errors(true, false), vec![
-                        ("200", resp("A page of keys.", r("KeyList"), &rl)),
-                        ("400", error("Invalid query parameter.")),
-                    ]),
-                    params(&page())),
-            },
-            "/v1/keys/{id}": {
-                "delete": op("Delete an API key (standard keys only)", "deleteKey", "keys",
-                    with(common_errors(true, false), vec![
-                        ("204", json!({ "description": "Deleted.", "headers": { "x-request-id": { "$ref": "#/components/headers/RequestId" } } })),
-                        ("409", error("`key_configured`: the configured key (ONBOARD_API_KEY) is revoked by changing that setting.")),
-                        not_found,
-                    ]),
-                    params(&id_param("id"))),
-            },
-            "/healthz": {
-                "get": {
-                    "summary": "The process is up", "operationId": "healthz", "tags": ["health"], "security": [],
-                    "responses": { "200": resp("Up.", r("Status"), &[]) }
-                }
-            },
-            "/readyz": {
-                "get": {
-                    "summary": "The database answers", "operationId": "readyz", "tags": ["health"], "security": [],
-                    "responses": {
-                        "200": resp("Ready.", r("Status"), &[]),
-                        "503": resp("`database_unavailable`.", r("Error"), &["Retry-After"])
-                    }
-                }
-            },
-            "/openapi.json": {
-                "get": {
-                    "summary": "This document", "operationId": "openapi", "tags": ["meta"], "security": [],
-                    "responses": { "200": { "description": "OpenAPI 3.1.", "content": { "application/json": { "schema": { "type": "object" } } } } }
-                }
-            }
-        },
+        "paths": paths,
         "components": {
             "securitySchemes": {
                 "bearer": { "type": "http", "scheme": "bearer", "description": "An API key: `Authorization: Bearer onb_...`." }
@@ -405,389 +61,478 @@ pub fn document() -> Value {
     })
 }
 
-/// Characters the rulebook refuses in one-line text: control characters (C0, DEL, C1).
-const NO_CONTROL: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
-
-/// One-line text that may be absent or null.
-fn line(max: usize) -> Value {
-    json!({ "type": ["string", "null"], "maxLength": max, "pattern": NO_CONTROL })
+fn reference(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
-/// Multi-line text (line breaks and tabs allowed) that may be absent or null.
-fn multiline(max: usize) -> Value {
+/// A JSON answer with its schema and headers (`x-request-id` on every one).
+fn answer(description: &str, schema: Option<&str>, headers: &[&str]) -> Value {
+    let mut h = Map::new();
+    h.insert(
+        "x-request-id".into(),
+        json!({ "$ref": "#/components/headers/RequestId" }),
+    );
+    for name in headers {
+        h.insert(
+            (*name).into(),
+            json!({ "$ref": format!("#/components/headers/{name}") }),
+        );
+    }
+    let mut v = json!({ "description": description, "headers": h });
+    match schema {
+        Some(name) => {
+            v["content"] = json!({ "application/json": { "schema": reference(name) } });
+        }
+        // The document itself: any JSON object.
+        None if description.starts_with("OpenAPI") => {
+            v["content"] = json!({ "application/json": { "schema": { "type": "object" } } });
+        }
+        None => {}
+    }
+    v
+}
+
+const RATE: [&str; 3] = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"];
+
+/// One operation: the route's own answers, then those every route of its kind gives.
+fn operation(route: &routes::Route) -> Value {
+    let doc = &route.doc;
+    let keyed = matches!(route.access, Access::Key(_));
+    let mut responses = Map::new();
+    let mut ok_headers: Vec<&str> = Vec::new();
+    if doc.ok.0 == 201 {
+        ok_headers.push("Location");
+    }
+    if doc.versioned && doc.ok.0 == 200 {
+        ok_headers.push("ETag");
+    }
+    if keyed {
+        ok_headers.extend(RATE);
+    }
+    responses.insert(
+        doc.ok.0.to_string(),
+        answer(doc.ok.1, doc.ok.2, &ok_headers),
+    );
+    let error = |description: &str| answer(description, Some("Error"), &[]);
+    for (status, description) in doc.answers {
+        let (schema, headers): (Option<&str>, &[&str]) = match status {
+            200..=299 if keyed => (doc.ok.2, &RATE),
+            200..=299 => (doc.ok.2, &[]),
+            503 => (Some("Error"), &["Retry-After"]),
+            _ => (Some("Error"), &[]),
+        };
+        responses.insert(status.to_string(), answer(description, schema, headers));
+    }
+    if keyed {
+        responses.insert(
+            "401".into(),
+            error("Missing Authorization header, or invalid API key."),
+        );
+        let mut limited = vec!["Retry-After"];
+        limited.extend(RATE);
+        responses.insert(
+            "429".into(),
+            answer("Too many requests for this key.", Some("Error"), &limited),
+        );
+        responses.insert(
+            "500".into(),
+            error("Internal error; the message quotes the request id."),
+        );
+        responses.insert(
+            "503".into(),
+            answer(
+                "`overloaded` or `database_unavailable`.",
+                Some("Error"),
+                &["Retry-After"],
+            ),
+        );
+        if route.access == Access::Key(crate::auth::Need::Write) {
+            responses.insert("403".into(), error("Access denied: the key is restricted."));
+        }
+    }
+    if let Body::Json(limit) = route.body {
+        responses.insert(
+            "400".into(),
+            error("`invalid_json` or `validation_failed`, with `errors`."),
+        );
+        responses
+            .entry("413")
+            .or_insert_with(|| error(&format!("Body larger than {limit} bytes.")));
+        responses.insert("415".into(), error("Body is not JSON."));
+    }
+    if doc.query.is_some() {
+        responses.insert("400".into(), error("Invalid query parameter."));
+    }
+    let mut op = json!({
+        "summary": doc.summary,
+        "operationId": doc.id,
+        "tags": [doc.tag],
+        "security": if keyed { json!([{ "bearer": [] }]) } else { json!([]) },
+        "responses": responses,
+    });
+    let mut params: Vec<Value> = Vec::new();
+    for name in route.path.split('/').filter_map(|s| s.strip_prefix('{')) {
+        let name = name.trim_end_matches('}');
+        params.push(
+            json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }),
+        );
+    }
+    if doc.versioned && route.method != warp::http::Method::GET {
+        params.push(json!({ "name": "If-Match", "in": "header", "required": false, "schema": {
+            "type": "string",
+            "description": "The `ETag` of a previous answer (or `*`): the change happens only if the record is still at that version, else 412 `precondition_failed`." } }));
+    }
+    if let Some(query) = doc.query {
+        params.push(json!({ "name": "limit", "in": "query", "required": false, "schema": {
+            "type": "integer", "minimum": 1, "maximum": routes::LIMIT_MAX, "default": routes::LIMIT_DEFAULT } }));
+        params.push(
+            json!({ "name": "after", "in": "query", "required": false, "schema": {
+            "type": "string", "pattern": "^[0-9a-f]{24}$" } }),
+        );
+        for name in query {
+            params.push(json!({ "name": name, "in": "query", "required": false, "schema": query_schema(name) }));
+        }
+    }
+    if !params.is_empty() {
+        op["parameters"] = Value::Array(params);
+    }
+    if let Some(input) = doc.input {
+        let mut content = json!({ "application/json": { "schema": reference(input) } });
+        if route.method == warp::http::Method::PATCH {
+            content["application/merge-patch+json"] = json!({ "schema": reference(input) });
+        }
+        op["requestBody"] = json!({ "required": true, "content": content });
+    }
+    op
+}
+
+/// The schema of a list's filter.
+fn query_schema(name: &str) -> Value {
+    match name {
+        "type" => json!({ "type": "string", "enum": names::<UserType>() }),
+        "q" => {
+            json!({ "type": "string", "description": "Case-insensitive prefix of the e-mail, username, first or last name." })
+        }
+        // E-mails, tags and slugs are compared as the rulebook normalizes them: any text.
+        _ => json!({ "type": "string" }),
+    }
+}
+
+// ---- answers: derived from the wire types ----
+
+fn to_value(schema: RefOr<Schema>) -> Value {
+    serde_json::to_value(schema).expect("a schema serializes")
+}
+
+/// Adds `T`'s schema under `name` and the schemas it refers to under their own names.
+fn add<T: ToSchema>(out: &mut Map<String, Value>, name: &str) {
+    out.insert(name.to_string(), to_value(T::schema()));
+    let mut deps = Vec::new();
+    T::schemas(&mut deps);
+    for (name, schema) in deps {
+        out.insert(name, to_value(schema));
+    }
+}
+
+fn schemas() -> Map<String, Value> {
+    let mut out = Map::new();
+    add::<ErrorBody>(&mut out, "Error");
+    add::<routes::health::Health>(&mut out, "Health");
+    add::<routes::users::Created>(&mut out, "UserCreated");
+    add::<routes::users::BulkResult>(&mut out, "BulkResult");
+    add::<routes::users::Reissued>(&mut out, "PasswordReissued");
+    add::<domain::users::User>(&mut out, "User");
+    add::<List<domain::users::User>>(&mut out, "UserList");
+    add::<routes::sponsors::Created>(&mut out, "SponsorCreated");
+    add::<domain::sponsors::Sponsor>(&mut out, "Sponsor");
+    add::<List<domain::sponsors::Sponsor>>(&mut out, "SponsorList");
+    add::<domain::tags::Tag>(&mut out, "Tag");
+    add::<List<domain::tags::Tag>>(&mut out, "TagList");
+    add::<domain::keys::CreatedKey>(&mut out, "KeyCreated");
+    add::<domain::keys::Key>(&mut out, "Key");
+    add::<List<domain::keys::Key>>(&mut out, "KeyList");
+    out.insert("FieldError".into(), field_error());
+    for (name, schema) in inputs() {
+        out.insert(name.to_string(), schema);
+    }
+    out
+}
+
+/// A schema given as JSON, for `#[schema(schema_with = ...)]`.
+fn schema(v: Value) -> RefOr<Schema> {
+    serde_json::from_value(v).expect("a valid schema")
+}
+
+/// The rulebook's `FieldError`: its fields, and `code` one of its `Code`s.
+fn field_error() -> Value {
+    let mut properties = Map::new();
+    for field in names::<onboard_shared::FieldError>() {
+        let s = match *field {
+            "code" => json!({ "type": "string", "enum": names::<Code>() }),
+            "field" => {
+                json!({ "type": "string", "description": "JSON path into the payload (`speakers[1].email`); empty for the whole body." })
+            }
+            _ => json!({ "type": "string" }),
+        };
+        properties.insert((*field).to_string(), s);
+    }
     json!({
-        "type": ["string", "null"], "maxLength": max,
-        "pattern": "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+        "type": "object", "additionalProperties": false,
+        "required": names::<onboard_shared::FieldError>(),
+        "properties": properties
     })
 }
 
-/// Required one-line text: at least one visible character, no control characters.
+/// `errors` of an error body: the rulebook's field errors.
+pub(crate) fn field_errors() -> RefOr<Schema> {
+    schema(json!({ "type": "array", "items": reference("FieldError") }))
+}
+
+/// `errors` of an invalid bulk row: at least one.
+pub(crate) fn field_error_list() -> RefOr<Schema> {
+    schema(json!({ "type": "array", "minItems": 1, "items": reference("FieldError") }))
+}
+
+pub(crate) fn user_type() -> RefOr<Schema> {
+    schema(json!({ "type": "string", "enum": names::<UserType>() }))
+}
+
+pub(crate) fn status_or_null() -> RefOr<Schema> {
+    let mut values: Vec<Value> = names::<Status>().iter().map(|s| json!(s)).collect();
+    values.push(Value::Null);
+    schema(json!({ "type": ["string", "null"], "enum": values }))
+}
+
+pub(crate) fn privilege() -> RefOr<Schema> {
+    schema(json!({ "type": "string", "enum": names::<Privilege>() }))
+}
+
+/// An object of booleans, every field present (how the options are answered).
+fn booleans(fields: &[&str]) -> Value {
+    let properties: Map<String, Value> = fields
+        .iter()
+        .map(|f| ((*f).to_string(), json!({ "type": "boolean" })))
+        .collect();
+    json!({ "type": "object", "additionalProperties": false, "required": fields, "properties": properties })
+}
+
+pub(crate) fn user_options() -> RefOr<Schema> {
+    schema(booleans(names::<UserOptions>()))
+}
+
+pub(crate) fn sponsor_options() -> RefOr<Schema> {
+    schema(booleans(names::<SponsorOptions>()))
+}
+
+// ---- requests: from the rulebook ----
+
+/// Whitespace `str::trim` removes (Unicode White_Space): the rulebook trims text first.
+const WS: &str = "\\t\\n\\u000b\\u000c\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+/// Characters refused in one-line text: control characters (C0, DEL, C1).
+const CONTROL: &str = "\\u0000-\\u001f\\u007f-\\u009f";
+/// Characters refused in multi-line text: control characters but tab and line breaks.
+const CONTROL_ML: &str = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f";
+/// Format characters that render as nothing: text made only of them is blank.
+const INVISIBLE: &str = "\\u00ad\\u034f\\u180e\\u200b-\\u200f\\u2060-\\u2064\\ufeff";
+
+/// Optional text: absent, null, blank (not given), or after trimming at most `max`
+/// characters without the refused control characters.
+fn text(max: usize, control: &str) -> Value {
+    if max > LONG {
+        return json!({
+            "type": ["string", "null"],
+            "maxLength": max,
+            "pattern": format!("^[{WS}]*[^{control}]*[{WS}]*$")
+        });
+    }
+    json!({
+        "type": ["string", "null"],
+        "pattern": format!("^[{WS}]*[^{control}]{{0,{max}}}[{WS}]*$")
+    })
+}
+
+/// Above this many characters a repetition count makes regular expressions too large to
+/// compile: long text is bounded by `maxLength` instead (counting the whitespace the
+/// rulebook trims, a difference only for text padded past its limit).
+const LONG: usize = 1000;
+
+fn line(max: usize) -> Value {
+    text(max, CONTROL)
+}
+
+fn multiline(max: usize) -> Value {
+    text(max, CONTROL_ML)
+}
+
+/// Required one-line text: a visible first character, at most `max` characters from it on
+/// (a little stricter than the rule, which also allows invisible characters first: a
+/// pattern cannot count past them).
 fn required_line(max: usize) -> Value {
     json!({
-        "type": "string", "minLength": 1, "maxLength": max,
-        "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+        "type": "string",
+        "pattern": format!(
+            "^[{WS}]*[^{CONTROL}{WS}{INVISIBLE}][^{CONTROL}]{{0,{}}}$",
+            max - 1
+        )
+    })
+}
+
+/// An optional value that must match `core` when given (blank counts as not given).
+fn optional(core: &str) -> Value {
+    json!({
+        "type": ["string", "null"],
+        "pattern": format!("^[{WS}]*({core}|[{INVISIBLE}]*)[{WS}]*$")
     })
 }
 
 /// The rulebook's https URL, as far as a pattern can say it: `https://`, a host name of
 /// letters, digits and inner hyphens, an optional port, then visible ASCII only.
-const HTTPS_URL: &str = "^https://[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:[1-9][0-9]{0,3})?([/?#][!-~]*)?$";
+const HTTPS_URL: &str = "https://[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:[1-9][0-9]{0,3})?([/?#][!-~]*)?";
 
-fn schemas() -> Value {
-    let https = json!({ "type": "string", "maxLength": URL_MAX, "pattern": HTTPS_URL });
-    let https_opt =
-        json!({ "type": ["string", "null"], "maxLength": URL_MAX, "pattern": HTTPS_URL });
-    // ASCII dot-atom local part, a domain of two or more labels with an alphabetic or
-    // punycode top-level label.
-    let email = json!({
-        "type": "string", "maxLength": EMAIL_MAX,
-        "pattern": "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+([A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$"
-    });
+/// E-mails the rulebook accepts, within bounds a pattern can count: an ASCII dot-atom local
+/// part of at most 64 characters, two to four host labels, the last alphabetic or punycode,
+/// 227 characters in all (the rule: 254; a longer address is valid but not described).
+const EMAIL: &str = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,31})?@([A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?\\.){1,3}([A-Za-z]{2,63}|xn--[A-Za-z0-9-]{0,58}[A-Za-z0-9])";
+
+const HEX_COLOR: &str = "#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})";
+
+/// The properties of a payload type, in its field order; `schema_of` says each one's rule.
+fn object(fields: &[&str], required: &[&str], schema_of: impl Fn(&str) -> Value) -> Value {
+    let properties: Map<String, Value> = fields
+        .iter()
+        .map(|f| ((*f).to_string(), schema_of(f)))
+        .collect();
+    json!({ "type": "object", "additionalProperties": false, "required": required, "properties": properties })
+}
+
+fn nullable_enum(values: &[&str]) -> Value {
+    let mut v: Vec<Value> = values.iter().map(|s| json!(s)).collect();
+    v.push(Value::Null);
+    json!({ "type": ["string", "null"], "enum": v })
+}
+
+/// An optional object of optional booleans (how the options are sent).
+fn optional_booleans(fields: &[&str]) -> Value {
+    let properties: Map<String, Value> = fields
+        .iter()
+        .map(|f| ((*f).to_string(), json!({ "type": ["boolean", "null"] })))
+        .collect();
+    json!({ "type": ["object", "null"], "additionalProperties": false, "properties": properties })
+}
+
+fn inputs() -> Vec<(&'static str, Value)> {
+    let https = json!({ "type": "string", "maxLength": URL_MAX,
+        "pattern": format!("^[{WS}]*{HTTPS_URL}[{WS}]*$") });
+    let mut https_opt = optional(HTTPS_URL);
+    https_opt["maxLength"] = json!(URL_MAX);
+    let email = json!({ "type": "string", "pattern": format!("^[{WS}]*{EMAIL}[{WS}]*$") });
     let username = json!({
         "type": ["string", "null"], "minLength": USERNAME_MIN, "maxLength": USERNAME_MAX,
         "pattern": "^[A-Za-z0-9][A-Za-z0-9._#-]*$"
     });
-    let tags = json!({
-        "type": ["array", "null"], "maxItems": TAGS_MAX,
-        "items": required_line(TAG_MAX)
-    });
-    let timezone = json!({
-        "type": ["string", "null"], "description": "IANA name, e.g. Europe/Paris.",
-        "enum": onboard_shared::timezones().iter().map(|t| json!(t)).chain([Value::Null]).collect::<Vec<_>>()
-    });
-    let id = json!({ "type": "string", "pattern": "^[0-9a-f]{24}$" });
-    let date = json!({ "type": "string", "format": "date-time" });
-    let cursor = json!({ "type": ["string", "null"], "pattern": "^[0-9a-f]{24}$" });
-    let list = |item: &str| {
-        json!({
-            "type": "object", "additionalProperties": false, "required": ["items", "next"],
-            "properties": { "items": { "type": "array", "items": r(item) }, "next": cursor }
-        })
+    let tags =
+        json!({ "type": ["array", "null"], "maxItems": TAGS_MAX, "items": required_line(TAG_MAX) });
+    let mut zones: Vec<Value> = onboard_shared::timezones()
+        .iter()
+        .map(|t| json!(t))
+        .collect();
+    zones.push(Value::Null);
+    let timezone = json!({ "type": ["string", "null"], "description": "IANA name, e.g. Europe/Paris.", "enum": zones });
+    let socials_fields = names::<onboard_shared::Socials>();
+    let socials = {
+        let mut s = object(socials_fields, &[], |_| https_opt.clone());
+        s["type"] = json!(["object", "null"]);
+        s
     };
-    let statuses = json!([
-        "Employed",
-        "Looking for a job",
-        "Student",
-        "Freelancer",
-        "Working for a startup"
-    ]);
-    let mut all = json!({
-        "Error": {
-            "type": "object", "additionalProperties": false, "required": ["code", "message"],
-            "properties": {
-                "code": { "type": "string", "enum": [
-                    "invalid_json", "validation_failed", "unauthorized", "forbidden", "not_found",
-                    "method_not_allowed", "conflict", "precondition_failed", "key_configured", "too_many_keys",
-                    "payload_too_large", "unsupported_media_type",
-                    "rate_limited", "overloaded", "database_unavailable", "internal"
-                ] },
-                "message": { "type": "string" },
-                "errors": { "type": "array", "items": r("FieldError") }
+
+    let user = object(
+        names::<NewUser>(),
+        &["email", "type", "firstName", "lastName"],
+        |f| match f {
+            "email" => email.clone(),
+            "type" => json!({ "type": "string", "enum": names::<UserType>() }),
+            "q" => {
+                json!({ "type": "string", "description": "Case-insensitive prefix of the e-mail, username, first or last name." })
             }
-        },
-        "FieldError": {
-            "type": "object", "additionalProperties": false, "required": ["field", "code", "message"],
-            "properties": {
-                "field": { "type": "string", "description": "JSON path into the payload (`speakers[1].email`); empty for the whole body." },
-                "code": { "type": "string", "description": "Stable code from the rulebook (`required`, `url_not_https`, `email_taken`...)." },
-                "message": { "type": "string" }
+            "firstName" | "lastName" => required_line(NAME_MAX),
+            "username" => username.clone(),
+            "avatar" | "website" => https_opt.clone(),
+            "description" => multiline(DESCRIPTION_MAX),
+            "job" | "company" | "country" | "city" => line(SHORT_TEXT_MAX),
+            "tags" => tags.clone(),
+            "timezone" => timezone.clone(),
+            "status" => nullable_enum(names::<Status>()),
+            "socials" => socials.clone(),
+            "options" => {
+                let mut o = optional_booleans(names::<UserOptions>());
+                o["properties"]["highlight"]["description"] = json!("Speakers only.");
+                o
             }
+            other => panic!("no request schema for the user field {other}"),
         },
-        "Status": {
-            "type": "object", "additionalProperties": false, "required": ["status"],
-            "properties": { "status": { "const": "ok" } }
-        },
-        "UserInput": {
-            "type": "object", "additionalProperties": false,
-            "required": ["email", "type", "firstName", "lastName"],
-            "properties": {
-                "email": email,
-                "type": { "type": "string", "enum": ["Attendee", "Speaker"] },
-                "firstName": required_line(NAME_MAX),
-                "lastName": required_line(NAME_MAX),
-                "username": username,
-                "avatar": https_opt,
-                "description": multiline(DESCRIPTION_MAX),
-                "job": line(SHORT_TEXT_MAX),
-                "company": line(SHORT_TEXT_MAX),
-                "tags": tags,
-                "timezone": timezone,
-                "country": line(SHORT_TEXT_MAX),
-                "city": line(SHORT_TEXT_MAX),
-                "status": { "type": ["string", "null"], "enum": [statuses[0], statuses[1], statuses[2], statuses[3], statuses[4], null] },
-                "website": https_opt,
-                "socials": {
-                    "type": ["object", "null"], "additionalProperties": false,
-                    "properties": {
-                        "facebook": https_opt, "linkedin": https_opt, "twitter": https_opt, "youtube": https_opt
-                    }
-                },
-                "options": {
-                    "type": ["object", "null"], "additionalProperties": false,
-                    "properties": {
-                        "highlight": { "type": ["boolean", "null"], "description": "Speakers only." },
-                        "endRegistration": { "type": ["boolean", "null"] }
-                    }
-                }
+    );
+    let speaker = object(
+        names::<NewSpeaker>(),
+        &["email", "firstName", "lastName"],
+        |f| match f {
+            "email" => email.clone(),
+            // Required by the rulebook when the e-mail has no account yet, which the database
+            // knows and a document cannot: it asks for them always, so that every request it
+            // allows is accepted.
+            "firstName" | "lastName" => {
+                let mut name = required_line(NAME_MAX);
+                name["description"] =
+                    json!("May be left out when the e-mail already has an account.");
+                name
             }
+            "username" => username.clone(),
+            "avatar" => https_opt.clone(),
+            "description" => multiline(DESCRIPTION_MAX),
+            "job" | "company" => line(SHORT_TEXT_MAX),
+            "tags" => tags.clone(),
+            "timezone" => timezone.clone(),
+            "highlighted" => json!({ "type": ["boolean", "null"] }),
+            other => panic!("no request schema for the speaker field {other}"),
         },
-        "UserCreated": {
-            "type": "object", "additionalProperties": false,
-            "required": ["code", "message", "id", "email", "password", "sideErrors"],
-            "properties": {
-                "code": { "const": "ok" },
-                "message": { "const": "User created successfully" },
-                "id": id,
-                "email": { "type": "string" },
-                "password": { "type": "string", "minLength": 8 },
-                "sideErrors": { "type": "array", "items": r("SideError") }
+    );
+    let sponsor = object(
+        names::<NewSponsor>(),
+        &["name", "logo", "level"],
+        |f| match f {
+            "name" => required_line(SPONSOR_NAME_MAX),
+            "logo" => https.clone(),
+            "level" => json!({ "type": "integer", "minimum": 1, "maximum": 5 }),
+            "hasPage" => json!({ "type": ["boolean", "null"] }),
+            "pageContent" => {
+                let mut p = multiline(PAGE_CONTENT_MAX);
+                p["description"] =
+                    json!("HTML; sanitized (no scripts, event handlers or javascript: URLs).");
+                p
             }
-        },
-        "BulkInput": {
-            "type": "object", "additionalProperties": false, "required": ["users"],
-            "properties": {
-                "users": { "type": "array", "maxItems": onboard_shared::BULK_MAX, "items": r("UserInput") }
+            "website" | "icon" => https_opt.clone(),
+            "speakers" => {
+                json!({ "type": ["array", "null"], "maxItems": SPEAKERS_MAX, "items": reference("SpeakerInput") })
             }
+            "color" => optional(HEX_COLOR),
+            "options" => optional_booleans(names::<SponsorOptions>()),
+            other => panic!("no request schema for the sponsor field {other}"),
         },
-        "BulkResult": {
-            "type": "object", "additionalProperties": false, "required": ["code", "counts", "results"],
-            "properties": {
-                "code": { "const": "ok" },
-                "counts": {
-                    "type": "object", "additionalProperties": false,
-                    "required": ["created", "exists", "invalid", "failed"],
-                    "properties": {
-                        "created": { "type": "integer", "minimum": 0 },
-                        "exists": { "type": "integer", "minimum": 0 },
-                        "invalid": { "type": "integer", "minimum": 0 },
-                        "failed": { "type": "integer", "minimum": 0 }
-                    }
-                },
-                "results": { "type": "array", "items": r("BulkRowResult") }
-            }
-        },
-        "BulkRowResult": {
-            "oneOf": [
-                {
-                    "type": "object", "additionalProperties": false,
-                    "required": ["index", "status", "id", "email", "password"],
-                    "properties": {
-                        "index": { "type": "integer", "minimum": 0 }, "status": { "const": "created" },
-                        "id": id, "email": { "type": "string" }, "password": { "type": "string", "minLength": 8 }
-                    }
-                },
-                {
-                    "type": "object", "additionalProperties": false, "required": ["index", "status", "id", "email"],
-                    "properties": {
-                        "index": { "type": "integer", "minimum": 0 }, "status": { "const": "exists" },
-                        "id": id, "email": { "type": "string" }
-                    }
-                },
-                {
-                    "type": "object", "additionalProperties": false, "required": ["index", "status", "errors"],
-                    "properties": {
-                        "index": { "type": "integer", "minimum": 0 }, "status": { "const": "invalid" },
-                        "errors": { "type": "array", "minItems": 1, "items": r("FieldError") }
-                    }
-                },
-                {
-                    "type": "object", "additionalProperties": false, "required": ["index", "status", "error"],
-                    "properties": {
-                        "index": { "type": "integer", "minimum": 0 }, "status": { "const": "failed" },
-                        "error": { "type": "string" }
-                    }
-                }
-            ]
-        },
-        "PasswordReissued": {
-            "type": "object", "additionalProperties": false, "required": ["code", "message", "id", "password"],
-            "properties": {
-                "code": { "const": "ok" },
-                "message": { "const": "Password reissued successfully" },
-                "id": id,
-                "password": { "type": "string", "minLength": 8 }
-            }
-        },
-        "SideError": {
-            "type": "object", "additionalProperties": false, "required": ["message", "error"],
-            "properties": { "message": { "type": "string" }, "error": { "type": "string" } }
-        },
-        "User": {
-            "type": "object", "additionalProperties": false,
-            "required": ["id", "email", "type", "firstName", "lastName", "username", "avatar", "description", "job",
-                "company", "tags", "timezone", "country", "city", "status", "website", "socials", "options",
-                "createdAt", "updatedAt"],
-            "properties": {
-                "id": id,
-                "email": { "type": "string" },
-                "type": { "type": "string", "enum": ["Attendee", "Speaker"] },
-                "firstName": { "type": "string" },
-                "lastName": { "type": "string" },
-                "username": { "type": "string" },
-                "avatar": nullable("string"),
-                "description": nullable("string"),
-                "job": nullable("string"),
-                "company": nullable("string"),
-                "tags": { "type": "array", "items": { "type": "string" } },
-                "timezone": nullable("string"),
-                "country": nullable("string"),
-                "city": nullable("string"),
-                "status": { "type": ["string", "null"], "enum": [statuses[0], statuses[1], statuses[2], statuses[3], statuses[4], null] },
-                "website": nullable("string"),
-                "socials": {
-                    "type": "object", "additionalProperties": false,
-                    "required": ["facebook", "linkedin", "twitter", "youtube"],
-                    "properties": {
-                        "facebook": nullable("string"), "linkedin": nullable("string"),
-                        "twitter": nullable("string"), "youtube": nullable("string")
-                    }
-                },
-                "options": {
-                    "type": "object", "additionalProperties": false, "required": ["highlight", "endRegistration"],
-                    "properties": { "highlight": { "type": "boolean" }, "endRegistration": { "type": "boolean" } }
-                },
-                "createdAt": date,
-                "updatedAt": date
-            }
-        },
-        "UserList": list("User"),
-        "SpeakerInput": {
-            "type": "object", "additionalProperties": false, "required": ["email"],
-            "properties": {
-                "email": email,
-                "firstName": { "anyOf": [required_line(NAME_MAX), { "type": "null" }], "description": "Required when the e-mail has no account yet." },
-                "lastName": { "anyOf": [required_line(NAME_MAX), { "type": "null" }], "description": "Required when the e-mail has no account yet." },
-                "username": username,
-                "avatar": https_opt,
-                "description": multiline(DESCRIPTION_MAX),
-                "job": line(SHORT_TEXT_MAX),
-                "company": line(SHORT_TEXT_MAX),
-                "tags": tags,
-                "timezone": timezone,
-                "highlighted": { "type": ["boolean", "null"] }
-            }
-        },
-        "SponsorInput": {
-            "type": "object", "additionalProperties": false, "required": ["name", "logo", "level"],
-            "properties": {
-                "name": required_line(SPONSOR_NAME_MAX),
-                "logo": https,
-                "level": { "type": "integer", "minimum": 1, "maximum": 5 },
-                "hasPage": { "type": ["boolean", "null"] },
-                "pageContent": {
-                    "type": ["string", "null"], "maxLength": PAGE_CONTENT_MAX,
-                    "description": "HTML; sanitized (no scripts, event handlers or javascript: URLs)."
-                },
-                "website": https_opt,
-                "speakers": { "type": ["array", "null"], "maxItems": SPEAKERS_MAX, "items": r("SpeakerInput") },
-                "icon": https_opt,
-                "color": { "type": ["string", "null"], "pattern": "^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$" },
-                "options": {
-                    "type": ["object", "null"], "additionalProperties": false,
-                    "properties": { "displayInLobby": { "type": ["boolean", "null"] }, "highlight": { "type": ["boolean", "null"] } }
-                }
-            }
-        },
-        "SpeakerAdded": {
-            "type": "object", "additionalProperties": false, "required": ["id", "email"],
-            "properties": {
-                "id": id, "email": { "type": "string" },
-                "password": { "type": "string", "minLength": 8, "description": "Only when the account was created by this request (201)." }
-            }
-        },
-        "SponsorCreated": {
-            "type": "object", "additionalProperties": false, "required": ["code", "message", "id", "slug", "speakers"],
-            "properties": {
-                "code": { "const": "ok" },
-                "message": { "const": "Sponsor created successfully" },
-                "id": id,
-                "slug": { "type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$" },
-                "speakers": {
-                    "type": "array",
-                    "items": {
-                        "type": "object", "additionalProperties": false, "required": ["id", "email"],
-                        "properties": {
-                            "id": id, "email": { "type": "string" },
-                            "password": { "type": "string", "description": "Only for accounts created by this request." }
-                        }
-                    }
-                }
-            }
-        },
-        "Sponsor": {
-            "type": "object", "additionalProperties": false,
-            "required": ["id", "name", "slug", "logo", "level", "hasPage", "pageContent", "website", "icon", "color",
-                "options", "speakers", "createdAt", "updatedAt"],
-            "properties": {
-                "id": id,
-                "name": { "type": "string" },
-                "slug": { "type": "string" },
-                "logo": { "type": "string" },
-                "level": { "type": "integer", "minimum": 1, "maximum": 5 },
-                "hasPage": { "type": "boolean" },
-                "pageContent": nullable("string"),
-                "website": nullable("string"),
-                "icon": nullable("string"),
-                "color": nullable("string"),
-                "options": {
-                    "type": "object", "additionalProperties": false, "required": ["displayInLobby", "highlight"],
-                    "properties": { "displayInLobby": { "type": "boolean" }, "highlight": { "type": "boolean" } }
-                },
-                "speakers": {
-                    "type": "array",
-                    "items": {
-                        "type": "object", "additionalProperties": false,
-                        "required": ["id", "email", "firstName", "lastName", "username"],
-                        "properties": {
-                            "id": id, "email": { "type": "string" }, "firstName": { "type": "string" },
-                            "lastName": { "type": "string" }, "username": { "type": "string" }
-                        }
-                    }
-                },
-                "createdAt": date,
-                "updatedAt": date
-            }
-        },
-        "SponsorList": list("Sponsor"),
-        "Tag": {
-            "type": "object", "additionalProperties": false, "required": ["id", "name"],
-            "properties": { "id": id, "name": { "type": "string" } }
-        },
-        "TagList": list("Tag"),
-        "KeyInput": {
-            "type": "object", "additionalProperties": false, "required": ["description"],
-            "properties": {
-                "description": { "type": "string", "minLength": 1, "maxLength": 200 },
-                "privilege": { "type": ["string", "null"], "enum": ["standard", "restricted", null], "default": "restricted" }
-            }
-        },
-        "KeyCreated": {
-            "type": "object", "additionalProperties": false, "required": ["id", "key", "description", "privilege", "createdAt"],
-            "properties": {
-                "id": id,
-                "key": { "type": "string", "pattern": "^onb_[0-9a-f]{64}$" },
-                "description": { "type": "string" },
-                "privilege": { "type": "string", "enum": ["standard", "restricted"] },
-                "createdAt": date
-            }
-        },
-        "Key": {
-            "type": "object", "additionalProperties": false, "required": ["id", "description", "privilege", "createdAt"],
-            "properties": {
-                "id": id,
-                "description": { "type": "string" },
-                "privilege": { "type": "string", "enum": ["standard", "restricted"] },
-                "createdAt": date
-            }
-        },
-        "KeyList": list("Key")
+    );
+    let key = object(names::<NewKey>(), &["description"], |f| match f {
+        "description" => required_line(KEY_DESCRIPTION_MAX),
+        "privilege" => {
+            let mut p = nullable_enum(names::<Privilege>());
+            p["default"] = json!("restricted");
+            p
+        }
+        other => panic!("no request schema for the key field {other}"),
     });
     let user_patch = patch_of(
-        &all["UserInput"],
+        &user,
         "A JSON Merge Patch (RFC 7396) of the user's fields: present fields change, `null` removes an optional one, absent ones stay. `id`, `password`, `createdAt`, `updatedAt` are `read_only`.",
     );
     let mut sponsor_patch = patch_of(
-        &all["SponsorInput"],
+        &sponsor,
         "A JSON Merge Patch (RFC 7396) of the sponsor's own fields. The slug stays on a rename unless `slug` is given; speakers have their own routes (`speakers` is `read_only`).",
     );
     if let Some(props) = sponsor_patch["properties"].as_object_mut() {
@@ -797,9 +542,148 @@ fn schemas() -> Value {
             json!({ "type": "string", "maxLength": onboard_shared::SLUG_MAX, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$" }),
         );
     }
-    if let Some(o) = all.as_object_mut() {
-        o.insert("UserPatch".into(), user_patch);
-        o.insert("SponsorPatch".into(), sponsor_patch);
+    let bulk = json!({
+        "type": "object", "additionalProperties": false, "required": ["users"],
+        "properties": {
+            "users": {
+                "type": "array", "maxItems": onboard_shared::BULK_MAX,
+                "description": "User payloads (as `UserInput`), each checked on its own: a row the rulebook refuses is answered as `invalid` in the 200 body, not refused with the request.",
+                "items": {}
+            }
+        }
+    });
+    vec![
+        ("UserInput", user),
+        ("SpeakerInput", speaker),
+        ("SponsorInput", sponsor),
+        ("KeyInput", key),
+        ("BulkInput", bulk),
+        ("UserPatch", user_patch),
+        ("SponsorPatch", sponsor_patch),
+        // The answer of `addSpeaker` (built in routes/sponsors.rs).
+        (
+            "SpeakerAdded",
+            json!({
+                "type": "object", "additionalProperties": false, "required": ["id", "email"],
+                "properties": {
+                    "id": { "type": "string" }, "email": { "type": "string" },
+                    "password": { "type": "string", "description": "Only when the account was created by this request (201)." }
+                }
+            }),
+        ),
+    ]
+}
+
+/// A merge patch of `input`'s fields: none required, `null` removes an optional field
+/// (the rulebook answers `required` for a required one).
+fn patch_of(input: &Value, description: &str) -> Value {
+    let mut p = input.clone();
+    if let Some(o) = p.as_object_mut() {
+        o.remove("required");
+        o.insert("description".into(), json!(description));
+        if let Some(props) = o.get_mut("properties").and_then(Value::as_object_mut) {
+            for v in props.values_mut() {
+                *v = json!({ "anyOf": [v.clone(), { "type": "null" }] });
+            }
+        }
     }
-    all
+    p
+}
+
+// ---- the rulebook's names, from its own types ----
+
+/// The wire names `T`'s `Deserialize` knows: an enum's variants (`UserType` → `Attendee`,
+/// `Speaker`) or a struct's fields, as serde renames them. The document reads the
+/// rulebook's enums and payload fields this way instead of keeping a copy of them.
+fn names<'de, T: serde::Deserialize<'de>>() -> &'static [&'static str] {
+    match T::deserialize(introspect::Catch) {
+        Err(introspect::Names(found)) => found,
+        Ok(_) => &[],
+    }
+}
+
+mod introspect {
+    use serde::de::{self, Deserializer, Visitor};
+
+    /// The names handed to `deserialize_enum` / `deserialize_struct`, carried out as the error.
+    #[derive(Debug)]
+    pub(super) struct Names(pub(super) &'static [&'static str]);
+
+    impl std::fmt::Display for Names {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{:?}", self.0)
+        }
+    }
+
+    impl std::error::Error for Names {}
+
+    impl de::Error for Names {
+        fn custom<T: std::fmt::Display>(_: T) -> Self {
+            Names(&[])
+        }
+    }
+
+    pub(super) struct Catch;
+
+    impl<'de> Deserializer<'de> for Catch {
+        type Error = Names;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Names> {
+            Err(Names(&[]))
+        }
+
+        fn deserialize_enum<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            variants: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Names> {
+            Err(Names(variants))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Names> {
+            Err(Names(fields))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map identifier ignored_any
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rulebook_names_are_read_from_its_types() {
+        assert_eq!(names::<UserType>(), ["Attendee", "Speaker"]);
+        assert_eq!(names::<Privilege>(), ["standard", "restricted"]);
+        assert!(names::<Code>().contains(&"url_not_https"));
+        assert_eq!(names::<UserOptions>(), ["highlight", "endRegistration"]);
+        assert!(names::<NewUser>().contains(&"firstName"));
+    }
+
+    #[test]
+    fn every_route_is_documented_once_with_its_answers() {
+        let doc = document();
+        for route in ROUTES {
+            let op = &doc["paths"][route.path][route.method.as_str().to_lowercase()];
+            assert_eq!(op["operationId"], route.doc.id);
+            assert!(op["responses"][route.doc.ok.0.to_string()].is_object());
+            if let Some(name) = route.doc.ok.2 {
+                assert!(
+                    doc["components"]["schemas"][name].is_object(),
+                    "{name} has no schema"
+                );
+            }
+        }
+    }
 }

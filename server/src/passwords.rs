@@ -6,7 +6,7 @@
 //! queue (a tokio channel, so a caller waits for room without polling); when the queue is
 //! full the caller gets `HashError::Overloaded` (503 `overloaded` + `Retry-After`).
 //!
-//! Who hashes next is decided by [`crate::hash_budget`] in front of the pool: single
+//! Who hashes next is decided by `hash_budget` in front of the pool: single
 //! creates before bulk rows, bulk rows per key in turns.
 //!
 //! A plaintext password lives in a `Password`, whose memory is wiped when it is dropped.

@@ -869,10 +869,15 @@ async fn acknowledged_creates_survive_kill_9_of_the_database_and_of_onboard() {
 
     ids.extend(create_batch(&http, &url, &key, "onboard").await);
     let db_port = serve.embedded_port_latest();
+    let db_pid = serve.embedded_pid();
     serve.signal(libc::SIGKILL);
     serve.wait_exit();
-    // Its database gets SIGTERM from the kernel (parent death) and stops by itself.
-    eventually("the orphaned database to stop", || !port_open(db_port));
+    // Its database gets SIGTERM from the kernel (parent death) and stops by itself; its
+    // files stay locked until the process is gone, a little after the port closes.
+    eventually("the orphaned database to stop", || {
+        // SAFETY: signal 0 only checks whether the pid exists.
+        !port_open(db_port) && unsafe { libc::kill(db_pid, 0) } != 0
+    });
     let mut again = Serve::start(&["--data-dir", data], &envs);
     url = again.url();
     all_there(&http, &url, &key, &ids).await;

@@ -69,6 +69,19 @@ keyInput.addEventListener("input", () => {
 });
 void probe();
 
+/**
+ * A line after `host`'s banner that shows while the key is read-only, saying that `what`
+ * needs a standard key; `then` also hears every change (true: may change records).
+ */
+export function readOnlyNote(host: Element, what: string, then?: (writable: boolean, p: Privilege) => void) {
+  const note = h("p", { class: "readonly-note", hidden: "" }, h("strong", {}, "Read-only key. "), `This key may list and read; ${what} need${what.endsWith("s") ? "" : "s"} a standard key (enter one at the top of the page).`);
+  $(host, ".banner").after(note);
+  onPrivilege((p) => {
+    note.hidden = p !== "restricted";
+    then?.(p !== "restricted", p);
+  });
+}
+
 // ---- Requests. ----
 export interface Answer {
   status: number;

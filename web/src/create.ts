@@ -1,7 +1,7 @@
 // The New user and New sponsor forms (static markup in index.html): gathered into the API's
 // JSON by the field plumbing, checked by the rulebook on every keystroke, posted with the key.
 import type { SponsorPayload, UserPayload } from "onboard-rules";
-import { banner, call, onPrivilege, refusal, unreachable, type Answer } from "./api";
+import { banner, call, readOnlyNote, refusal, unreachable, type Answer } from "./api";
 import { $, $$, h, onceWarning, secret, type Json } from "./dom";
 import { collect, decorate, nextId, refresh, render, focusFirstError, serverErrors, settleChips, setupForm, stateOf, type State } from "./fields";
 
@@ -176,11 +176,6 @@ $(sponsorForm, ".add-speaker").onclick = () => {
 
 // ---- Read-only keys: the forms say so before anything is sent, instead of a 403 after. ----
 for (const form of [userForm, sponsorForm]) {
-  const note = h("p", { class: "readonly-note", hidden: "" }, h("strong", {}, "Read-only key. "), "This key may list and read; creating needs a standard key (enter one at the top of the page).");
-  $(form.closest(".panel")!, ".banner").after(note);
   const button = $<HTMLButtonElement>(form, "[type=submit]");
-  onPrivilege((p) => {
-    note.hidden = p !== "restricted";
-    button.disabled = p === "restricted";
-  });
+  readOnlyNote(form.closest(".panel")!, "creating", (writable) => (button.disabled = !writable));
 }

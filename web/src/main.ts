@@ -4,7 +4,7 @@
 // they open. The URL names the view and its filters (`#/people?q=jan&type=Speaker`), so a
 // reload or a shared link shows the same list.
 import "./style.css";
-import { keyInput } from "./api";
+import { keyInput, readOnlyNote } from "./api";
 import { pristine } from "./create";
 import { $, $$, type Rules } from "./dom";
 import { useRules } from "./fields";
@@ -105,8 +105,14 @@ let imported: Promise<void> | undefined;
 function openImport() {
   const panel = $(document, "#panel-import");
   imported ??= import(/* @vite-ignore */ import.meta.env.DEV ? "/src/import.ts" : "/assets/import.js").then(
-    (m) => m.mount(panel, loading, keyInput),
-    () => ($(panel, "p").textContent = "The import tool could not be loaded: reload the page to try again."),
+    (m) => {
+      m.mount(panel, loading, keyInput);
+      // An import with a read-only key would stop at its first request (403): say so first.
+      if (panel.querySelector(".banner")) readOnlyNote(panel, "importing");
+    },
+    () => {
+      $(panel, "p").textContent = "The import tool could not be loaded: reload the page to try again.";
+    },
   );
 }
 

@@ -7,7 +7,7 @@ import type { SpeakerPayload, SponsorPatchPayload, SponsorRecord } from "onboard
 import { banner, call, refusal, unreachable, type Answer } from "./api";
 import { speakerFieldset } from "./create";
 import { $, $$, h, onceWarning, plural, secret, type Json } from "./dom";
-import { collect, decorate, fill, get, refresh, setupForm, serverErrors, settleChips, render, focusFirstError, type State } from "./fields";
+import { collect, fill, get, refresh, setupForm, serverErrors, settleChips, render, focusFirstError, type State } from "./fields";
 import type { ViewModule } from "./main";
 import {
   confirmDialog, date, dialog, discardForm, editForm, facts, loadPage, openDialog, patchOf, saveEdit, whenWritable,
@@ -295,7 +295,6 @@ export const mount: ViewModule["mount"] = (panel, ctx) => {
     const next = h("button", { type: "submit", class: "primary" }, "Add speaker");
     const cancel = h("button", { type: "button", class: "secondary cancel" }, "Cancel");
     form.append(fs, h("div", { class: "row actions" }, next, cancel));
-    decorate(fs);
     let known: Json | null | undefined; // undefined: not looked up; null: no account
     let lookedUp = "";
     setupForm(
@@ -359,10 +358,14 @@ export const mount: ViewModule["mount"] = (panel, ctx) => {
         const ok = await lookup(email);
         x.busy = false;
         if (!ok) return;
-        x.submitted = !!known;
+        x.submitted = false;
         render(x);
-        if (!known) return void $<HTMLElement>(fs, "[data-rel='.firstName']").focus();
+        // Step two is the person's: link the account shown, or give the new account's names.
+        if (known) next.focus();
+        else $<HTMLElement>(fs, "[data-rel='.firstName']").focus();
+        return;
       }
+      x.submitted = true;
       if (render(x).length) return focusFirstError(form);
       const body = known ? { email } : collect(form).speakers[0];
       x.busy = true;

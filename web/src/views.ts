@@ -1,7 +1,7 @@
 // What the People and Sponsors views share: a dialog that gives focus back to where it was
 // opened, a confirmation, edit forms made from the create forms' markup, merge patches of
 // what changed, what changed meanwhile (after a 412), and lists paged by the API's `next`.
-import { banner, call, onPrivilege, refusal, unreachable, type Answer } from "./api";
+import { banner, call, readOnlyNote, refusal, unreachable, type Answer } from "./api";
 import { $, $$, fmt, h, type Control, type Json } from "./dom";
 import { dropForm, focusFirstError, get, put, render, serverErrors, settleChips, valueOf, type State } from "./fields";
 
@@ -49,12 +49,7 @@ export function confirmDialog(title: string, body: (Node | string)[], action: st
  * accepted: the server took the key, so a list refused for its key may be asked again).
  */
 export function whenWritable(panel: HTMLElement, draw: (writable: boolean, accepted: boolean) => void) {
-  const note = h("p", { class: "readonly-note", hidden: "" }, h("strong", {}, "Read-only key. "), "This key may list and read; editing, removing and new passwords need a standard key.");
-  $(panel, ".banner").after(note);
-  onPrivilege((p) => {
-    note.hidden = p !== "restricted";
-    draw(p !== "restricted", p === "standard" || p === "restricted");
-  });
+  readOnlyNote(panel, "editing, removing and new passwords", (w, p) => draw(w, p === "standard" || p === "restricted"));
 }
 
 // ---- Edit forms, made from the create forms' markup (see create.ts `pristine`). ----

@@ -312,16 +312,27 @@ describe("People", () => {
     await page.context().close();
   });
 
-  test("edit: a rule error shows on its field before any request; Cancel leaves the record as it was", async () => {
-    const u = await makeUser({ tags: [`Ed${uniq()}`] });
+  test("edit: the form holds the record (saving it untouched sends nothing); a rule error shows on its field before any request; Cancel", async () => {
+    const u = await makeUser({
+      tags: [`Ed${uniq()}`, "Mentor"], type: "Speaker", description: "Two lines.\nSecond.", status: "Employed", timezone: "Europe/Paris",
+      socials: { twitter: "https://twitter.com/ada" }, options: { highlight: true, endRegistration: false }, website: "https://ada.example.com",
+    });
     const page = await openPage(browser, server.url);
     await openPeople(page, `#/people?tag=${u.tags[0]}`);
     await page.click(`#pp-table button[data-id="${u.id}"]`);
     const dialog = page.locator("dialog.detail[open]");
     await dialog.getByRole("button", { name: "Edit" }).click();
     assert.equal(await page.inputValue("#pe-email"), u.email, "the form holds the record");
+    assert.equal(await page.inputValue("#pe-status"), "Employed");
+    assert.equal(await page.inputValue("#pe-twitter"), "https://twitter.com/ada");
+    assert.equal(await page.isChecked("#pe-highlight"), true);
+    assert.deepEqual(await dialog.locator(".chips li span").allTextContents(), u.tags);
     assert.equal(await page.evaluate(() => document.activeElement?.id), "pe-email");
     page.apiRequests.length = 0;
+    await dialog.getByRole("button", { name: /Save changes/ }).click();
+    await dialog.locator(".ok-note", { hasText: "Nothing was changed" }).waitFor();
+    assert.deepEqual(page.apiRequests, [], "an untouched form is no patch");
+    await dialog.getByRole("button", { name: "Edit" }).click();
     await page.fill("#pe-email", "not-an-email");
     await page.fill("#pe-website", "http://insecure.example.com");
     // The package's validateUserPatch on the stored user and this patch says the same.
@@ -651,6 +662,11 @@ describe("read-only keys, keyboard, accessibility, narrow screens", () => {
     await page.locator("dialog.detail[open] h2", { hasText: s.name }).waitFor();
     for (const name of ["Edit", "Add speaker", "Remove sponsor…"]) assert.equal(await page.locator("dialog.detail[open]").getByRole("button", { name }).count(), 0, name);
     assert.equal(await page.locator("#panel-sponsors .readonly-note").isVisible(), true);
+    await page.keyboard.press("Escape");
+    await page.click("#tab-import");
+    await page.locator("#panel-import .readonly-note").waitFor();
+    assert.match(await page.locator("#panel-import .readonly-note").textContent(), /importing needs a standard key/);
+    await page.click("#tab-sponsors");
     // A standard key brings the controls back.
     await page.keyboard.press("Escape");
     await page.fill("#api-key", API_KEY);

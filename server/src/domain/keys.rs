@@ -6,25 +6,31 @@ use crate::auth::{Caller, generate_key, hash_key};
 use crate::store;
 use onboard_shared::{NewKey, Privilege};
 use serde::Serialize;
+use utoipa::ToSchema;
 
-/// A key as listed.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+/// A key as listed: never the key or its hash.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct Key {
     id: String,
     description: String,
+    #[schema(schema_with = crate::openapi::privilege)]
     privilege: Privilege,
+    #[schema(format = DateTime)]
     created_at: String,
 }
 
 /// A new key: the only time it is shown.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = KeyCreated)]
 pub(crate) struct CreatedKey {
     pub(crate) id: String,
     key: String,
     description: String,
+    #[schema(schema_with = crate::openapi::privilege)]
     privilege: Privilege,
+    #[schema(format = DateTime)]
     created_at: String,
 }
 

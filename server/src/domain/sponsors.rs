@@ -21,6 +21,7 @@ use onboard_shared::{
 use serde::Serialize;
 use std::collections::HashMap;
 use std::time::Duration;
+use utoipa::ToSchema;
 
 /// `pageContent` may hold HTML for formatting; ammonia's allow-list drops scripts, event
 /// handler attributes and `javascript:` URLs while keeping ordinary markup.
@@ -364,8 +365,8 @@ async fn write_steps(
 }
 
 /// A sponsor as the API shows it, with its speakers' public identity.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct Sponsor {
     id: String,
     name: String,
@@ -373,13 +374,20 @@ pub(crate) struct Sponsor {
     logo: String,
     level: i32,
     has_page: bool,
+    #[schema(required = true)]
     page_content: Option<String>,
+    #[schema(required = true)]
     website: Option<String>,
+    #[schema(required = true)]
     icon: Option<String>,
+    #[schema(required = true)]
     color: Option<String>,
+    #[schema(schema_with = crate::openapi::sponsor_options)]
     options: SponsorOptions,
     speakers: Vec<SpeakerOut>,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
     /// The record's version: the `ETag` of the answers, not a member of the body.
     #[serde(skip)]
@@ -387,9 +395,10 @@ pub(crate) struct Sponsor {
 }
 
 /// A sponsor's speaker as the API shows it.
-#[derive(Serialize, Clone)]
-#[serde(rename_all = "camelCase")]
-struct SpeakerOut {
+#[derive(Serialize, Clone, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = SponsorSpeaker)]
+pub(crate) struct SpeakerOut {
     id: String,
     email: String,
     first_name: String,

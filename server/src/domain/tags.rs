@@ -7,6 +7,7 @@ use mongodb::bson::oid::ObjectId;
 use onboard_shared::NewUser;
 use serde::Serialize;
 use std::collections::HashMap;
+use utoipa::ToSchema;
 
 /// Upserts each distinct tag of `users` once; answers their ids by tag key.
 pub(crate) async fn upsert_batch<'u>(
@@ -29,7 +30,8 @@ pub(crate) async fn upsert_batch<'u>(
 }
 
 /// A tag as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Tag {
     id: String,
     name: String,

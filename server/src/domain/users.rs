@@ -16,12 +16,13 @@ use futures_util::StreamExt;
 use mongodb::ClientSession;
 use mongodb::bson::{DateTime, oid::ObjectId};
 use onboard_shared::{
-    Code, FieldError, NewSpeaker, NewUser, Status, UserOptions, UserType, check_user_patch,
-    generate_username, normalize_email, normalize_username,
+    Code, FieldError, NewSpeaker, NewUser, Status, UserOptions, UserPatch, UserType,
+    check_user_patch, generate_username, normalize_email, normalize_username,
 };
 use serde::Serialize;
 use std::collections::HashMap;
 use std::time::Duration;
+use utoipa::ToSchema;
 
 /// How many generated usernames are tried before giving up (each is random: collisions
 /// are rare, twenty in a row mean something else is wrong).
@@ -381,29 +382,42 @@ pub(crate) async fn reissue_password(
 }
 
 /// A user as the API shows it: never a password or hash; tags by name.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct User {
     id: String,
     email: String,
     #[serde(rename = "type")]
+    #[schema(schema_with = crate::openapi::user_type)]
     user_type: UserType,
     first_name: String,
     last_name: String,
     username: String,
+    #[schema(required = true)]
     avatar: Option<String>,
+    #[schema(required = true)]
     description: Option<String>,
+    #[schema(required = true)]
     job: Option<String>,
+    #[schema(required = true)]
     company: Option<String>,
     tags: Vec<String>,
+    #[schema(required = true)]
     timezone: Option<String>,
+    #[schema(required = true)]
     country: Option<String>,
+    #[schema(required = true)]
     city: Option<String>,
+    #[schema(required = true, schema_with = crate::openapi::status_or_null)]
     status: Option<Status>,
+    #[schema(required = true)]
     website: Option<String>,
     socials: SocialsOut,
+    #[schema(schema_with = crate::openapi::user_options)]
     options: UserOptions,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
     /// The record's version: the `ETag` of the answers, not a member of the body.
     #[serde(skip)]
@@ -411,11 +425,17 @@ pub(crate) struct User {
 }
 
 /// `socials` with every network present (`null` when not given).
-#[derive(Serialize)]
-struct SocialsOut {
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Socials)]
+pub(crate) struct SocialsOut {
+    #[schema(required = true)]
     facebook: Option<String>,
+    #[schema(required = true)]
     linkedin: Option<String>,
+    #[schema(required = true)]
     twitter: Option<String>,
+    #[schema(required = true)]
     youtube: Option<String>,
 }
 
@@ -526,31 +546,45 @@ pub(crate) async fn update(
         if checked.is_unchanged() {
             return Ok(shown);
         }
-        let tag_ids = if checked.changes("tags") {
-            store::tags::upsert_many(&state.store, &checked.user.tags).await?
-        } else {
-            doc.tag_ids.clone()
-        };
-        let update = patched(&doc, &checked.user, tag_ids)?;
-        match store::users::update_at_version(&state.store, id, doc.version, update).await {
-            Ok(Ok(())) => {
-                tracing::info!(user_id = %id, fields = ?checked.changed, "user updated");
-                return Ok(read(state, id).await?.1);
-            }
-            Ok(Err(Missed::NotFound)) => return Err(DomainError::NotFound("User")),
-            Ok(Err(Missed::Changed)) if if_match.is_conditional() => {
+        match write_patch(state, &doc, &checked).await? {
+            Ok(()) => return Ok(read(state, id).await?.1),
+            Err(Missed::NotFound) => return Err(DomainError::NotFound("User")),
+            Err(Missed::Changed) if if_match.is_conditional() => {
                 return Err(DomainError::PreconditionFailed);
             }
-            Ok(Err(Missed::Changed)) => continue,
-            Err(StoreError::Duplicate(index)) => {
-                return Err(taken(state, index, &checked.user.email).await?);
-            }
-            Err(e) => return Err(e.into()),
+            Err(Missed::Changed) => continue,
         }
     }
     Err(DomainError::Internal(format!(
         "user kept changing during {UPDATE_TRIES} patch attempts"
     )))
+}
+
+/// Writes a checked patch of the stored user `doc`: the one place a user's fields change
+/// (a single `PATCH`, and a bulk row applied as an update), so whatever must follow every
+/// change goes here. New tags are upserted first. The write happens only if the user is
+/// still at `doc.version`; `Err(Missed)` says why not. A new e-mail or username that a
+/// unique index refuses is a 409 (`email_taken` / `username_taken`).
+pub(crate) async fn write_patch(
+    state: &AppState,
+    doc: &UserDoc,
+    checked: &UserPatch,
+) -> Result<Result<(), Missed>, DomainError> {
+    let tag_ids = if checked.changes("tags") {
+        store::tags::upsert_many(&state.store, &checked.user.tags).await?
+    } else {
+        doc.tag_ids.clone()
+    };
+    let update = patched(doc, &checked.user, tag_ids)?;
+    match store::users::update_at_version(&state.store, doc.id, doc.version, update).await {
+        Ok(Ok(())) => {
+            tracing::info!(user_id = %doc.id, fields = ?checked.changed, "user updated");
+            Ok(Ok(()))
+        }
+        Ok(Err(missed)) => Ok(Err(missed)),
+        Err(StoreError::Duplicate(index)) => Err(taken(state, index, &checked.user.email).await?),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The 409 of a unique index that refused a user write.

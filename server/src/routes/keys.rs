@@ -16,7 +16,7 @@ pub(super) async fn create(r: Request) -> Result<Response, ApiError> {
 
 /// GET /v1/keys?limit=&after=
 pub(super) async fn list(r: Request) -> Result<Response, ApiError> {
-    let q = Query::parse(&r.query, &[])?;
+    let q = Query::parse(&r)?;
     let (items, next) = keys::list(&r.state, q.page).await?;
     Ok(json(StatusCode::OK, &List { items, next }))
 }

@@ -11,12 +11,12 @@
 //! Order of checks: path, then method, then the key, then the body, so an unknown path is
 //! a 404 and a known path with the wrong method a 405, never a 401.
 
-mod health;
-mod keys;
+pub(crate) mod health;
+pub(crate) mod keys;
 mod openapi;
-mod sponsors;
-mod tags;
-mod users;
+pub(crate) mod sponsors;
+pub(crate) mod tags;
+pub(crate) mod users;
 mod web;
 
 use crate::auth::{self, Caller, Need};
@@ -60,6 +60,8 @@ pub(crate) enum Body {
 /// What a handler is given.
 pub(crate) struct Request {
     pub(crate) state: Arc<AppState>,
+    /// The route being answered.
+    pub(crate) route: &'static Route,
     /// The `{...}` segments of the path, in order.
     pub(crate) params: Vec<String>,
     /// The query string as ordered pairs.
@@ -171,7 +173,44 @@ pub(crate) struct Route {
     pub(crate) access: Access,
     pub(crate) body: Body,
     handler: Handler,
+    pub(crate) doc: Doc,
 }
+
+/// What the OpenAPI document says of a route (`openapi.rs` adds the answers every route
+/// of its kind can give: 401, 403, 429, 500, 503, and 400/413/415 for a JSON body).
+pub(crate) struct Doc {
+    /// The `operationId`.
+    pub(crate) id: &'static str,
+    pub(crate) summary: &'static str,
+    pub(crate) tag: &'static str,
+    /// The success answer: status, description and body schema (`None`: no JSON body).
+    pub(crate) ok: (u16, &'static str, Option<&'static str>),
+    /// The request body's schema.
+    pub(crate) input: Option<&'static str>,
+    /// A list's query parameters besides `limit` and `after` (`None`: not a list).
+    pub(crate) query: Option<&'static [&'static str]>,
+    /// The other answers of this route: status and description (a 2xx one has the success
+    /// schema, the others the error schema).
+    pub(crate) answers: &'static [(u16, &'static str)],
+    /// The record has a version: GET and PATCH answer its `ETag`, PATCH and DELETE take
+    /// `If-Match`.
+    pub(crate) versioned: bool,
+}
+
+const NOT_FOUND: (u16, &str) = (
+    404,
+    "No such resource (also for ids that are not 24 hex characters).",
+);
+const CONFLICT: (u16, &str) = (
+    409,
+    "A unique value is taken: `errors` names the field (`email_taken`, `username_taken`, `slug_taken`).",
+);
+
+const PRECONDITION: (u16, &str) = (
+    412,
+    "`precondition_failed`: the record changed since the version in `If-Match`.",
+);
+const BAD_IF_MATCH: (u16, &str) = (400, "`If-Match` is not `*` or a list of entity tags.");
 
 const READ: Access = Access::Key(Need::Read);
 const WRITE: Access = Access::Key(Need::Write);
@@ -186,6 +225,16 @@ pub(crate) static ROUTES: &[Route] = &[
         access: Access::Public,
         body: Body::None,
         handler: |r| Box::pin(health::healthz(r)),
+        doc: Doc {
+            id: "healthz",
+            summary: "The process is up",
+            tag: "health",
+            ok: (200, "Up.", Some("Health")),
+            input: None,
+            query: None,
+            answers: &[],
+            versioned: false,
+        },
     },
     Route {
         method: Method::GET,
@@ -193,6 +242,16 @@ pub(crate) static ROUTES: &[Route] = &[
         access: Access::Public,
         body: Body::None,
         handler: |r| Box::pin(health::readyz(r)),
+        doc: Doc {
+            id: "readyz",
+            summary: "The database answers",
+            tag: "health",
+            ok: (200, "Ready.", Some("Health")),
+            input: None,
+            query: None,
+            answers: &[(503, "`database_unavailable`.")],
+            versioned: false,
+        },
     },
     Route {
         method: Method::GET,
@@ -200,6 +259,16 @@ pub(crate) static ROUTES: &[Route] = &[
         access: Access::Public,
         body: Body::None,
         handler: |r| Box::pin(openapi::document(r)),
+        doc: Doc {
+            id: "openapi",
+            summary: "This document",
+            tag: "meta",
+            ok: (200, "OpenAPI 3.1.", None),
+            input: None,
+            query: None,
+            answers: &[],
+            versioned: false,
+        },
     },
     Route {
         method: Method::POST,
@@ -207,6 +276,20 @@ pub(crate) static ROUTES: &[Route] = &[
         access: WRITE,
         body: JSON,
         handler: |r| Box::pin(users::create(r)),
+        doc: Doc {
+            id: "createUser",
+            summary: "Create a user",
+            tag: "users",
+            ok: (
+                201,
+                "Created; the password is shown only here.",
+                Some("UserCreated"),
+            ),
+            input: Some("UserInput"),
+            query: None,
+            answers: &[CONFLICT],
+            versioned: false,
+        },
     },
     Route {
         method: Method::GET,
@@ -214,6 +297,16 @@ pub(crate) static ROUTES: &[Route] = &[
         access: READ,
         body: Body::None,
         handler: |r| Box::pin(users::list(r)),
+        doc: Doc {
+            id: "listUsers",
+            summary: "List users",
+            tag: "users",
+            ok: (200, "A page of users.", Some("UserList")),
+            input: None,
+            query: Some(&["email", "q", "type", "tag"]),
+            answers: &[],
+            versioned: false,
+        },
     },
     Route {
         method: Method::POST,
@@ -221,6 +314,20 @@ pub(crate) static ROUTES: &[Route] = &[
         access: WRITE,
         body: Body::Json(BULK_BODY_LIMIT),
         handler: |r| Box::pin(users::bulk(r)),
+        doc: Doc {
+            id: "bulkCreateUsers",
+            summary: "Create many users, each row on its own",
+            tag: "users",
+            ok: (
+                200,
+                "One result per row, in request order: `created` (password shown only here), `exists` (the e-mail is already a user; nothing changed), `invalid` (rulebook errors, `duplicate_in_batch`, or `username_taken`), `failed` (not stored; safe to send again).",
+                Some("BulkResult"),
+            ),
+            input: Some("BulkInput"),
+            query: None,
+            answers: &[(413, "Body larger than 8 MiB, or more than 1,000 users.")],
+            versioned: false,
+        },
     },
     Route {
         method: Method::GET,
@@ -228,6 +335,16 @@ pub(crate) static ROUTES: &[Route] = &[
         access: READ,
         body: Body::None,
         handler: |r| Box::pin(users::get_one(r)),
+        doc: Doc {
+            id: "getUser",
+            summary: "Get a user",
+            tag: "users",
+            ok: (200, "The user.", Some("User")),
+            input: None,
+            query: None,
+            answers: &[NOT_FOUND],
+            versioned: true,
+        },
     },
     Route {
         method: Method::PATCH,
@@ -235,6 +352,20 @@ pub(crate) static ROUTES: &[Route] = &[
         access: WRITE,
         body: JSON,
         handler: |r| Box::pin(users::patch(r)),
+        doc: Doc {
+            id: "updateUser",
+            summary: "Correct a user (JSON Merge Patch)",
+            tag: "users",
+            ok: (
+                200,
+                "The user after the patch, as GET returns it.",
+                Some("User"),
+            ),
+            input: Some("UserPatch"),
+            query: None,
+            answers: &[NOT_FOUND, CONFLICT, PRECONDITION],
+            versioned: true,
+        },
     },
     Route {
         method: Method::DELETE,
@@ -242,6 +373,16 @@ pub(crate) static ROUTES: &[Route] = &[
         access: WRITE,
         body: Body::None,
         handler: |r| Box::pin(users::delete(r)),
+        doc: Doc {
+            id: "deleteUser",
+            summary: "Erase a user (and unlink it from every sponsor)",
+            tag: "users",
+            ok: (204, "Erased: no copy of the person's data is left.", None),
+            input: None,
+            query: None,
+            answers: &[BAD_IF_MATCH, NOT_FOUND, PRECONDITION],
+            versioned: true,
+        },
     },
     Route {
         method: Method::POST,
@@ -249,6 +390,20 @@ pub(crate) static ROUTES: &[Route] = &[
         access: WRITE,
         body: Body::None,
         handler: |r| Box::pin(users::reissue_password(r)),
+        doc: Doc {
+            id: "reissuePassword",
+            summary: "Issue a new generated password (the old one stops working)",
+            tag: "users",
+            ok: (
+                200,
+                "The new password, shown only here.",
+                Some("PasswordReissued"),
+            ),
+            input: None,
+            query: None,
+            answers: &[NOT_FOUND],
+            versioned: false,
+        },
     },
     Route {
         method: Method::POST,
@@ -256,6 +411,20 @@ pub(crate) static ROUTES: &[Route] = &[
         access: WRITE,
         body: JSON,
         handler: |r| Box::pin(sponsors::create(r)),
+        doc: Doc {
+            id: "createSponsor",
+            summary: "Create a sponsor and its new speakers, atomically",
+            tag: "sponsors",
+            ok: (
+                201,
+                "Created; passwords only for new speaker accounts.",
+                Some("SponsorCreated"),
+            ),
+            input: Some("SponsorInput"),
+            query: None,
+            answers: &[CONFLICT],
+            versioned: false,
+        },
     },
     Route {
         method: Method::GET,
@@ -263,6 +432,16 @@ pub(crate) static ROUTES: &[Route] = &[
         access: READ,
         body: Body::None,
         handler: |r| Box::pin(sponsors::list(r)),
+        doc: Doc {
+            id: "listSponsors",
+            summary: "List sponsors",
+            tag: "sponsors",
+            ok: (200, "A page of sponsors.", Some("SponsorList")),
+            input: None,
+            query: Some(&["slug"]),
+            answers: &[],
+            versioned: false,
+        },
     },
     Route {
         method: Method::GET,
@@ -270,6 +449,16 @@ pub(crate) static ROUTES: &[Route] = &[
         access: READ,
         body: Body::None,
         handler: |r| Box::pin(sponsors::get_one(r)),
+        doc: Doc {
+            id: "getSponsor",
+            summary: "Get a sponsor",
+            tag: "sponsors",
+            ok: (200, "The sponsor.", Some("Sponsor")),
+            input: None,
+            query: None,
+            answers: &[NOT_FOUND],
+            versioned: true,
+        },
     },
     Route {
         method: Method::PATCH,
@@ -277,6 +466,20 @@ pub(crate) static ROUTES: &[Route] = &[
         access: WRITE,
         body: JSON,
         handler: |r| Box::pin(sponsors::patch(r)),
+        doc: Doc {
+            id: "updateSponsor",
+            summary: "Correct a sponsor's own fields (JSON Merge Patch; the slug changes only when given)",
+            tag: "sponsors",
+            ok: (
+                200,
+                "The sponsor after the patch, as GET returns it.",
+                Some("Sponsor"),
+            ),
+            input: Some("SponsorPatch"),
+            query: None,
+            answers: &[NOT_FOUND, CONFLICT, PRECONDITION],
+            versioned: true,
+        },
     },
     Route {
         method: Method::DELETE,
@@ -284,6 +487,16 @@ pub(crate) static ROUTES: &[Route] = &[
         access: WRITE,
         body: Body::None,
         handler: |r| Box::pin(sponsors::delete(r)),
+        doc: Doc {
+            id: "deleteSponsor",
+            summary: "Delete a sponsor (its speakers' accounts stay)",
+            tag: "sponsors",
+            ok: (204, "Deleted.", None),
+            input: None,
+            query: None,
+            answers: &[BAD_IF_MATCH, NOT_FOUND, PRECONDITION],
+            versioned: true,
+        },
     },
     Route {
         method: Method::POST,
@@ -291,6 +504,30 @@ pub(crate) static ROUTES: &[Route] = &[
         access: WRITE,
         body: JSON,
         handler: |r| Box::pin(sponsors::add_speaker(r)),
+        doc: Doc {
+            id: "addSpeaker",
+            summary: "Add a speaker: link the account with this e-mail, or create one",
+            tag: "sponsors",
+            ok: (
+                201,
+                "A new account; its password is shown only here.",
+                Some("SpeakerAdded"),
+            ),
+            input: Some("SpeakerInput"),
+            query: None,
+            answers: &[
+                (
+                    200,
+                    "An existing account, linked (an attendee becomes a Speaker).",
+                ),
+                NOT_FOUND,
+                (
+                    409,
+                    "`already_speaker`, or a taken `username` (`username_taken`).",
+                ),
+            ],
+            versioned: false,
+        },
     },
     Route {
         method: Method::DELETE,
@@ -298,6 +535,19 @@ pub(crate) static ROUTES: &[Route] = &[
         access: WRITE,
         body: Body::None,
         handler: |r| Box::pin(sponsors::remove_speaker(r)),
+        doc: Doc {
+            id: "removeSpeaker",
+            summary: "Remove a speaker from a sponsor (the account stays)",
+            tag: "sponsors",
+            ok: (204, "Unlinked.", None),
+            input: None,
+            query: None,
+            answers: &[(
+                404,
+                "No such sponsor, or the user is not one of its speakers.",
+            )],
+            versioned: false,
+        },
     },
     Route {
         method: Method::GET,
@@ -305,6 +555,16 @@ pub(crate) static ROUTES: &[Route] = &[
         access: READ,
         body: Body::None,
         handler: |r| Box::pin(tags::list(r)),
+        doc: Doc {
+            id: "listTags",
+            summary: "List tags",
+            tag: "tags",
+            ok: (200, "A page of tags.", Some("TagList")),
+            input: None,
+            query: Some(&[]),
+            answers: &[],
+            versioned: false,
+        },
     },
     Route {
         method: Method::POST,
@@ -312,6 +572,20 @@ pub(crate) static ROUTES: &[Route] = &[
         access: WRITE,
         body: JSON,
         handler: |r| Box::pin(keys::create(r)),
+        doc: Doc {
+            id: "createKey",
+            summary: "Create an API key (standard keys only)",
+            tag: "keys",
+            ok: (
+                201,
+                "Created; the key is shown only here.",
+                Some("KeyCreated"),
+            ),
+            input: Some("KeyInput"),
+            query: None,
+            answers: &[],
+            versioned: false,
+        },
     },
     Route {
         method: Method::GET,
@@ -319,6 +593,16 @@ pub(crate) static ROUTES: &[Route] = &[
         access: WRITE,
         body: Body::None,
         handler: |r| Box::pin(keys::list(r)),
+        doc: Doc {
+            id: "listKeys",
+            summary: "List API keys (standard keys only; never the keys)",
+            tag: "keys",
+            ok: (200, "A page of keys.", Some("KeyList")),
+            input: None,
+            query: Some(&[]),
+            answers: &[],
+            versioned: false,
+        },
     },
     Route {
         method: Method::DELETE,
@@ -326,6 +610,16 @@ pub(crate) static ROUTES: &[Route] = &[
         access: WRITE,
         body: Body::None,
         handler: |r| Box::pin(keys::delete(r)),
+        doc: Doc {
+            id: "deleteKey",
+            summary: "Delete an API key (standard keys only)",
+            tag: "keys",
+            ok: (204, "Deleted.", None),
+            input: None,
+            query: None,
+            answers: &[NOT_FOUND],
+            versioned: false,
+        },
     },
 ];
 
@@ -459,6 +753,7 @@ where
         };
         let request = Request {
             state: state.clone(),
+            route,
             params: params.clone(),
             query,
             body,
@@ -600,7 +895,10 @@ pub(crate) const LIMIT_DEFAULT: i64 = 20;
 pub(crate) const LIMIT_MAX: i64 = 100;
 
 impl Query {
-    pub(crate) fn parse(pairs: &[(String, String)], allowed: &[&str]) -> Result<Query, ApiError> {
+    /// The request's query against its route's parameters (`Doc::query`).
+    pub(crate) fn parse(request: &Request) -> Result<Query, ApiError> {
+        let allowed = request.route.doc.query.unwrap_or(&[]);
+        let pairs = &request.query;
         let mut errors = Vec::new();
         let mut page = Page {
             limit: LIMIT_DEFAULT,
@@ -675,9 +973,12 @@ impl Query {
 }
 
 /// `{items, next}`: the shape of every list.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct List<T> {
     pub(crate) items: Vec<T>,
+    /// The `after` of the next page; null on the last one.
+    #[schema(required = true)]
     pub(crate) next: Option<String>,
 }
 

@@ -6,12 +6,15 @@ use crate::error::ApiError;
 use crate::passwords::Password;
 use onboard_shared::{check_speaker, check_sponsor};
 use serde::Serialize;
+use utoipa::ToSchema;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
 /// The 201 body of `POST /v1/sponsors`.
-#[derive(Serialize)]
-struct Created {
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = SponsorCreated)]
+pub(crate) struct Created {
     code: &'static str,
     message: &'static str,
     id: String,
@@ -19,12 +22,15 @@ struct Created {
     speakers: Vec<SpeakerCreated>,
 }
 
-#[derive(Serialize)]
-struct SpeakerCreated {
+/// A speaker of the new sponsor.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SpeakerCreated {
     id: String,
     email: String,
     /// Only for accounts created by this request.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     password: Option<Password>,
 }
 
@@ -98,7 +104,7 @@ pub(super) async fn remove_speaker(r: Request) -> Result<Response, ApiError> {
 
 /// GET /v1/sponsors?slug=&limit=&after=
 pub(super) async fn list(r: Request) -> Result<Response, ApiError> {
-    let q = Query::parse(&r.query, &["slug"])?;
+    let q = Query::parse(&r)?;
     let (items, next) = sponsors::list(&r.state, q.get("slug"), q.page).await?;
     Ok(json(StatusCode::OK, &List { items, next }))
 }

@@ -8,7 +8,7 @@ use warp::reply::Response;
 
 /// GET /v1/tags?limit=&after=
 pub(super) async fn list(r: Request) -> Result<Response, ApiError> {
-    let q = Query::parse(&r.query, &[])?;
+    let q = Query::parse(&r)?;
     let (items, next) = tags::list(&r.state, q.page).await?;
     Ok(json(StatusCode::OK, &List { items, next }))
 }

@@ -8,24 +8,28 @@ use crate::passwords::Password;
 use onboard_shared::{BULK_MAX, Code, FieldError, UserType, check_user, check_users};
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-/// The 201 body of `POST /v1/users`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Created {
+/// The 201 body of `POST /v1/users`; the password is shown only here.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = UserCreated)]
+pub(crate) struct Created {
     code: &'static str,
     message: &'static str,
     id: String,
     email: String,
+    #[schema(value_type = String)]
     password: Password,
     side_errors: Vec<SideError>,
 }
 
 /// A non-blocking problem after the user was stored.
-#[derive(Serialize)]
-struct SideError {
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SideError {
     message: String,
     error: String,
 }
@@ -78,7 +82,7 @@ pub(super) async fn delete(r: Request) -> Result<Response, ApiError> {
 
 /// GET /v1/users?email=&q=&type=&tag=&limit=&after=
 pub(super) async fn list(r: Request) -> Result<Response, ApiError> {
-    let q = Query::parse(&r.query, &["email", "q", "type", "tag"])?;
+    let q = Query::parse(&r)?;
     let user_type = match q.get("type") {
         None => None,
         Some("Attendee") => Some(UserType::Attendee),
@@ -101,47 +105,52 @@ pub(super) async fn list(r: Request) -> Result<Response, ApiError> {
     Ok(json(StatusCode::OK, &List { items, next }))
 }
 
-/// The 200 body of `POST /v1/users/bulk`.
-#[derive(Serialize)]
-struct BulkResult {
+/// The 200 body of `POST /v1/users/bulk`: one result per row, in request order.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BulkResult {
     code: &'static str,
     counts: Counts,
     results: Vec<Row>,
 }
 
-#[derive(Serialize, Default)]
-struct Counts {
+/// How many rows got each outcome.
+#[derive(Serialize, Default, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Counts {
     created: usize,
     exists: usize,
     invalid: usize,
     failed: usize,
 }
 
-#[derive(Serialize)]
-struct Row {
-    index: usize,
-    #[serde(flatten)]
-    outcome: Outcome,
-}
-
-#[derive(Serialize)]
-#[serde(tag = "status", rename_all = "lowercase")]
-enum Outcome {
+/// One row's outcome; `index` is the row's position in the request.
+#[derive(Serialize, ToSchema)]
+#[serde(tag = "status", rename_all = "lowercase", deny_unknown_fields)]
+#[schema(as = BulkRow)]
+pub(crate) enum Row {
+    /// A new user; the password is shown only here.
     Created {
+        index: usize,
         id: String,
         email: String,
+        #[schema(value_type = String)]
         password: Password,
     },
+    /// The e-mail is already a user; nothing changed.
     Exists {
+        index: usize,
         id: String,
         email: String,
     },
+    /// The rulebook's errors, `duplicate_in_batch`, or `username_taken`: the row must change.
     Invalid {
+        index: usize,
+        #[schema(schema_with = crate::openapi::field_error_list)]
         errors: Vec<FieldError>,
     },
-    Failed {
-        error: String,
-    },
+    /// Not stored; sending the row again is safe.
+    Failed { index: usize, error: String },
 }
 
 /// POST /v1/users/bulk with `{"users": [...]}`: always 200 with one result per row, in
@@ -156,39 +165,39 @@ pub(super) async fn bulk(r: Request) -> Result<Response, ApiError> {
     let results: Vec<Row> = outcomes
         .into_iter()
         .enumerate()
-        .map(|(index, outcome)| {
-            let outcome = match outcome {
-                RowOutcome::Created {
-                    id,
+        .map(|(index, outcome)| match outcome {
+            RowOutcome::Created {
+                id,
+                email,
+                password,
+            } => {
+                counts.created += 1;
+                Row::Created {
+                    index,
+                    id: id.to_hex(),
                     email,
                     password,
-                } => {
-                    counts.created += 1;
-                    Outcome::Created {
-                        id: id.to_hex(),
-                        email,
-                        password,
-                    }
                 }
-                RowOutcome::Exists { id, email } => {
-                    counts.exists += 1;
-                    Outcome::Exists {
-                        id: id.to_hex(),
-                        email,
-                    }
+            }
+            RowOutcome::Exists { id, email } => {
+                counts.exists += 1;
+                Row::Exists {
+                    index,
+                    id: id.to_hex(),
+                    email,
                 }
-                RowOutcome::Invalid(errors) => {
-                    counts.invalid += 1;
-                    Outcome::Invalid { errors }
+            }
+            RowOutcome::Invalid(errors) => {
+                counts.invalid += 1;
+                Row::Invalid { index, errors }
+            }
+            RowOutcome::Failed(e) => {
+                counts.failed += 1;
+                Row::Failed {
+                    index,
+                    error: ApiError::from(e).message(),
                 }
-                RowOutcome::Failed(e) => {
-                    counts.failed += 1;
-                    Outcome::Failed {
-                        error: ApiError::from(e).message(),
-                    }
-                }
-            };
-            Row { index, outcome }
+            }
         })
         .collect();
     tracing::info!(
@@ -258,11 +267,15 @@ fn rows_of(body: Value) -> Result<Vec<Value>, ApiError> {
     }
 }
 
-#[derive(Serialize)]
-struct Reissued {
+/// The 200 body of `POST /v1/users/{id}/password`; the password is shown only here.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = PasswordReissued)]
+pub(crate) struct Reissued {
     code: &'static str,
     message: &'static str,
     id: String,
+    #[schema(value_type = String)]
     password: Password,
 }
 
