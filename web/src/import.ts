@@ -11,7 +11,6 @@ import type { FieldError } from "onboard-rules";
 // this lazily loaded entry only, so the page's first load does not carry them.
 import * as sheet from "onboard-rules/sheet";
 import type { CatalogueField, ImportField, SheetUser } from "onboard-rules/sheet";
-import css from "./import.css?inline";
 
 type Rules = typeof import("onboard-rules") & typeof sheet;
 type Json = Record<string, any>;
@@ -153,7 +152,6 @@ interface Outcome {
 }
 
 export function mount(panel: HTMLElement, loading: Promise<typeof import("onboard-rules")>, keyInput: HTMLInputElement) {
-  document.head.append(h("style", {}, css));
   panel.innerHTML = TEMPLATE;
   const $ = <T extends HTMLElement = HTMLElement>(sel: string) => panel.querySelector<T>(sel)!;
   const source = $<HTMLFormElement>(".imp-source");
