@@ -1,4 +1,4 @@
-// Issue 12 and 17 in the package: user merge patches, capped error lists and CSV
+// Issue 12 and 17 in the package: user and sponsor merge patches, one speaker, capped error lists and CSV
 // cells, against the same corpus the server and the native rulebook run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -18,6 +18,28 @@ test("user patch cases: the object and JSON-text entry points give the same list
     assert.deepEqual(obj, text, c.name);
     assert.deepEqual(sorted(found(obj)), sorted(c.errors.map((e) => [e.field, e.code])), c.name);
   }
+});
+
+test("sponsor patch cases: validateSponsorPatch answers as the rulebook", () => {
+  const patches = corpus.filter((c) => c.kind === "sponsor_patch");
+  assert.ok(patches.length >= 5);
+  const sorted = (pairs) => pairs.map((p) => p.join(" ")).sort();
+  for (const c of patches) {
+    const errors = rules.validateSponsorPatch(c.existing, c.patch);
+    assert.deepEqual(sorted(found(errors)), sorted(c.errors.map((e) => [e.field, e.code])), c.name);
+  }
+  const existing = patches[0].existing;
+  assert.deepEqual(found(rules.validateSponsorPatch(existing, { name: () => 1 })), [["", "invalid_json"]]);
+});
+
+test("speaker cases: validateSpeaker answers as the rulebook, paths relative to the speaker", () => {
+  const speakers = corpus.filter((c) => c.kind === "speaker");
+  assert.ok(speakers.length >= 3);
+  const sorted = (pairs) => pairs.map((p) => p.join(" ")).sort();
+  for (const c of speakers) {
+    assert.deepEqual(sorted(found(rules.validateSpeaker(c.payload))), sorted(c.errors.map((e) => [e.field, e.code])), c.name);
+  }
+  assert.deepEqual(found(rules.validateSpeaker({ email: NaN })), [["", "invalid_json"]]);
 });
 
 test("a patch the server would refuse to parse is invalid_json; so is an unrepresentable one", () => {

@@ -8,7 +8,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import Papa from "papaparse";
-import * as rules from "onboard-rules";
+import * as main from "onboard-rules";
+import * as sheet from "onboard-rules/sheet";
+
+const rules = { ...main, ...sheet };
 
 const dir = process.env.SHEETS_DIR;
 const bin = process.env.ONBOARD_BIN;

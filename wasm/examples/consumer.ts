@@ -4,15 +4,11 @@
 // (if a line stopped being an error, tsc would fail on the unused directive).
 import {
   checkUsername,
-  fieldCatalogue,
   generatePassword,
   generateUsername,
-  mapHeaders,
   previewUsername,
-  rowsToUsers,
   slugify,
   statuses,
-  suggestUrl,
   timezones,
   validateSponsor,
   validateSponsorJson,
@@ -20,16 +16,23 @@ import {
   validateUser,
   validateUserJson,
   validateUsers,
-  type CatalogueField,
   type ErrorCode,
   type FieldError,
-  type ImportField,
   type PasswordPolicy,
-  type SheetUser,
   type SponsorPayload,
   type UserPayload,
   type UserStatus,
 } from "onboard-rules";
+// The spreadsheet functions: their own module (a second .wasm), loaded only by who imports it.
+import {
+  fieldCatalogue,
+  mapHeaders,
+  rowsToUsers,
+  suggestUrl,
+  type CatalogueField,
+  type ImportField,
+  type SheetUser,
+} from "onboard-rules/sheet";
 
 const user: UserPayload = {
   email: "jane@domain.com",
@@ -104,12 +107,17 @@ rowsToUsers(headers, [], null, { columns: ["shoeSize"] });
 
 console.log(codes, byField, password, names, zones.length, status, notACode, rowErrors, fix, labels, guest, noLast, tagText, levelText, noEmail);
 
-// Edits (issue 12): user merge patches, CSV cells.
+// Edits (issue 12): merge patches, one speaker, CSV cells.
 import {
   csvCellValue,
   csvSafe,
+  validateSpeaker,
+  validateSponsorPatch,
   validateUserPatch,
   validateUserPatchJson,
+  type SpeakerPayload,
+  type SponsorPatchPayload,
+  type SponsorRecord,
   type UserPatchPayload,
   type UserRecord,
 } from "onboard-rules";
@@ -128,4 +136,11 @@ validateUserPatch(stored, { tags: "Mentor" });
 // @ts-expect-error: a patch names only the user's fields
 validateUserPatch(stored, { nickname: "J" });
 
-console.log(editErrors, editCodes, cell);
+const sponsorRecord: SponsorRecord = { name: "Acme", logo: "https://acme.com/l.png", level: 2, slug: "acme", id: "x" };
+const sponsorPatch: SponsorPatchPayload = { name: "Acme Inc", website: null, slug: "acme-inc" };
+const speaker: SpeakerPayload = { email: "jane@domain.com" };
+const moreErrors: FieldError[] = [...validateSponsorPatch(sponsorRecord, sponsorPatch), ...validateSpeaker(speaker)];
+// @ts-expect-error: speakers have their own routes, not the sponsor patch
+validateSponsorPatch(sponsorRecord, { speakers: [] });
+
+console.log(editErrors, editCodes, cell, moreErrors);

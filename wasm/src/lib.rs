@@ -12,10 +12,17 @@
 //!   That step is about a quarter of the call (bench/results.md); it replaced a walk of the
 //!   object from wasm (serde-wasm-bindgen), which was slower and several KB bigger.
 
+// One crate, two modules (wasm/build.sh): by default the validation exports (the package's
+// main entry), with the `sheet` feature only the spreadsheet ones (`onboard-rules/sheet`),
+// so pages and scripts that never read a spreadsheet do not download its catalogue code.
+// Each build leaves the other's helpers unused.
+#![cfg_attr(feature = "sheet", allow(dead_code, unused_imports))]
+
 use onboard_shared as rules;
 use rules::{Code, FieldError};
 use wasm_bindgen::prelude::*;
 
+#[cfg(not(feature = "sheet"))]
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r##"
 /** Stable machine code of a validation problem (see the README for each one's meaning). */
@@ -269,6 +276,7 @@ fn strings_to_js<'a>(items: impl IntoIterator<Item = &'a str>) -> JsValue {
 
 /// Validates a user payload (a JS object). Returns every problem; `[]` means valid. Any
 /// value is accepted (a half-filled form, data from elsewhere): that is what it checks.
+#[cfg(not(feature = "sheet"))]
 #[wasm_bindgen(js_name = validateUser, unchecked_return_type = "FieldError[]")]
 pub fn validate_user(
     #[wasm_bindgen(unchecked_param_type = "unknown")] payload: JsValue,
@@ -281,6 +289,7 @@ pub fn validate_user(
 
 /// Validates a sponsor payload (a JS object), speakers included. `[]` means valid. Any
 /// value is accepted, as for `validateUser`.
+#[cfg(not(feature = "sheet"))]
 #[wasm_bindgen(js_name = validateSponsor, unchecked_return_type = "FieldError[]")]
 pub fn validate_sponsor(
     #[wasm_bindgen(unchecked_param_type = "unknown")] payload: JsValue,
@@ -293,12 +302,14 @@ pub fn validate_sponsor(
 
 /// Validates a user payload given as JSON text, parsed strictly as the server does
 /// (duplicate keys and a byte-order mark are `invalid_json`).
+#[cfg(not(feature = "sheet"))]
 #[wasm_bindgen(js_name = validateUserJson, unchecked_return_type = "FieldError[]")]
 pub fn validate_user_json(json: &str) -> JsValue {
     errors_to_js(&rules::validate_user_json(json))
 }
 
 /// Validates a sponsor payload given as JSON text (see `validateUserJson`).
+#[cfg(not(feature = "sheet"))]
 #[wasm_bindgen(js_name = validateSponsorJson, unchecked_return_type = "FieldError[]")]
 pub fn validate_sponsor_json(json: &str) -> JsValue {
     errors_to_js(&rules::validate_sponsor_json(json))
@@ -306,6 +317,7 @@ pub fn validate_sponsor_json(json: &str) -> JsValue {
 
 /// Validates many user payloads at once, as a bulk import does: one error list per row, in
 /// order (`[]` = valid); a row repeating an earlier row's email gets `duplicate_in_batch`.
+#[cfg(not(feature = "sheet"))]
 #[wasm_bindgen(js_name = validateUsers, unchecked_return_type = "FieldError[][]")]
 pub fn validate_users(
     #[wasm_bindgen(unchecked_param_type = "readonly unknown[]")] rows: JsValue,
@@ -326,18 +338,21 @@ pub fn validate_users(
 }
 
 /// The username that will be generated, for live previews: `"doe.jane#····"`.
+#[cfg(not(feature = "sheet"))]
 #[wasm_bindgen(js_name = previewUsername)]
 pub fn preview_username(first_name: &str, last_name: &str) -> String {
     rules::preview_username(first_name, last_name)
 }
 
 /// A generated username `last.first#NNNN` (the server draws its own digits).
+#[cfg(not(feature = "sheet"))]
 #[wasm_bindgen(js_name = generateUsername)]
 pub fn generate_username(first_name: &str, last_name: &str) -> String {
     rules::generate_username(first_name, last_name)
 }
 
 /// Checks a chosen username; errors are on the field `username`. `[]` means valid.
+#[cfg(not(feature = "sheet"))]
 #[wasm_bindgen(js_name = checkUsername, unchecked_return_type = "FieldError[]")]
 pub fn check_username(username: &str) -> JsValue {
     let errors: Vec<FieldError> = rules::check_username(username.trim())
@@ -349,6 +364,7 @@ pub fn check_username(username: &str) -> JsValue {
 
 /// A sponsor name's slug: `"Super Sponsor"` -> `"super-sponsor"` (the server adds `-2`,
 /// `-3`... when a slug is taken).
+#[cfg(not(feature = "sheet"))]
 #[wasm_bindgen]
 pub fn slugify(name: &str) -> String {
     rules::slugify(name)
@@ -357,6 +373,7 @@ pub fn slugify(name: &str) -> String {
 /// A password from the browser's CSPRNG by `policy` (default: 20 characters with lowercase,
 /// uppercase, digit and symbol). Throws on an impossible policy.
 /// (Declared in SHEET_TYPES: wasm-bindgen cannot mark the policy optional.)
+#[cfg(not(feature = "sheet"))]
 #[wasm_bindgen(js_name = generatePassword, skip_typescript)]
 pub fn generate_password(policy: Option<JsValue>) -> Result<String, JsError> {
     let policy = policy.filter(|p| !p.is_undefined() && !p.is_null());
@@ -372,12 +389,14 @@ pub fn generate_password(policy: Option<JsValue>) -> Result<String, JsError> {
 }
 
 /// Every IANA time zone name the rules accept, sorted: for a time zone picker.
+#[cfg(not(feature = "sheet"))]
 #[wasm_bindgen(unchecked_return_type = "string[]")]
 pub fn timezones() -> JsValue {
     strings_to_js(rules::timezone_lines().split('\n'))
 }
 
 /// The allowed user `status` values, in display order: for a select.
+#[cfg(not(feature = "sheet"))]
 #[wasm_bindgen(unchecked_return_type = "UserStatus[]")]
 pub fn statuses() -> JsValue {
     strings_to_js(rules::STATUSES.iter().map(|(name, _)| *name))
@@ -385,6 +404,7 @@ pub fn statuses() -> JsValue {
 
 // ---- Per-field checks for forms (issue 16): one field's errors on each keystroke. ----
 
+#[cfg(not(feature = "sheet"))]
 #[wasm_bindgen(typescript_custom_section)]
 const VALIDATE_FIELD_TYPES: &str = r##"
 /**
@@ -396,6 +416,12 @@ const VALIDATE_FIELD_TYPES: &str = r##"
  * `kind`.
  */
 export function validateField(kind: "user" | "sponsor", path: string, value: unknown, context?: Partial<UserPayload> | Partial<SponsorPayload>): FieldError[];
+
+/**
+ * A password from the browser's CSPRNG by `policy` (default: 20 characters with lowercase,
+ * uppercase, digit and symbol). Throws on an impossible policy.
+ */
+export function generatePassword(policy?: PasswordPolicy | null): string;
 "##;
 
 /// The errors of one field, the same as the whole payload's errors at or under its path:
@@ -405,6 +431,7 @@ export function validateField(kind: "user" | "sponsor", path: string, value: unk
 /// `options.highlight`, the earlier speakers for a speaker's e-mail). Throws on an unknown
 /// `kind`.
 // Declared in VALIDATE_FIELD_TYPES: wasm-bindgen cannot mark `context` optional.
+#[cfg(not(feature = "sheet"))]
 #[wasm_bindgen(js_name = validateField, skip_typescript)]
 pub fn validate_field(
     kind: &str,
@@ -442,11 +469,9 @@ pub fn validate_field(
     )))
 }
 
-// ---- Edits (issue 12): user merge patches, spreadsheet cells. ----
-// The rulebook's sponsor patch and one-speaker checks are not exported: measured, they add
-// about 1.2 KB gzipped, which the 50 KB goal of the package has no room for, and the page
-// does not use them (the server answers with the same checks).
+// ---- Edits (issue 12): merge patches, one speaker, spreadsheet cells. ----
 
+#[cfg(not(feature = "sheet"))]
 #[wasm_bindgen(typescript_custom_section)]
 const EDIT_TYPES: &str = r##"
 /** A user as GET /v1/users/{id} returns it: the `existing` of a patch check. Only the payload's fields are read; id, createdAt, updatedAt and other members are ignored. */
@@ -454,6 +479,14 @@ export type UserRecord = UserPayload & { [member: string]: unknown };
 
 /** Body of PATCH /v1/users/{id}, a JSON Merge Patch (RFC 7396): fields present change, `null` removes an optional field, absent fields stay; `socials` and `options` merge member by member, `tags` is replaced whole. `username` can change but not be removed. */
 export type UserPatchPayload = { [K in keyof UserPayload]?: UserPayload[K] | null };
+
+/** A sponsor as GET /v1/sponsors/{id} returns it: the `existing` of a patch check. Its speakers and other members are ignored. */
+export type SponsorRecord = SponsorPayload & { slug?: string; [member: string]: unknown };
+
+/** Body of PATCH /v1/sponsors/{id}: a merge patch of the sponsor's own fields. The slug stays unless `slug` is given. Speakers have their own routes. */
+export type SponsorPatchPayload = { [K in Exclude<keyof SponsorPayload, "speakers">]?: SponsorPayload[K] | null } & {
+  slug?: string | null;
+};
 "##;
 
 /// Two JS values as JSON text, or the error saying why one cannot be.
@@ -464,6 +497,7 @@ fn pair_from_js(existing: &JsValue, patch: &JsValue) -> Result<(String, String),
 
 /// Validates a merge patch of a user (`PATCH /v1/users/{id}`) against the user as `GET`
 /// returns it: the server's answer, same paths, codes and order. `[]` means valid.
+#[cfg(not(feature = "sheet"))]
 #[wasm_bindgen(js_name = validateUserPatch, unchecked_return_type = "FieldError[]")]
 pub fn validate_user_patch(
     #[wasm_bindgen(unchecked_param_type = "UserRecord")] existing: JsValue,
@@ -476,19 +510,52 @@ pub fn validate_user_patch(
 }
 
 /// `validateUserPatch` on JSON texts, parsed as strictly as the server parses a body.
+#[cfg(not(feature = "sheet"))]
 #[wasm_bindgen(js_name = validateUserPatchJson, unchecked_return_type = "FieldError[]")]
 pub fn validate_user_patch_json(existing_json: &str, patch_json: &str) -> JsValue {
     errors_to_js(&rules::validate_user_patch_json(existing_json, patch_json))
 }
 
+/// Validates a merge patch of a sponsor's own fields and slug (`PATCH /v1/sponsors/{id}`)
+/// against the sponsor as `GET` returns it. `[]` means valid. (No JSON-text twin: the page's
+/// sponsor view is its only user, and the module's size budget has little room.)
+#[cfg(not(feature = "sheet"))]
+#[wasm_bindgen(js_name = validateSponsorPatch, unchecked_return_type = "FieldError[]")]
+pub fn validate_sponsor_patch(
+    #[wasm_bindgen(unchecked_param_type = "SponsorRecord")] existing: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "SponsorPatchPayload")] patch: JsValue,
+) -> JsValue {
+    match pair_from_js(&existing, &patch) {
+        Ok((existing, patch)) => {
+            errors_to_js(&rules::validate_sponsor_patch_json(&existing, &patch))
+        }
+        Err(e) => errors_to_js(&[e]),
+    }
+}
+
+/// Validates one speaker (`POST /v1/sponsors/{id}/speakers`) with a sponsor create's rules
+/// for a speaker; paths are relative to the speaker (`email`, `tags[0]`).
+#[cfg(not(feature = "sheet"))]
+#[wasm_bindgen(js_name = validateSpeaker, unchecked_return_type = "FieldError[]")]
+pub fn validate_speaker(
+    #[wasm_bindgen(unchecked_param_type = "SpeakerPayload")] speaker: JsValue,
+) -> JsValue {
+    match from_js(&speaker) {
+        Ok(text) => errors_to_js(&rules::validate_speaker_json(&text)),
+        Err(e) => errors_to_js(&[e]),
+    }
+}
+
 /// A CSV cell a spreadsheet will not run as a formula: a `'` in front of a cell starting
 /// with `=`, `+`, `-`, `@`, tab or carriage return (OWASP). Quote the cell for CSV after.
+#[cfg(not(feature = "sheet"))]
 #[wasm_bindgen(js_name = csvSafe)]
 pub fn csv_safe(cell: &str) -> String {
     rules::csv_safe_cell(cell).into_owned()
 }
 
 /// The value of a cell written by `csvSafe`: the `'` taken off again (for importers).
+#[cfg(not(feature = "sheet"))]
 #[wasm_bindgen(js_name = csvCellValue)]
 pub fn csv_cell_value(cell: &str) -> String {
     rules::csv_cell_value(cell).to_owned()
@@ -496,6 +563,7 @@ pub fn csv_cell_value(cell: &str) -> String {
 
 // The spreadsheet types (wasm/tests/types.rs checks every union and key list here, and in
 // TYPES above, against the rulebook's catalogue, `Code` and policy).
+#[cfg(feature = "sheet")]
 #[wasm_bindgen(typescript_custom_section)]
 const SHEET_TYPES: &str = r##"
 /** A field a spreadsheet column can fill: a user payload's path, or "fullName" (a whole name, split into first and last name). */
@@ -535,12 +603,6 @@ export interface RowsOptions {
   /** The type of a `type` cell not in typeValues. */
   otherType?: string;
 }
-
-/**
- * A password from the browser's CSPRNG by `policy` (default: 20 characters with lowercase,
- * uppercase, digit and symbol). Throws on an impossible policy.
- */
-export function generatePassword(policy?: PasswordPolicy | null): string;
 
 /**
  * Each row (an array of cell strings) as a user payload, ready for `validateUsers`: columns
@@ -584,10 +646,12 @@ export interface SheetUser {
 // functions natively). Arguments cross as JSON text; a wrong shape throws, since it is a
 // programming error, not bad data in a cell.
 
+#[cfg(feature = "sheet")]
 fn json_arg(value: &JsValue, what: &str) -> Result<String, JsError> {
     from_js(value).map_err(|e| JsError::new(&format!("{what}: {}", e.message)))
 }
 
+#[cfg(feature = "sheet")]
 fn optional_arg(value: Option<JsValue>, what: &str) -> Result<Option<String>, JsError> {
     match value {
         Some(v) if !v.is_undefined() && !v.is_null() => json_arg(&v, what).map(Some),
@@ -598,6 +662,7 @@ fn optional_arg(value: Option<JsValue>, what: &str) -> Result<Option<String>, Js
 /// The field path each column header means (`"email"`, `"socials.linkedin"`, `"fullName"`
 /// for a whole name), `null` for a column that is ignored. Headers are compared without
 /// case, accents, spaces or punctuation, in English, French, German and Spanish.
+#[cfg(feature = "sheet")]
 #[wasm_bindgen(js_name = mapHeaders, unchecked_return_type = "(ImportField | null)[]")]
 pub fn map_headers(
     #[wasm_bindgen(unchecked_param_type = "string[]")] headers: JsValue,
@@ -611,6 +676,7 @@ pub fn map_headers(
 /// columns mapped by `mapHeaders` (or `options.columns`), `defaults` for fields a row leaves
 /// empty (`{type: "Attendee"}`), a full-name column split into first and last name.
 /// (Declared in SHEET_TYPES, with `defaults` and `options` optional.)
+#[cfg(feature = "sheet")]
 #[wasm_bindgen(js_name = rowsToUsers, skip_typescript)]
 pub fn rows_to_users(
     headers: JsValue,
@@ -630,6 +696,7 @@ pub fn rows_to_users(
 /// The https URL a refused URL cell plainly meant (`linkedin.com/in/ada` →
 /// `https://linkedin.com/in/ada`, `@ada` in `socials.twitter` → `https://twitter.com/ada`),
 /// to offer as a correction; `undefined` when there is none.
+#[cfg(feature = "sheet")]
 #[wasm_bindgen(js_name = suggestUrl)]
 pub fn suggest_url(
     #[wasm_bindgen(unchecked_param_type = "ImportField")] field: &str,
@@ -640,6 +707,7 @@ pub fn suggest_url(
 
 /// Every field of a user payload (and the `fullName` column) with its label, the column
 /// header an export writes, its kind, whether it is required and its length limit.
+#[cfg(feature = "sheet")]
 #[wasm_bindgen(js_name = fieldCatalogue, unchecked_return_type = "CatalogueField[]")]
 pub fn field_catalogue() -> JsValue {
     json_parse(&rules::field_catalogue_json())

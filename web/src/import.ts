@@ -6,10 +6,13 @@
 // (mapHeaders, rowsToUsers: the functions `onboard import` runs natively), and this file puts
 // each FieldError on the cell its path names.
 import Papa from "papaparse";
-import type { CatalogueField, FieldError, ImportField, SheetUser } from "onboard-rules";
-import css from "./import.css?inline";
+import type { FieldError } from "onboard-rules";
+// The spreadsheet functions are the package's second module (its own .wasm), bundled into
+// this lazily loaded entry only, so the page's first load does not carry them.
+import * as sheet from "onboard-rules/sheet";
+import type { CatalogueField, ImportField, SheetUser } from "onboard-rules/sheet";
 
-type Rules = typeof import("onboard-rules");
+type Rules = typeof import("onboard-rules") & typeof sheet;
 type Json = Record<string, any>;
 
 /** Rows per request (the server takes up to 1,000) and requests in flight at once: 100 x 2
@@ -148,8 +151,7 @@ interface Outcome {
   message?: string;
 }
 
-export function mount(panel: HTMLElement, loading: Promise<Rules>, keyInput: HTMLInputElement) {
-  document.head.append(h("style", {}, css));
+export function mount(panel: HTMLElement, loading: Promise<typeof import("onboard-rules")>, keyInput: HTMLInputElement) {
   panel.innerHTML = TEMPLATE;
   const $ = <T extends HTMLElement = HTMLElement>(sel: string) => panel.querySelector<T>(sel)!;
   const source = $<HTMLFormElement>(".imp-source");
@@ -198,8 +200,8 @@ export function mount(panel: HTMLElement, loading: Promise<Rules>, keyInput: HTM
 
   loading.then(
     (r) => {
-      rules = r;
-      catalogue = r.fieldCatalogue();
+      rules = { ...r, ...sheet };
+      catalogue = sheet.fieldCatalogue();
       if (rows.length) recheck();
     },
     () => banner(h("strong", {}, "The rules could not be loaded. "), "Rows are checked in the browser before an import: reload the page to try again."),

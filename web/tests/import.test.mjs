@@ -6,9 +6,13 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import AxeBuilder from "@axe-core/playwright";
 import Papa from "papaparse";
-import * as rules from "onboard-rules";
+import * as main from "onboard-rules";
+import * as sheet from "onboard-rules/sheet";
 import { API_KEY, keySettled, PHONE, launchBrowser, openPage, screenshot, startServer } from "./harness.mjs";
 import { csvFile, plantedCsv, sheetRow } from "./import-fixtures.mjs";
+
+// The spreadsheet functions are the package's second module (onboard-rules/sheet).
+const rules = { ...main, ...sheet };
 
 let server;
 let browser;
