@@ -5,7 +5,7 @@
 //! - the answers' schemas derived from the wire types (`#[derive(utoipa::ToSchema)]` on the
 //!   structs that serialize them), the error codes from `ErrorCode`;
 //! - the request schemas from the rulebook: its limits (`NAME_MAX`, `URL_MAX`...), its enums
-//!   and field names read from its own types (see [`names`]), and patterns that say what its
+//!   and field names read from its own types (see its `names` module), and patterns that say what its
 //!   text rules accept (trimmed text, blank optional text counted as not given).
 //!
 //! Tests validate every real answer against this document, and schemathesis checks that
