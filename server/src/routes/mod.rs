@@ -201,6 +201,14 @@ const NOT_FOUND: (u16, &str) = (
     404,
     "No such resource (also for ids that are not 24 hex characters).",
 );
+const TOO_MANY_KEYS: (u16, &str) = (
+    409,
+    "`too_many_keys`: the number of keys is at its cap (`ONBOARD_MAX_KEYS`); delete one first.",
+);
+const KEY_CONFIGURED: (u16, &str) = (
+    409,
+    "`key_configured`: the key is the configured `ONBOARD_API_KEY`; change the setting instead.",
+);
 const CONFLICT: (u16, &str) = (
     409,
     "A unique value is taken: `errors` names the field (`email_taken`, `username_taken`, `slug_taken`).",
@@ -583,7 +591,7 @@ pub(crate) static ROUTES: &[Route] = &[
             ),
             input: Some("KeyInput"),
             query: None,
-            answers: &[],
+            answers: &[TOO_MANY_KEYS],
             versioned: false,
         },
     },
@@ -617,7 +625,7 @@ pub(crate) static ROUTES: &[Route] = &[
             ok: (204, "Deleted.", None),
             input: None,
             query: None,
-            answers: &[NOT_FOUND],
+            answers: &[NOT_FOUND, KEY_CONFIGURED],
             versioned: false,
         },
     },
