@@ -107,6 +107,14 @@ fn with_idempotency(doc: &mut Value) {
                 );
             }
         }
+        // A malformed header is a 400 even on routes without a body to check.
+        responses.entry("400").or_insert_with(|| {
+            answer(
+                "`validation_failed` on `Idempotency-Key`: not 1-255 visible ASCII characters.",
+                Some("Error"),
+                &[],
+            )
+        });
         responses.insert(
             "422".into(),
             answer(
