@@ -77,10 +77,14 @@ pub use rules::{
 };
 pub use slug::{SLUG_MAX, is_slug, slug_with_suffix, slugify};
 pub use speaker::{check_speaker, validate_speaker, validate_speaker_json};
+/// The top-level fields of a sponsor payload, in the order they are checked.
+pub use sponsor::FIELDS as SPONSOR_FIELDS;
 pub use sponsor::{
     NewSpeaker, NewSponsor, PAGE_CONTENT_MAX, SPEAKERS_MAX, SPONSOR_NAME_MAX, SponsorOptions,
     check_sponsor, validate_sponsor,
 };
+/// The top-level fields of a user payload, in the order they are checked.
+pub use user::FIELDS as USER_FIELDS;
 pub use user::{
     DESCRIPTION_MAX, NAME_MAX, NewUser, SHORT_TEXT_MAX, STATUSES, Socials, Status, UserOptions,
     UserType, check_user, validate_user,

@@ -79,7 +79,7 @@ pub struct NewSponsor {
 }
 
 /// The fields of a sponsor payload, in the order they are checked.
-pub(crate) const FIELDS: &[&str] = &[
+pub const FIELDS: &[&str] = &[
     "name",
     "logo",
     "level",

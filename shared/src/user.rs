@@ -101,7 +101,7 @@ pub struct NewUser {
 }
 
 /// The fields of a user payload, in the order they are checked.
-pub(crate) const FIELDS: &[&str] = &[
+pub const FIELDS: &[&str] = &[
     "email",
     "type",
     "firstName",

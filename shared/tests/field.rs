@@ -9,41 +9,9 @@ use onboard_shared::{
     Code, FieldError, PayloadKind, field_context, validate_field_json, validate_sponsor_json,
     validate_user_json,
 };
+use onboard_shared::{SPONSOR_FIELDS, USER_FIELDS};
 use serde_json::Value;
 use std::collections::BTreeSet;
-
-/// Members the rules check inside (an unknown member is reported whole, never inside).
-const USER_FIELDS: &[&str] = &[
-    "email",
-    "type",
-    "firstName",
-    "lastName",
-    "username",
-    "avatar",
-    "description",
-    "job",
-    "company",
-    "tags",
-    "timezone",
-    "country",
-    "city",
-    "status",
-    "website",
-    "socials",
-    "options",
-];
-const SPONSOR_FIELDS: &[&str] = &[
-    "name",
-    "logo",
-    "level",
-    "hasPage",
-    "pageContent",
-    "website",
-    "speakers",
-    "icon",
-    "color",
-    "options",
-];
 
 fn under(field: &str, path: &str) -> bool {
     path.is_empty()
