@@ -8,7 +8,6 @@ mod common;
 use common::*;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -66,20 +65,7 @@ impl Cluster {
         let instances = children
             .into_iter()
             .map(|mut child| {
-                let output = Arc::new(Mutex::new(String::new()));
-                for stream in [
-                    Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-                    Box::new(child.stderr.take().unwrap()),
-                ] {
-                    let output = output.clone();
-                    std::thread::spawn(move || {
-                        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                            let mut o = output.lock().unwrap();
-                            o.push_str(&line);
-                            o.push('\n');
-                        }
-                    });
-                }
+                let output = capture_output(&mut child);
                 let mut instance = Instance {
                     child,
                     output,

@@ -316,3 +316,24 @@ pub fn pairs(body: &Value) -> Vec<(String, String)> {
     v.sort();
     v
 }
+
+/// Collects a child's stdout and stderr, line by line, into one shared string (read by the
+/// tests while the process runs, and printed when an assertion fails).
+pub fn capture_output(child: &mut std::process::Child) -> std::sync::Arc<Mutex<String>> {
+    use std::io::{BufRead, BufReader};
+    let output = std::sync::Arc::new(Mutex::new(String::new()));
+    for stream in [
+        Box::new(child.stdout.take().expect("stdout piped")) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().expect("stderr piped")),
+    ] {
+        let output = output.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let mut o = output.lock().unwrap();
+                o.push_str(&line);
+                o.push('\n');
+            }
+        });
+    }
+    output
+}
