@@ -19,6 +19,7 @@
 pub mod auth;
 pub mod config;
 pub(crate) mod data_dir;
+mod dispatcher;
 mod domain;
 pub mod embedded_db;
 mod error;
@@ -59,6 +60,8 @@ pub(crate) struct AppState {
     pub(crate) max_keys: u64,
     /// Failed authentications per client address.
     pub(crate) auth_failures: FailedAuthLimiter,
+    /// Webhook settings and the dispatcher's wake-up call.
+    pub(crate) webhooks: domain::webhooks::Settings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +97,7 @@ pub struct App {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    dispatcher: JoinHandle<()>,
     state: Arc<AppState>,
 }
 
@@ -118,6 +122,7 @@ impl App {
             let _ = tx.send(());
         }
         let _ = (&mut self.task).await;
+        self.dispatcher.abort();
     }
 }
 
@@ -177,6 +182,12 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
         limiter: RateLimiter::new(config.rate_limit),
         max_keys: config.max_keys,
         auth_failures: FailedAuthLimiter::new(config.auth_failures),
+        webhooks: domain::webhooks::Settings {
+            allow_private: config.webhook_allow_private,
+            schedule: config.webhook_retry_schedule.clone(),
+            timeout: config.webhook_timeout,
+            wake: tokio::sync::Notify::new(),
+        },
     });
     let listener = TcpListener::bind(config.bind)
         .await
@@ -188,6 +199,7 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
         addr: config.bind,
         source,
     })?;
+    let dispatcher = dispatcher::spawn(state.clone());
     let routes = routes::routes(state.clone(), config.web_dir.clone());
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(transport::serve(
@@ -203,6 +215,7 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
         addr,
         shutdown: Some(tx),
         task,
+        dispatcher,
         state,
     })
 }

@@ -209,6 +209,19 @@ struct ServeArgs {
     /// exact origins (`https://app.example.com`). Default: none (no CORS headers at all).
     #[arg(long, env = "ONBOARD_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
+
+    // ---- Webhooks.
+    /// Allow webhook destinations over plain http:// and on loopback, private or other
+    /// non-public addresses (tests and local setups only).
+    #[arg(long, env = "ONBOARD_WEBHOOK_ALLOW_PRIVATE")]
+    webhook_allow_private: bool,
+    /// Waits after each failed webhook attempt, comma-separated (ms, s, m, h, d); when
+    /// every one has failed, the endpoint is disabled.
+    #[arg(long, env = "ONBOARD_WEBHOOK_RETRY_SCHEDULE", default_value = config::DEFAULT_WEBHOOK_RETRY_SCHEDULE, value_parser = config::parse_schedule)]
+    webhook_retry_schedule: std::vec::Vec<Duration>,
+    /// Time one webhook attempt may take (connection to answer), e.g. 10s or 500ms.
+    #[arg(long, env = "ONBOARD_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = config::parse_duration)]
+    webhook_timeout: Duration,
 }
 
 fn init_logging(format: LogFormat) {
@@ -328,6 +341,9 @@ async fn async_main() -> ExitCode {
                 max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
                 auth_failures: args.auth_failures,
                 cors_origins: args.cors_origins,
+                webhook_allow_private: args.webhook_allow_private,
+                webhook_retry_schedule: args.webhook_retry_schedule,
+                webhook_timeout: args.webhook_timeout,
             };
             match onboard::run(config).await {
                 Ok(()) => ExitCode::SUCCESS,
