@@ -260,7 +260,10 @@ pub(crate) async fn authenticate(
         Some(c) => c,
         None => {
             if let Some(addr) = client {
-                failures.check(addr).map_err(ApiError::RateLimited)?;
+                failures.check(addr).map_err(|info| {
+                    crate::metrics::get().rate_limited("auth_failures");
+                    ApiError::RateLimited(info)
+                })?;
             }
             let unknown = |hash| {
                 if let Some(addr) = client {
