@@ -88,6 +88,9 @@ pub struct Config {
     pub webhook_retry_schedule: Vec<Duration>,
     /// `ONBOARD_WEBHOOK_TIMEOUT`: one attempt, from connecting to the answer's head.
     pub webhook_timeout: Duration,
+    /// Where `GET /metrics` is served (Prometheus text format), on its own listener;
+    /// `None`: no metrics endpoint.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 impl Config {
@@ -116,6 +119,7 @@ impl Config {
             webhook_retry_schedule: parse_schedule(DEFAULT_WEBHOOK_RETRY_SCHEDULE)
                 .expect("the default schedule parses"),
             webhook_timeout: Duration::from_secs(DEFAULT_WEBHOOK_TIMEOUT_S),
+            metrics_bind: None,
         }
     }
 

@@ -8,8 +8,9 @@
 //! HTTP) → `domain/` (one module per resource: what the API does, typed in and out) →
 //! `store/` (one module per collection; the only code that speaks to MongoDB) → MongoDB.
 //! Beside them: `error` (the one HTTP error type), `auth` (API keys), `rate_limit`,
-//! `passwords` (argon2id on a bounded pool), `request` (request ids), `embedded_db` (the
-//! local database process), `openapi` (the document). `import` is the `onboard import`
+//! `passwords` (argon2id on a bounded pool), `metrics` (Prometheus, `GET /metrics`),
+//! `request` (request ids), `embedded_db` (the local database process), `openapi` (the
+//! document). `import` is the `onboard import`
 //! command, a client of the API, not part of the server.
 //!
 //! What this crate must NOT do: re-implement a validation rule (call the rulebook), log a
@@ -26,6 +27,7 @@ mod error;
 mod hash_budget;
 mod idempotency;
 pub mod import;
+mod metrics;
 pub mod openapi;
 pub mod passwords;
 mod rate_limit;
@@ -54,7 +56,7 @@ use tokio::task::JoinHandle;
 pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) passwords: PasswordPool,
-    pub(crate) keys: KeyCache,
+    pub(crate) keys: Arc<KeyCache>,
     pub(crate) limiter: RateLimiter,
     /// The most API keys that may exist (`ONBOARD_MAX_KEYS`).
     pub(crate) max_keys: u64,
@@ -98,6 +100,10 @@ pub struct App {
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
     dispatcher: JoinHandle<()>,
+    /// Keeps the key cache true to the database (`auth::watch_revocations`).
+    watcher: JoinHandle<()>,
+    /// `GET /metrics` on its own listener (`ONBOARD_METRICS_BIND`), and its address.
+    metrics: Option<(SocketAddr, JoinHandle<()>)>,
     state: Arc<AppState>,
 }
 
@@ -108,6 +114,11 @@ impl App {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Where `GET /metrics` is served, when `ONBOARD_METRICS_BIND` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(addr, _)| *addr)
     }
 
     /// Whether multi-document writes run in transactions (resolved from
@@ -122,7 +133,16 @@ impl App {
             let _ = tx.send(());
         }
         let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.watcher.abort();
         self.dispatcher.abort();
+        if let Some((_, task)) = &self.metrics {
+            task.abort();
+        }
     }
 }
 
@@ -173,7 +193,8 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
         attempt += 1;
         tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
     }
-    let keys = KeyCache::default();
+    let keys = Arc::new(KeyCache::default());
+    let watcher = tokio::spawn(auth::watch_revocations(store.clone(), keys.clone()));
     tracing::info!(database = %config.database, transactions = store.transactions, "database ready");
     let state = Arc::new(AppState {
         store,
@@ -199,6 +220,19 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
         addr: config.bind,
         source,
     })?;
+    let metrics = match config.metrics_bind {
+        Some(bind) => {
+            let listener = TcpListener::bind(bind)
+                .await
+                .map_err(|source| StartError::Bind { addr: bind, source })?;
+            let addr = listener
+                .local_addr()
+                .map_err(|source| StartError::Bind { addr: bind, source })?;
+            tracing::info!(url = %format!("http://{addr}/metrics"), "metrics listening");
+            Some((addr, tokio::spawn(metrics::serve(listener))))
+        }
+        None => None,
+    };
     let dispatcher = dispatcher::spawn(state.clone());
     let routes = routes::routes(state.clone(), config.web_dir.clone());
     let (tx, rx) = oneshot::channel();
@@ -216,6 +250,8 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
         shutdown: Some(tx),
         task,
         dispatcher,
+        watcher,
+        metrics,
         state,
     })
 }
@@ -288,6 +324,7 @@ fn supervise(db: EmbeddedDb, bin: std::path::PathBuf) -> Supervisor {
                 }
                 match EmbeddedDb::start(&bin, &dir, port).await {
                     Ok(new) => {
+                        metrics::get().embedded_db_restart();
                         db = new;
                         break;
                     }

@@ -222,6 +222,10 @@ struct ServeArgs {
     /// Time one webhook attempt may take (connection to answer), e.g. 10s or 500ms.
     #[arg(long, env = "ONBOARD_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = config::parse_duration)]
     webhook_timeout: Duration,
+    /// Serve Prometheus metrics at GET /metrics on this address, apart from the API (e.g.
+    /// 127.0.0.1:9464). Default: off.
+    #[arg(long, env = "ONBOARD_METRICS_BIND")]
+    metrics_bind: Option<SocketAddr>,
 }
 
 fn init_logging(format: LogFormat) {
@@ -344,6 +348,7 @@ async fn async_main() -> ExitCode {
                 webhook_allow_private: args.webhook_allow_private,
                 webhook_retry_schedule: args.webhook_retry_schedule,
                 webhook_timeout: args.webhook_timeout,
+                metrics_bind: args.metrics_bind,
             };
             match onboard::run(config).await {
                 Ok(()) => ExitCode::SUCCESS,

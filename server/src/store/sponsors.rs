@@ -142,6 +142,7 @@ pub(crate) async fn update_at_version(
     unset: &[&str],
     session: Option<&mut ClientSession>,
 ) -> Result<Result<(), Missed>, StoreError> {
+    let new_slug = set.contains_key("slug");
     let mut change = doc! { "$set": set };
     if !unset.is_empty() {
         let unset: Document = unset
@@ -150,13 +151,22 @@ pub(crate) async fn update_at_version(
             .collect();
         change.insert("$unset", unset);
     }
-    let coll = coll(store);
-    let action = coll.update_one(doc! { "_id": id, "version": version }, touched(change));
-    let r = match session {
-        Some(s) => action.session(s).await?,
-        None => action.await?,
+    let filter = doc! { "_id": id, "version": version };
+    let matched = if new_slug {
+        // A new slug: see `rewrite` for why it is not `update_one`.
+        store
+            .update_unique_in(COLLECTION, filter, touched(change), session)
+            .await?
+    } else {
+        let coll = coll(store);
+        let action = coll.update_one(filter, touched(change));
+        let r = match session {
+            Some(s) => action.session(s).await?,
+            None => action.await?,
+        };
+        r.matched_count == 1
     };
-    if r.matched_count == 1 {
+    if matched {
         return Ok(Ok(()));
     }
     Ok(Err(missed(store, id).await?))

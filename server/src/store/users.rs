@@ -304,13 +304,16 @@ pub(crate) async fn update_at_version(
             .collect();
         change.insert("$unset", unset);
     }
-    let coll = coll(store);
-    let action = coll.update_one(doc! { "_id": id, "version": version }, change);
-    let r = match session {
-        Some(s) => action.session(s).await?,
-        None => action.await?,
-    };
-    if r.matched_count == 1 {
+    // The change holds the e-mail and username: see `rewrite` for why it is not `update_one`.
+    if store
+        .update_unique_in(
+            COLLECTION,
+            doc! { "_id": id, "version": version },
+            change,
+            session,
+        )
+        .await?
+    {
         return Ok(Ok(()));
     }
     Ok(Err(missed(store, id).await?))
