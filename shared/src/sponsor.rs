@@ -1,4 +1,4 @@
-//! `POST /v1/sponsors`: the sponsor payload of shared/seeds/create-sponsor.txt.
+//! `POST /v1/sponsors`: the sponsor payload and its speakers (the API in the README and `/openapi.json`).
 
 use crate::error::{Code, FieldError};
 use crate::node::{Kind, Node, Object, given};
