@@ -15,9 +15,10 @@ use crate::domain;
 use crate::error::ErrorBody;
 use crate::routes::{self, Access, Body, List, ROUTES};
 use onboard_shared::{
-    Code, DESCRIPTION_MAX, KEY_DESCRIPTION_MAX, NAME_MAX, NewKey, NewSpeaker, NewSponsor, NewUser,
-    PAGE_CONTENT_MAX, Privilege, SHORT_TEXT_MAX, SPEAKERS_MAX, SPONSOR_NAME_MAX, SponsorOptions,
-    Status, TAG_MAX, TAGS_MAX, URL_MAX, USERNAME_MAX, USERNAME_MIN, UserOptions, UserType,
+    Code, DESCRIPTION_MAX, Field, KEY_DESCRIPTION_MAX, LEVEL_MAX, LEVEL_MIN, NAME_MAX, NewKey,
+    NewSpeaker, NewSponsor, NewUser, PAGE_CONTENT_MAX, Privilege, SHORT_TEXT_MAX, SPEAKERS_MAX,
+    SPONSOR_NAME_MAX, SPONSOR_REQUIRED, SponsorOptions, Status, TAG_MAX, TAGS_MAX, URL_MAX,
+    USERNAME_MAX, USERNAME_MIN, UserOptions, UserType,
 };
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
@@ -245,6 +246,7 @@ fn operation(route: &routes::Route) -> Value {
     if doc.versioned && route.method != warp::http::Method::GET {
         params.push(json!({ "name": "If-Match", "in": "header", "required": false, "schema": {
             "type": "string",
+            "pattern": IF_MATCH,
             "description": "The `ETag` of a previous answer (or `*`): the change happens only if the record is still at that version, else 412 `precondition_failed`." } }));
     }
     if let Some(query) = doc.query {
@@ -309,6 +311,7 @@ fn schemas() -> Map<String, Value> {
     add::<domain::users::User>(&mut out, "User");
     add::<List<domain::users::User>>(&mut out, "UserList");
     add::<routes::sponsors::Created>(&mut out, "SponsorCreated");
+    add::<routes::sponsors::SpeakerCreated>(&mut out, "SpeakerAdded");
     add::<domain::sponsors::Sponsor>(&mut out, "Sponsor");
     add::<List<domain::sponsors::Sponsor>>(&mut out, "SponsorList");
     add::<domain::tags::Tag>(&mut out, "Tag");
@@ -426,6 +429,46 @@ const CONTROL_ML: &str = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\
 /// Format characters that render as nothing: text made only of them is blank.
 const INVISIBLE: &str = "\\u00ad\\u034f\\u180e\\u200b-\\u200f\\u2060-\\u2064\\ufeff";
 
+/// `If-Match` as `routes::if_match` reads it: `*`, or a comma-separated list of entity tags
+/// (`"3"`, weak `W/"3"`) of visible ASCII; anything else is a 400.
+const IF_MATCH: &str = "^[ \\t]*(\\*|(W/)?\"[!#-~]*\"([ \\t]*,[ \\t]*(W/)?\"[!#-~]*\")*)[ \\t]*$";
+
+/// One of `values`, as the rulebook's choices read them: trimmed, and when `required` is
+/// false, absent, null or blank (not given). The enum is for readers and generated clients;
+/// the pattern says exactly what the server takes.
+fn choice(values: &[&str], required: bool) -> Value {
+    let core = values
+        .iter()
+        .map(|v| regex_escape(v))
+        .collect::<Vec<_>>()
+        .join("|");
+    let mut listed: Vec<Value> = values.iter().map(|v| json!(v)).collect();
+    if required {
+        json!({ "anyOf": [
+            { "type": "string", "enum": listed },
+            { "type": "string", "pattern": format!("^[{WS}]*({core})[{WS}]*$") },
+        ] })
+    } else {
+        listed.push(Value::Null);
+        json!({ "anyOf": [
+            { "type": ["string", "null"], "enum": listed },
+            optional(&core),
+        ] })
+    }
+}
+
+/// `text` with the characters a regular expression gives a meaning to escaped.
+fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\^$.|?*+()[]{}/".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Optional text: absent, null, blank (not given), or after trimming at most `max`
 /// characters without the refused control characters.
 fn text(max: usize, control: &str) -> Value {
@@ -496,12 +539,6 @@ fn object(fields: &[&str], required: &[&str], schema_of: impl Fn(&str) -> Value)
     json!({ "type": "object", "additionalProperties": false, "required": required, "properties": properties })
 }
 
-fn nullable_enum(values: &[&str]) -> Value {
-    let mut v: Vec<Value> = values.iter().map(|s| json!(s)).collect();
-    v.push(Value::Null);
-    json!({ "type": ["string", "null"], "enum": v })
-}
-
 /// An optional object of optional booleans (how the options are sent).
 fn optional_booleans(fields: &[&str]) -> Value {
     let properties: Map<String, Value> = fields
@@ -523,12 +560,8 @@ fn inputs() -> Vec<(&'static str, Value)> {
     });
     let tags =
         json!({ "type": ["array", "null"], "maxItems": TAGS_MAX, "items": required_line(TAG_MAX) });
-    let mut zones: Vec<Value> = onboard_shared::timezones()
-        .iter()
-        .map(|t| json!(t))
-        .collect();
-    zones.push(Value::Null);
-    let timezone = json!({ "type": ["string", "null"], "description": "IANA name, e.g. Europe/Paris.", "enum": zones });
+    let mut timezone = choice(onboard_shared::timezones(), false);
+    timezone["description"] = json!("IANA name, e.g. Europe/Paris.");
     let socials_fields = names::<onboard_shared::Socials>();
     let socials = {
         let mut s = object(socials_fields, &[], |_| https_opt.clone());
@@ -538,10 +571,10 @@ fn inputs() -> Vec<(&'static str, Value)> {
 
     let user = object(
         names::<NewUser>(),
-        &["email", "type", "firstName", "lastName"],
+        &catalogue_required(|f| (!f.path.contains('.')).then_some(f.path)),
         |f| match f {
             "email" => email.clone(),
-            "type" => json!({ "type": "string", "enum": names::<UserType>() }),
+            "type" => choice(names::<UserType>(), true),
             "q" => {
                 json!({ "type": "string", "description": "Case-insensitive prefix of the e-mail, username, first or last name." })
             }
@@ -552,7 +585,7 @@ fn inputs() -> Vec<(&'static str, Value)> {
             "job" | "company" | "country" | "city" => line(SHORT_TEXT_MAX),
             "tags" => tags.clone(),
             "timezone" => timezone.clone(),
-            "status" => nullable_enum(names::<Status>()),
+            "status" => choice(names::<Status>(), false),
             "socials" => socials.clone(),
             "options" => {
                 let mut o = optional_booleans(names::<UserOptions>());
@@ -562,9 +595,25 @@ fn inputs() -> Vec<(&'static str, Value)> {
             other => panic!("no request schema for the user field {other}"),
         },
     );
+    // The rulebook's cross-field rule `speaker_only`: `options.highlight: true` needs the
+    // Speaker type. (Not in patches: there the type may come from the stored user.)
+    let mut user = user;
+    let speaker_type = serde_json::to_value(UserType::Speaker).expect("a user type is a string");
+    let speaker_type = speaker_type.as_str().unwrap_or_default();
+    user["if"] = json!({
+        "properties": { "options": {
+            "type": "object",
+            "properties": { "highlight": { "const": true } },
+            "required": ["highlight"]
+        } },
+        "required": ["options"]
+    });
+    user["then"] = json!({ "properties": { "type": {
+        "type": "string", "pattern": format!("^[{WS}]*{speaker_type}[{WS}]*$")
+    } } });
     let speaker = object(
         names::<NewSpeaker>(),
-        &["email", "firstName", "lastName"],
+        &catalogue_required(|f| f.speaker),
         |f| match f {
             "email" => email.clone(),
             // Required by the rulebook when the e-mail has no account yet, which the database
@@ -586,33 +635,29 @@ fn inputs() -> Vec<(&'static str, Value)> {
             other => panic!("no request schema for the speaker field {other}"),
         },
     );
-    let sponsor = object(
-        names::<NewSponsor>(),
-        &["name", "logo", "level"],
-        |f| match f {
-            "name" => required_line(SPONSOR_NAME_MAX),
-            "logo" => https.clone(),
-            "level" => json!({ "type": "integer", "minimum": 1, "maximum": 5 }),
-            "hasPage" => json!({ "type": ["boolean", "null"] }),
-            "pageContent" => {
-                let mut p = multiline(PAGE_CONTENT_MAX);
-                p["description"] =
-                    json!("HTML; sanitized (no scripts, event handlers or javascript: URLs).");
-                p
-            }
-            "website" | "icon" => https_opt.clone(),
-            "speakers" => {
-                json!({ "type": ["array", "null"], "maxItems": SPEAKERS_MAX, "items": reference("SpeakerInput") })
-            }
-            "color" => optional(HEX_COLOR),
-            "options" => optional_booleans(names::<SponsorOptions>()),
-            other => panic!("no request schema for the sponsor field {other}"),
-        },
-    );
+    let sponsor = object(names::<NewSponsor>(), SPONSOR_REQUIRED, |f| match f {
+        "name" => required_line(SPONSOR_NAME_MAX),
+        "logo" => https.clone(),
+        "level" => json!({ "type": "integer", "minimum": LEVEL_MIN, "maximum": LEVEL_MAX }),
+        "hasPage" => json!({ "type": ["boolean", "null"] }),
+        "pageContent" => {
+            let mut p = multiline(PAGE_CONTENT_MAX);
+            p["description"] =
+                json!("HTML; sanitized (no scripts, event handlers or javascript: URLs).");
+            p
+        }
+        "website" | "icon" => https_opt.clone(),
+        "speakers" => {
+            json!({ "type": ["array", "null"], "maxItems": SPEAKERS_MAX, "items": reference("SpeakerInput") })
+        }
+        "color" => optional(HEX_COLOR),
+        "options" => optional_booleans(names::<SponsorOptions>()),
+        other => panic!("no request schema for the sponsor field {other}"),
+    });
     let key = object(names::<NewKey>(), &["description"], |f| match f {
         "description" => required_line(KEY_DESCRIPTION_MAX),
         "privilege" => {
-            let mut p = nullable_enum(names::<Privilege>());
+            let mut p = choice(names::<Privilege>(), false);
             p["default"] = json!("restricted");
             p
         }
@@ -676,18 +721,16 @@ fn inputs() -> Vec<(&'static str, Value)> {
         ("SponsorPatch", sponsor_patch),
         ("WebhookInput", webhook),
         ("WebhookPatch", webhook_patch),
-        // The answer of `addSpeaker` (built in routes/sponsors.rs).
-        (
-            "SpeakerAdded",
-            json!({
-                "type": "object", "additionalProperties": false, "required": ["id", "email"],
-                "properties": {
-                    "id": { "type": "string" }, "email": { "type": "string" },
-                    "password": { "type": "string", "description": "Only when the account was created by this request (201)." }
-                }
-            }),
-        ),
     ]
+}
+
+/// The required fields of the catalogue, as `name` names them (`None` leaves one out).
+fn catalogue_required(name: impl Fn(&Field) -> Option<&'static str>) -> Vec<&'static str> {
+    onboard_shared::FIELDS
+        .iter()
+        .filter(|f| f.required)
+        .filter_map(name)
+        .collect()
 }
 
 /// A merge patch of `input`'s fields: none required, `null` removes an optional field
@@ -695,7 +738,9 @@ fn inputs() -> Vec<(&'static str, Value)> {
 fn patch_of(input: &Value, description: &str) -> Value {
     let mut p = input.clone();
     if let Some(o) = p.as_object_mut() {
-        o.remove("required");
+        for whole_record_only in ["required", "if", "then"] {
+            o.remove(whole_record_only);
+        }
         o.insert("description".into(), json!(description));
         if let Some(props) = o.get_mut("properties").and_then(Value::as_object_mut) {
             for v in props.values_mut() {
