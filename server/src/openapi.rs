@@ -607,6 +607,11 @@ fn inputs() -> Vec<(&'static str, Value)> {
             json!({ "type": "string", "maxLength": onboard_shared::SLUG_MAX, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$" }),
         );
     }
+    let mut on_existing: Vec<Value> = onboard_shared::ON_EXISTING
+        .iter()
+        .map(|(name, _)| json!(name))
+        .collect();
+    on_existing.push(Value::Null);
     let bulk = json!({
         "type": "object", "additionalProperties": false, "required": ["users"],
         "properties": {
@@ -614,6 +619,12 @@ fn inputs() -> Vec<(&'static str, Value)> {
                 "type": "array", "maxItems": onboard_shared::BULK_MAX,
                 "description": "User payloads (as `UserInput`), each checked on its own: a row the rulebook refuses is answered as `invalid` in the 200 body, not refused with the request.",
                 "items": {}
+            },
+            "onExisting": {
+                "type": ["string", "null"],
+                "enum": on_existing,
+                "default": "skip",
+                "description": "What a row whose e-mail is already a user does: `skip` (its status is `exists`, nothing changes), `update` (its non-empty cells are applied as a patch of that user, as `PATCH /v1/users/{id}` would: `updated` or `unchanged`; such a row needs only the columns it changes), `fail` (`invalid` with `email_taken`)."
             }
         }
     });
