@@ -240,7 +240,7 @@ pub(crate) enum RowOutcome {
 /// A valid bulk row and what it does.
 enum Job {
     /// A new user.
-    Create(NewUser),
+    Create(Box<NewUser>),
     /// `onExisting: "update"`: the row applied to the user its e-mail found (as read).
     Update(Box<(UserDoc, User)>),
 }
@@ -284,7 +284,7 @@ pub(crate) async fn create_many(
             for (i, (row, verdict)) in rows.iter().zip(checked).enumerate() {
                 match verdict {
                     Err(errors) => outcomes[i] = Some(RowOutcome::Invalid(errors)),
-                    Ok(BulkRow::Create(user)) => jobs.push((i, Job::Create(user))),
+                    Ok(BulkRow::Create(user)) => jobs.push((i, Job::Create(Box::new(user)))),
                     Ok(BulkRow::Update(_)) => updates.push((i, row)),
                 }
             }
@@ -324,7 +324,7 @@ pub(crate) async fn create_many(
             for ((i, user), norm) in valid.into_iter().zip(&norms) {
                 match existing.get(norm) {
                     Some((id, email)) => outcomes[i] = Some(existing_row(on_existing, *id, email)),
-                    None => jobs.push((i, Job::Create(user))),
+                    None => jobs.push((i, Job::Create(Box::new(user)))),
                 }
             }
         }
@@ -337,8 +337,8 @@ pub(crate) async fn create_many(
     let tag_ids = tags::upsert_batch(
         state,
         jobs.iter().filter_map(|(_, j)| match j {
-            Job::Create(u) => Some(u),
-            Job::Update(_) => None,
+            Job::Create(u) => Some(&**u),
+            Job::Update(..) => None,
         }),
     )
     .await?;
