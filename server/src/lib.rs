@@ -53,7 +53,7 @@ use tokio::task::JoinHandle;
 pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) passwords: PasswordPool,
-    pub(crate) keys: KeyCache,
+    pub(crate) keys: Arc<KeyCache>,
     pub(crate) limiter: RateLimiter,
     /// The most API keys that may exist (`ONBOARD_MAX_KEYS`).
     pub(crate) max_keys: u64,
@@ -94,6 +94,8 @@ pub struct App {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    /// Keeps the key cache true to the database (`auth::watch_revocations`).
+    watcher: JoinHandle<()>,
     state: Arc<AppState>,
 }
 
@@ -118,6 +120,12 @@ impl App {
             let _ = tx.send(());
         }
         let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.watcher.abort();
     }
 }
 
@@ -168,7 +176,8 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
         attempt += 1;
         tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
     }
-    let keys = KeyCache::default();
+    let keys = Arc::new(KeyCache::default());
+    let watcher = tokio::spawn(auth::watch_revocations(store.clone(), keys.clone()));
     tracing::info!(database = %config.database, transactions = store.transactions, "database ready");
     let state = Arc::new(AppState {
         store,
@@ -203,6 +212,7 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
         addr,
         shutdown: Some(tx),
         task,
+        watcher,
         state,
     })
 }

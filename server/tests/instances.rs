@@ -353,3 +353,64 @@ async fn two_concurrent_requests_with_one_key_make_one_create_and_one_409() {
     assert_eq!(h3["idempotent-replayed"], "true");
     assert_eq!(b3, b1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_key_deleted_through_one_instance_is_refused_by_every_instance_within_a_second() {
+    let cluster = Cluster::start();
+    let (s, _, created) = answer(cluster.post(
+        0,
+        "/v1/keys",
+        &json!({ "description": "short-lived", "privilege": "restricted" }),
+    ))
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let key = created["key"].as_str().unwrap().to_string();
+    let id = created["id"].as_str().unwrap().to_string();
+    let read = |i: usize| {
+        cluster
+            .http
+            .get(format!("{}/v1/tags", cluster.url(i)))
+            .header("authorization", format!("Bearer {key}"))
+    };
+    // Every instance has verified (and cached) the key.
+    for i in 0..3 {
+        let (s, _, b) = answer(read(i)).await;
+        assert_eq!(s, StatusCode::OK, "instance {i}: {b}");
+    }
+
+    let (s, _, b) = answer(
+        cluster
+            .http
+            .delete(format!("{}/v1/keys/{id}", cluster.url(0)))
+            .header("authorization", format!("Bearer {}", cluster.key)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let deleted = Instant::now();
+
+    // The README's bound: refused by every instance within 1 second of the delete.
+    for i in 1..3 {
+        loop {
+            let (s, _, _) = answer(read(i)).await;
+            if s == StatusCode::UNAUTHORIZED {
+                break;
+            }
+            assert_eq!(s, StatusCode::OK);
+            assert!(
+                deleted.elapsed() < Duration::from_secs(1),
+                "instance {i} still accepts the deleted key after 1 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    // And it stays refused.
+    for i in 0..3 {
+        let (s, _, _) = answer(read(i)).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "instance {i}");
+    }
+    // By the change stream, not by the short fallback lifetime of cached keys.
+    for instance in &cluster.instances {
+        let out = instance.output();
+        assert!(!out.contains("API key changes"), "{out}");
+    }
+}

@@ -9,6 +9,7 @@
 
 pub(crate) mod idempotency;
 pub(crate) mod keys;
+mod rewrite;
 pub(crate) mod sponsors;
 pub(crate) mod tags;
 pub(crate) mod users;
