@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use onboard_shared::{
     BULK_MAX, CellValue, Code, FieldError, ON_EXISTING, OnExisting, check_users, csv_safe_cell,
-    suggest_url,
+    suggest_url, update_may_fix,
 };
 use serde_json::Value;
 use std::io::Write;
@@ -275,7 +275,7 @@ pub async fn run(opts: Options) -> Result<Outcome, String> {
             results.push(None);
             continue;
         }
-        if update && an_existing_user_may_fix(&errors) {
+        if update && update_may_fix(&errors) {
             // Only the server knows whether the e-mail is a user's: then the row is a
             // patch of it and needs only the columns it changes.
             only_updates += 1;
@@ -473,15 +473,6 @@ const STATUSES: [&str; 6] = [
     "invalid",
     "failed",
 ];
-
-/// With `--on-existing update`: are these a create's errors that an existing user with
-/// the row's e-mail would not have? Missing required columns (the user has them) and
-/// `options.highlight` on a row whose type is not given (the user may be a Speaker).
-fn an_existing_user_may_fix(errors: &[FieldError]) -> bool {
-    errors
-        .iter()
-        .all(|e| matches!(e.code, Code::Required | Code::SpeakerOnly) && e.field != "email")
-}
 
 /// Did the server refuse the row for want of a `type` (a new user, sent without the
 /// default type)?
