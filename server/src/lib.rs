@@ -8,8 +8,9 @@
 //! HTTP) → `domain/` (one module per resource: what the API does, typed in and out) →
 //! `store/` (one module per collection; the only code that speaks to MongoDB) → MongoDB.
 //! Beside them: `error` (the one HTTP error type), `auth` (API keys), `rate_limit`,
-//! `passwords` (argon2id on a bounded pool), `request` (request ids), `embedded_db` (the
-//! local database process), `openapi` (the document). `import` is the `onboard import`
+//! `passwords` (argon2id on a bounded pool), `metrics` (Prometheus, `GET /metrics`),
+//! `request` (request ids), `embedded_db` (the local database process), `openapi` (the
+//! document). `import` is the `onboard import`
 //! command, a client of the API, not part of the server.
 //!
 //! What this crate must NOT do: re-implement a validation rule (call the rulebook), log a
@@ -25,6 +26,7 @@ mod error;
 mod hash_budget;
 mod idempotency;
 pub mod import;
+mod metrics;
 pub mod openapi;
 pub mod passwords;
 mod rate_limit;
@@ -96,6 +98,8 @@ pub struct App {
     task: JoinHandle<()>,
     /// Keeps the key cache true to the database (`auth::watch_revocations`).
     watcher: JoinHandle<()>,
+    /// `GET /metrics` on its own listener (`ONBOARD_METRICS_BIND`), and its address.
+    metrics: Option<(SocketAddr, JoinHandle<()>)>,
     state: Arc<AppState>,
 }
 
@@ -106,6 +110,11 @@ impl App {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Where `GET /metrics` is served, when `ONBOARD_METRICS_BIND` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(addr, _)| *addr)
     }
 
     /// Whether multi-document writes run in transactions (resolved from
@@ -126,6 +135,9 @@ impl App {
 impl Drop for App {
     fn drop(&mut self) {
         self.watcher.abort();
+        if let Some((_, task)) = &self.metrics {
+            task.abort();
+        }
     }
 }
 
@@ -197,6 +209,19 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
         addr: config.bind,
         source,
     })?;
+    let metrics = match config.metrics_bind {
+        Some(bind) => {
+            let listener = TcpListener::bind(bind)
+                .await
+                .map_err(|source| StartError::Bind { addr: bind, source })?;
+            let addr = listener
+                .local_addr()
+                .map_err(|source| StartError::Bind { addr: bind, source })?;
+            tracing::info!(url = %format!("http://{addr}/metrics"), "metrics listening");
+            Some((addr, tokio::spawn(metrics::serve(listener))))
+        }
+        None => None,
+    };
     let routes = routes::routes(state.clone(), config.web_dir.clone());
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(transport::serve(
@@ -213,6 +238,7 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
         shutdown: Some(tx),
         task,
         watcher,
+        metrics,
         state,
     })
 }
@@ -285,6 +311,7 @@ fn supervise(db: EmbeddedDb, bin: std::path::PathBuf) -> Supervisor {
                 }
                 match EmbeddedDb::start(&bin, &dir, port).await {
                     Ok(new) => {
+                        metrics::get().embedded_db_restart();
                         db = new;
                         break;
                     }

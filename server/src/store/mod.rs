@@ -158,6 +158,9 @@ impl Store {
                     .build(),
             );
         }
+        options.command_event_handler = Some(mongodb::event::EventHandler::callback(|e| {
+            crate::metrics::get().database(e)
+        }));
         let client = Client::with_options(options)?;
         let db = client.database(database);
         let hello = db.run_command(doc! { "hello": 1 }).await?;
