@@ -654,11 +654,15 @@ fn inputs() -> Vec<(&'static str, Value)> {
             json!({ "type": "string", "maxLength": onboard_shared::SLUG_MAX, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$" }),
         );
     }
-    let mut on_existing: Vec<Value> = onboard_shared::ON_EXISTING
+    let on_existing: Vec<&str> = onboard_shared::ON_EXISTING
         .iter()
-        .map(|(name, _)| json!(name))
+        .map(|(name, _)| *name)
         .collect();
-    on_existing.push(Value::Null);
+    let mut on_existing = choice(&on_existing, false);
+    on_existing["default"] = json!("skip");
+    on_existing["description"] = json!(
+        "What a row whose e-mail is already a user does: `skip` (its status is `exists`, nothing changes), `update` (its non-empty cells are applied as a patch of that user, as `PATCH /v1/users/{id}` would: `updated` or `unchanged`; such a row needs only the columns it changes), `fail` (`invalid` with `email_taken`)."
+    );
     let bulk = json!({
         "type": "object", "additionalProperties": false, "required": ["users"],
         "properties": {
@@ -667,12 +671,7 @@ fn inputs() -> Vec<(&'static str, Value)> {
                 "description": "User payloads (as `UserInput`), each checked on its own: a row the rulebook refuses is answered as `invalid` in the 200 body, not refused with the request.",
                 "items": {}
             },
-            "onExisting": {
-                "type": ["string", "null"],
-                "enum": on_existing,
-                "default": "skip",
-                "description": "What a row whose e-mail is already a user does: `skip` (its status is `exists`, nothing changes), `update` (its non-empty cells are applied as a patch of that user, as `PATCH /v1/users/{id}` would: `updated` or `unchanged`; such a row needs only the columns it changes), `fail` (`invalid` with `email_taken`)."
-            }
+            "onExisting": on_existing
         }
     });
     vec![
