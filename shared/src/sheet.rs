@@ -6,7 +6,8 @@
 //! A cell becomes a value by its field's [`FieldKind`]: text as written (trimmed), tags
 //! split on `;` `,` `|`, yes/no words as booleans ([`crate::yes_no`]; other words stay text
 //! for the rulebook to refuse), a full name split into first and last name
-//! ([`crate::split_full_name`]). Empty cells are left out.
+//! ([`crate::split_full_name`]). Empty cells are left out. A cell written by
+//! [`crate::csv_safe_cell`] (`'=1+1`) is read through [`crate::csv_cell_value`] first.
 
 use crate::catalogue::{FIELDS, Field, FieldKind, field, field_for_header, header_key};
 use crate::doc::Json;
@@ -290,7 +291,9 @@ fn sheet_row(
         let (Some(f), Some(cell)) = (f, cells.get(i)) else {
             continue;
         };
-        let cell = cell.trim();
+        // A cell a CSV writer marked as text (`'=1+1`, see `csv_safe_cell`) holds its value
+        // without the mark, so an exported file imports to what was exported.
+        let cell = crate::csv::csv_cell_value(cell.trim());
         if cell.is_empty() {
             continue;
         }

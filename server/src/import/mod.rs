@@ -3,9 +3,9 @@
 //! `POST /v1/users/bulk` with a progress bar, and every row's outcome written to
 //! `FILE.results.csv`. Passwords go to that file only (mode 0600), never to the terminal.
 
-mod client;
+pub(crate) mod client;
 pub mod csv_rows;
-mod url_guard;
+pub(crate) mod url_guard;
 
 pub use csv_rows::Mapping;
 use sha2::Digest;
