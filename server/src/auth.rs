@@ -2,13 +2,16 @@
 //!
 //! Keys are 256 random bits, shown once at creation and stored as SHA-256 hashes (a fast
 //! hash is right here: the input is random, not a human password, so there is nothing to
-//! brute-force). Verified keys are cached in memory for a minute so the hot path does no
-//! database round trip; deleting a key evicts it from this instance's cache at once.
+//! brute-force). Verified keys are cached in memory so the hot path does no database round
+//! trip; every instance watches the keys' change stream and evicts a deleted or replaced
+//! key as the change arrives (without a stream, entries live half a second), so a
+//! deleted key is refused everywhere within a second.
 
 use crate::config::Secret;
 use crate::data_dir;
 use crate::error::ApiError;
 use crate::rate_limit::FailedAuthLimiter;
+use crate::store::keys::KeyChange;
 use crate::store::{self, Store, StoreError};
 use mongodb::bson::oid::ObjectId;
 use onboard_shared::Privilege;
@@ -56,35 +59,76 @@ pub(crate) fn generate_key() -> String {
     )
 }
 
+/// How long a verified key is trusted while the keys' change stream runs: a change or
+/// delete evicts it at once (see [`watch_revocations`]), so this only bounds memory.
 const CACHE_TTL: Duration = Duration::from_secs(60);
+/// How long a verified key is trusted while no change stream runs (it failed, is being
+/// reopened, or the database is a standalone server without one): a key deleted through
+/// another instance is refused here within this, under the README's 1 second.
+const UNWATCHED_TTL: Duration = Duration::from_millis(500);
+/// How long to wait before opening a failed change stream again.
+const REWATCH_DELAY: Duration = Duration::from_secs(1);
 const CACHE_MAX: usize = 10_000;
 /// How long an unknown key is remembered as unknown: a burst of wrong keys costs one
 /// database read each per this period, not one per request. Keys are 256 random bits
 /// made by this server, so an unknown one does not become valid by itself meanwhile.
 const NEGATIVE_TTL: Duration = Duration::from_secs(30);
 
+/// Verified keys by hash, per process. Every instance learns of a deleted or replaced key
+/// from the database's change stream of the keys; while it has none, entries live only
+/// [`UNWATCHED_TTL`].
 #[derive(Debug, Default)]
 pub(crate) struct KeyCache {
-    entries: Mutex<HashMap<String, (Caller, Instant)>>,
+    entries: Mutex<Entries>,
     /// Hashes recently looked up and not found.
     unknown: Mutex<HashMap<String, Instant>>,
 }
 
+#[derive(Debug, Default)]
+struct Entries {
+    map: HashMap<String, (Caller, Instant)>,
+    /// Counts the changes seen; a key read from the database before a change is not cached
+    /// after it (it may be the one that changed).
+    generation: u64,
+    /// A change stream is open and every entry was read after it opened.
+    watched: bool,
+}
+
 impl KeyCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn get(&self, hash: &str) -> Option<Caller> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entries = self.lock();
+        let ttl = if entries.watched {
+            CACHE_TTL
+        } else {
+            UNWATCHED_TTL
+        };
         entries
+            .map
             .get(hash)
-            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
+            .filter(|(_, at)| at.elapsed() < ttl)
             .map(|(c, _)| *c)
     }
 
-    pub(crate) fn put(&self, hash: String, caller: Caller) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= CACHE_MAX {
-            entries.clear();
+    /// Take before reading a key from the database; give to [`KeyCache::put`].
+    pub(crate) fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
+    /// Caches a key read from the database when `generation` was current, unless a change
+    /// was seen since.
+    pub(crate) fn put(&self, hash: String, caller: Caller, generation: u64) {
+        let mut entries = self.lock();
+        if entries.generation != generation {
+            return;
         }
-        entries.insert(hash, (caller, Instant::now()));
+        if entries.map.len() >= CACHE_MAX {
+            entries.map.clear();
+        }
+        entries.map.insert(hash, (caller, Instant::now()));
     }
 
     fn known_unknown(&self, hash: &str) -> bool {
@@ -105,11 +149,72 @@ impl KeyCache {
         unknown.insert(hash, Instant::now());
     }
 
+    /// A key deleted through this instance.
     pub(crate) fn evict(&self, hash: &str) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(hash);
+        self.lock().map.remove(hash);
+    }
+
+    /// The key `id` was deleted or its hash replaced, maybe by another instance.
+    fn forget_key(&self, id: ObjectId) {
+        let mut entries = self.lock();
+        entries.generation += 1;
+        entries.map.retain(|_, (c, _)| c.key_id != id);
+    }
+
+    /// Changes may go unseen from now on: forget everything, trust new entries briefly.
+    fn unwatched(&self) {
+        let mut entries = self.lock();
+        entries.generation += 1;
+        entries.watched = false;
+        entries.map.clear();
+    }
+
+    /// A change stream has just opened: what was read before it is forgotten, what is read
+    /// from now on is kept until a change evicts it.
+    fn watching(&self) {
+        let mut entries = self.lock();
+        entries.generation += 1;
+        entries.watched = true;
+        entries.map.clear();
+    }
+}
+
+/// Keeps `cache` true to the database for as long as it runs (the app aborts it at
+/// shutdown): a key deleted or replaced through any instance is evicted as its change
+/// arrives. When the stream cannot be opened or fails, the cache falls back to
+/// [`UNWATCHED_TTL`] and the stream is opened again after [`REWATCH_DELAY`].
+pub(crate) async fn watch_revocations(store: Store, cache: std::sync::Arc<KeyCache>) {
+    let mut failing = false;
+    loop {
+        match store::keys::watch(&store).await {
+            Ok(mut changes) => {
+                cache.watching();
+                if failing {
+                    tracing::info!("watching API key changes again");
+                }
+                loop {
+                    match changes.next().await {
+                        Ok(KeyChange::Changed(id)) => cache.forget_key(id),
+                        Ok(KeyChange::All) => cache.unwatched(),
+                        Ok(KeyChange::Added) => {}
+                        Err(e) => {
+                            cache.unwatched();
+                            tracing::warn!(error = %e, "the change stream of API keys stopped; verified keys are re-read every 0.5 s until it is back");
+                            failing = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                cache.unwatched();
+                if !failing {
+                    tracing::warn!(error = %e, "cannot watch API key changes (a standalone MongoDB has no change streams); verified keys are re-read every 0.5 s");
+                    failing = true;
+                }
+            }
+        }
+        tokio::time::sleep(REWATCH_DELAY).await;
     }
 }
 
@@ -155,7 +260,10 @@ pub(crate) async fn authenticate(
         Some(c) => c,
         None => {
             if let Some(addr) = client {
-                failures.check(addr).map_err(ApiError::RateLimited)?;
+                failures.check(addr).map_err(|info| {
+                    crate::metrics::get().rate_limited("auth_failures");
+                    ApiError::RateLimited(info)
+                })?;
             }
             let unknown = |hash| {
                 if let Some(addr) = client {
@@ -167,6 +275,7 @@ pub(crate) async fn authenticate(
             if cache.known_unknown(&hash) {
                 return Err(unknown(hash));
             }
+            let generation = cache.generation();
             let Some(doc) = store::keys::find_by_hash(store, &hash).await? else {
                 return Err(unknown(hash));
             };
@@ -174,7 +283,7 @@ pub(crate) async fn authenticate(
                 key_id: doc.id,
                 privilege: doc.privilege,
             };
-            cache.put(hash, caller);
+            cache.put(hash, caller, generation);
             caller
         }
     };

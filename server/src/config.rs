@@ -78,6 +78,9 @@ pub struct Config {
     /// Origins whose pages may call the API from a browser (exact, e.g.
     /// `https://app.example.com`); empty: none.
     pub cors_origins: Vec<String>,
+    /// Where `GET /metrics` is served (Prometheus text format), on its own listener;
+    /// `None`: no metrics endpoint.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 impl Config {
@@ -102,6 +105,7 @@ impl Config {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             auth_failures: DEFAULT_AUTH_FAILURES,
             cors_origins: Vec::new(),
+            metrics_bind: None,
         }
     }
 

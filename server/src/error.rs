@@ -289,6 +289,9 @@ impl ApiError {
         if let ApiError::Internal(detail) = self {
             tracing::error!(request_id = %request::current_id(), error = %detail, "internal error");
         }
+        if let ApiError::Overloaded = self {
+            crate::metrics::get().overloaded();
+        }
         let json_error;
         let errors = match self {
             ApiError::Validation(e) | ApiError::Conflict(e) => Some(e.as_slice()),

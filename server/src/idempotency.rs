@@ -264,5 +264,6 @@ fn replay(found: &Record, print: &str, key_id: &ObjectId, key: &str) -> Result<R
     }
     res.headers_mut()
         .insert(REPLAYED, HeaderValue::from_static("true"));
+    crate::metrics::get().idempotent_replay();
     Ok(res)
 }

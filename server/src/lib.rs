@@ -8,9 +8,10 @@
 //! HTTP) → `domain/` (one module per resource: what the API does, typed in and out) →
 //! `store/` (one module per collection; the only code that speaks to MongoDB) → MongoDB.
 //! Beside them: `error` (the one HTTP error type), `auth` (API keys), `rate_limit`,
-//! `passwords` (argon2id on a bounded pool), `request` (request ids), `embedded_db` (the
-//! local database process), `openapi` (the document). `import` and `export` are the
-//! `onboard import` and `onboard export` commands, clients of the API, not part of the server.
+//! `passwords` (argon2id on a bounded pool), `metrics` (Prometheus, `GET /metrics`),
+//! `request` (request ids), `embedded_db` (the local database process), `openapi` (the
+//! document). `import` and `export` are the `onboard import` and `onboard export`
+//! commands, clients of the API, not part of the server.
 //!
 //! What this crate must NOT do: re-implement a validation rule (call the rulebook), log a
 //! password, API key or hash, or decide uniqueness by reading before writing (unique
@@ -26,6 +27,7 @@ pub mod export;
 mod hash_budget;
 mod idempotency;
 pub mod import;
+mod metrics;
 pub mod openapi;
 pub mod passwords;
 mod rate_limit;
@@ -54,7 +56,7 @@ use tokio::task::JoinHandle;
 pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) passwords: PasswordPool,
-    pub(crate) keys: KeyCache,
+    pub(crate) keys: Arc<KeyCache>,
     pub(crate) limiter: RateLimiter,
     /// The most API keys that may exist (`ONBOARD_MAX_KEYS`).
     pub(crate) max_keys: u64,
@@ -95,6 +97,10 @@ pub struct App {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    /// Keeps the key cache true to the database (`auth::watch_revocations`).
+    watcher: JoinHandle<()>,
+    /// `GET /metrics` on its own listener (`ONBOARD_METRICS_BIND`), and its address.
+    metrics: Option<(SocketAddr, JoinHandle<()>)>,
     state: Arc<AppState>,
 }
 
@@ -105,6 +111,11 @@ impl App {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Where `GET /metrics` is served, when `ONBOARD_METRICS_BIND` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(addr, _)| *addr)
     }
 
     /// Whether multi-document writes run in transactions (resolved from
@@ -119,6 +130,15 @@ impl App {
             let _ = tx.send(());
         }
         let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.watcher.abort();
+        if let Some((_, task)) = &self.metrics {
+            task.abort();
+        }
     }
 }
 
@@ -169,7 +189,8 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
         attempt += 1;
         tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
     }
-    let keys = KeyCache::default();
+    let keys = Arc::new(KeyCache::default());
+    let watcher = tokio::spawn(auth::watch_revocations(store.clone(), keys.clone()));
     tracing::info!(database = %config.database, transactions = store.transactions, "database ready");
     let state = Arc::new(AppState {
         store,
@@ -189,6 +210,19 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
         addr: config.bind,
         source,
     })?;
+    let metrics = match config.metrics_bind {
+        Some(bind) => {
+            let listener = TcpListener::bind(bind)
+                .await
+                .map_err(|source| StartError::Bind { addr: bind, source })?;
+            let addr = listener
+                .local_addr()
+                .map_err(|source| StartError::Bind { addr: bind, source })?;
+            tracing::info!(url = %format!("http://{addr}/metrics"), "metrics listening");
+            Some((addr, tokio::spawn(metrics::serve(listener))))
+        }
+        None => None,
+    };
     let routes = routes::routes(state.clone(), config.web_dir.clone());
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(transport::serve(
@@ -204,6 +238,8 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
         addr,
         shutdown: Some(tx),
         task,
+        watcher,
+        metrics,
         state,
     })
 }
@@ -276,6 +312,7 @@ fn supervise(db: EmbeddedDb, bin: std::path::PathBuf) -> Supervisor {
                 }
                 match EmbeddedDb::start(&bin, &dir, port).await {
                     Ok(new) => {
+                        metrics::get().embedded_db_restart();
                         db = new;
                         break;
                     }

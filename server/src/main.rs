@@ -249,6 +249,10 @@ struct ServeArgs {
     /// exact origins (`https://app.example.com`). Default: none (no CORS headers at all).
     #[arg(long, env = "ONBOARD_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
+    /// Serve Prometheus metrics at GET /metrics on this address, apart from the API (e.g.
+    /// 127.0.0.1:9464). Default: off.
+    #[arg(long, env = "ONBOARD_METRICS_BIND")]
+    metrics_bind: Option<SocketAddr>,
 }
 
 fn init_logging(format: LogFormat) {
@@ -392,6 +396,7 @@ async fn async_main() -> ExitCode {
                 max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
                 auth_failures: args.auth_failures,
                 cors_origins: args.cors_origins,
+                metrics_bind: args.metrics_bind,
             };
             match onboard::run(config).await {
                 Ok(()) => ExitCode::SUCCESS,

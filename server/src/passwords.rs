@@ -142,7 +142,11 @@ impl PasswordPool {
     ) -> Result<String, HashError> {
         // Held until the hash is done: at most one job per thread is ever in the channel
         // or running, so the channel never fills and the lines decide the order.
+        let waiting = crate::metrics::get().hash_waiting();
+        let since = std::time::Instant::now();
         let _slot = self.budget.slot(class).await?;
+        crate::metrics::get().hash_waited(since.elapsed());
+        drop(waiting);
         let (reply, rx) = oneshot::channel();
         let job = Job {
             password: password.clone(),

@@ -34,7 +34,7 @@ struct Cluster {
     http: Client,
 }
 
-fn spawn_instance(database: &str, key: &str) -> Child {
+fn spawn_instance(database: &str, key: &str, env: &[(&str, &str)]) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_onboard"));
     cmd.arg("serve").args(["--bind", "127.0.0.1:0"]);
     for var in [
@@ -50,6 +50,7 @@ fn spawn_instance(database: &str, key: &str) -> Child {
         .env("ONBOARD_API_KEY", key)
         .env("ONBOARD_RATE_LIMIT", "0")
         .env("ONBOARD_LOG_FORMAT", "json")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -58,10 +59,17 @@ fn spawn_instance(database: &str, key: &str) -> Child {
 
 impl Cluster {
     fn start() -> Cluster {
+        Cluster::start_with(&[])
+    }
+
+    /// Three instances with these extra environment variables.
+    fn start_with(env: &[(&str, &str)]) -> Cluster {
         let database = unique_name("inst_");
         let key = format!("onb_test_{:032x}", rand::random::<u128>());
         // Started together, before any waits: their start-ups race on the empty database.
-        let children: Vec<Child> = (0..3).map(|_| spawn_instance(&database, &key)).collect();
+        let children: Vec<Child> = (0..3)
+            .map(|_| spawn_instance(&database, &key, env))
+            .collect();
         let instances = children
             .into_iter()
             .map(|mut child| {
@@ -71,7 +79,7 @@ impl Cluster {
                     output,
                     url: String::new(),
                 };
-                instance.url = instance.wait_url();
+                instance.url = instance.wait_url("onboard listening");
                 instance
             })
             .collect();
@@ -108,14 +116,15 @@ impl Instance {
         self.output.lock().unwrap().clone()
     }
 
-    fn wait_url(&mut self) -> String {
+    /// The URL logged on the line saying `message`, once it is logged.
+    fn wait_url(&mut self, message: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let out = self.output();
-            if out.contains("onboard listening")
-                && let Some(at) = out.find("http://127.0.0.1:")
+            if let Some(line) = out.lines().find(|l| l.contains(message))
+                && let Some(at) = line.find("http://127.0.0.1:")
             {
-                return out[at..]
+                return line[at..]
                     .split(|c: char| c.is_whitespace() || c == '"')
                     .next()
                     .unwrap()
@@ -352,4 +361,283 @@ async fn two_concurrent_requests_with_one_key_make_one_create_and_one_409() {
     assert_eq!(s3, StatusCode::OK);
     assert_eq!(h3["idempotent-replayed"], "true");
     assert_eq!(b3, b1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_key_deleted_through_one_instance_is_refused_by_every_instance_within_a_second() {
+    let cluster = Cluster::start();
+    let (s, _, created) = answer(cluster.post(
+        0,
+        "/v1/keys",
+        &json!({ "description": "short-lived", "privilege": "restricted" }),
+    ))
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let key = created["key"].as_str().unwrap().to_string();
+    let id = created["id"].as_str().unwrap().to_string();
+    let read = |i: usize| {
+        cluster
+            .http
+            .get(format!("{}/v1/tags", cluster.url(i)))
+            .header("authorization", format!("Bearer {key}"))
+    };
+    // Every instance has verified (and cached) the key.
+    for i in 0..3 {
+        let (s, _, b) = answer(read(i)).await;
+        assert_eq!(s, StatusCode::OK, "instance {i}: {b}");
+    }
+
+    let (s, _, b) = answer(
+        cluster
+            .http
+            .delete(format!("{}/v1/keys/{id}", cluster.url(0)))
+            .header("authorization", format!("Bearer {}", cluster.key)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let deleted = Instant::now();
+
+    // The README's bound: refused by every instance within 1 second of the delete.
+    for i in 1..3 {
+        loop {
+            let (s, _, _) = answer(read(i)).await;
+            if s == StatusCode::UNAUTHORIZED {
+                break;
+            }
+            assert_eq!(s, StatusCode::OK);
+            assert!(
+                deleted.elapsed() < Duration::from_secs(1),
+                "instance {i} still accepts the deleted key after 1 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    // And it stays refused.
+    for i in 0..3 {
+        let (s, _, _) = answer(read(i)).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "instance {i}");
+    }
+    // By the change stream, not by the short fallback lifetime of cached keys.
+    for instance in &cluster.instances {
+        let out = instance.output();
+        assert!(!out.contains("API key changes"), "{out}");
+    }
+}
+
+/// One sample of a scrape: name, labels, value.
+type Sample = (String, Vec<(String, String)>, f64);
+
+/// Parses the Prometheus text format strictly enough to fail on a malformed line.
+fn parse_scrape(text: &str) -> Vec<Sample> {
+    let mut samples = Vec::new();
+    for line in text.lines() {
+        if line.is_empty() || line.starts_with("# HELP ") || line.starts_with("# TYPE ") {
+            continue;
+        }
+        assert!(!line.starts_with('#'), "unexpected comment: {line}");
+        let (series, value) = line.rsplit_once(' ').expect("a sample is `series value`");
+        let value: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("not a number: {line}"));
+        let (name, labels) = match series.split_once('{') {
+            None => (series, Vec::new()),
+            Some((name, rest)) => {
+                let rest = rest.strip_suffix('}').expect("labels end with }");
+                let labels = rest
+                    .split(',')
+                    .filter(|l| !l.is_empty())
+                    .map(|l| {
+                        let (k, v) = l.split_once('=').expect("label=value");
+                        let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"'));
+                        (k.to_string(), v.expect("a quoted label value").to_string())
+                    })
+                    .collect();
+                (name, labels)
+            }
+        };
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
+            "{line}"
+        );
+        samples.push((name.to_string(), labels, value));
+    }
+    samples
+}
+
+/// The value of the sample named `name` whose labels include `labels` (summed over the
+/// others), or None when there is none.
+fn sample(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let found: Vec<f64> = samples
+        .iter()
+        .filter(|(n, l, _)| {
+            n == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
+        })
+        .map(|(_, _, v)| *v)
+        .collect();
+    (!found.is_empty()).then(|| found.iter().sum())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn metrics_count_requests_by_route_template_and_show_no_identifier() {
+    let mut cluster = Cluster::start_with(&[("ONBOARD_METRICS_BIND", "127.0.0.1:0")]);
+    let metrics = cluster.instances[0].wait_url("metrics listening");
+    assert!(metrics.ends_with("/metrics"), "{metrics}");
+
+    let email = format!("{}@example.com", unique_name("metrics"));
+    let idempotency_key = unique_name("idem-");
+    let create = || {
+        cluster
+            .post(0, "/v1/users", &user(&email))
+            .header("Idempotency-Key", &idempotency_key)
+    };
+    let (s, _, created) = answer(create()).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let (s, h, _) = answer(create()).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(h["idempotent-replayed"], "true");
+    let id = created["id"].as_str().unwrap().to_string();
+    let get = |path: String| {
+        cluster
+            .http
+            .get(format!("{}{path}", cluster.url(0)))
+            .header("authorization", format!("Bearer {}", cluster.key))
+    };
+    assert_eq!(
+        answer(get(format!("/v1/users/{id}"))).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        answer(get("/v1/users/0123456789abcdef01234567".into()))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        answer(get(format!("/v1/users?email={email}"))).await.0,
+        StatusCode::OK
+    );
+    let wrong_key = format!("onb_{:064x}", 7);
+    let (s, _, _) = answer(
+        cluster
+            .http
+            .get(format!("{}/v1/tags", cluster.url(0)))
+            .header("authorization", format!("Bearer {wrong_key}")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // The API's own port does not serve the metrics.
+    let api_metrics = cluster
+        .http
+        .get(format!("{}/metrics", cluster.url(0)))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(api_metrics.status(), StatusCode::OK);
+
+    let scrape = cluster.http.get(&metrics).send().await.unwrap();
+    assert_eq!(scrape.status(), StatusCode::OK);
+    assert!(
+        scrape.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4"),
+        "{:?}",
+        scrape.headers()
+    );
+    let text = scrape.text().await.unwrap();
+    let samples = parse_scrape(&text);
+    let requests = |method: &str, route: &str, status: &str| {
+        sample(
+            &samples,
+            "onboard_http_requests_total",
+            &[("method", method), ("route", route), ("status", status)],
+        )
+        .unwrap_or(0.0)
+    };
+    assert_eq!(requests("POST", "/v1/users", "201"), 2.0, "{text}");
+    assert_eq!(requests("GET", "/v1/users/{id}", "200"), 1.0, "{text}");
+    assert_eq!(requests("GET", "/v1/users/{id}", "404"), 1.0, "{text}");
+    assert_eq!(requests("GET", "/v1/users", "200"), 1.0, "{text}");
+    assert_eq!(requests("GET", "/v1/tags", "401"), 1.0, "{text}");
+    assert!(requests("GET", "other", "404") >= 1.0, "{text}");
+    assert_eq!(
+        sample(
+            &samples,
+            "onboard_http_request_duration_seconds_count",
+            &[("route", "/v1/users/{id}")]
+        ),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&samples, "onboard_idempotent_replays_total", &[]),
+        Some(1.0)
+    );
+    assert!(sample(&samples, "onboard_hash_wait_seconds_count", &[]).unwrap() >= 1.0);
+    assert_eq!(sample(&samples, "onboard_hash_queue_depth", &[]), Some(0.0));
+    assert!(
+        sample(
+            &samples,
+            "onboard_db_operation_duration_seconds_count",
+            &[("operation", "insert")]
+        )
+        .unwrap()
+            >= 1.0,
+        "{text}"
+    );
+    for name in [
+        "onboard_overloaded_total",
+        "onboard_embedded_db_restarts_total",
+    ] {
+        assert_eq!(sample(&samples, name, &[]), Some(0.0), "{name}");
+    }
+    assert_eq!(
+        sample(
+            &samples,
+            "onboard_rate_limited_total",
+            &[("budget", "auth_failures")]
+        ),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &samples,
+            "onboard_build_info",
+            &[("version", env!("CARGO_PKG_VERSION"))]
+        ),
+        Some(1.0)
+    );
+
+    // No identifier of a person, a record, a key or a request is anywhere in the scrape.
+    for secret in [
+        email.as_str(),
+        id.as_str(),
+        cluster.key.as_str(),
+        wrong_key.as_str(),
+        &onboard::auth::hash_key(&cluster.key),
+        idempotency_key.as_str(),
+        "@",
+    ] {
+        assert!(!text.contains(secret), "the scrape shows {secret:?}");
+    }
+    let hex_run = text
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    assert!(hex_run < 24, "the scrape has an id-like hex run:\n{text}");
+
+    // Only GET /metrics there.
+    let other = cluster
+        .http
+        .get(metrics.replace("/metrics", "/v1/users"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
 }

@@ -40,6 +40,7 @@ pub(crate) async fn create(state: &AppState, request: NewKey) -> Result<CreatedK
     let key = generate_key();
     let hash = hash_key(&key);
     let privilege = request.privilege;
+    let generation = state.keys.generation();
     let doc = store::keys::insert_capped(
         &state.store,
         hash.clone(),
@@ -55,6 +56,7 @@ pub(crate) async fn create(state: &AppState, request: NewKey) -> Result<CreatedK
             key_id: doc.id,
             privilege,
         },
+        generation,
     );
     tracing::info!(key_id = %doc.id, ?privilege, "API key created");
     Ok(CreatedKey {

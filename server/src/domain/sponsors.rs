@@ -214,20 +214,24 @@ async fn create_checked(
     let base = slugify(&sponsor.name);
 
     // 4. The atomic write, retried when a slug or generated username was taken meanwhile.
+    // A slug the unique index refused is skipped from then on: a concurrent create may hold
+    // it in a transaction not yet committed, which the lookup cannot see.
+    let mut refused: Vec<String> = Vec::new();
     let mut attempt = 0;
     loop {
         attempt += 1;
-        doc.slug = free_slug(state, &base).await?;
+        doc.slug = free_slug(state, &base, &refused).await?;
         match write(state, &doc, &speakers).await {
             Ok(()) => break,
             Err(WriteFail::Store(e @ StoreError::Transient(_))) => {
                 return Ok(Err(Restart::Transient(e)));
             }
             Err(WriteFail::Store(e)) => return Err(e.into()),
-            Err(_) if attempt >= 10 => {
+            // Every refused slug is skipped after, so each attempt lost to another create.
+            Err(_) if attempt >= 32 => {
                 return Err(DomainError::Internal("sponsor write kept colliding".into()));
             }
-            Err(WriteFail::Slug) => continue,
+            Err(WriteFail::Slug) => refused.push(std::mem::take(&mut doc.slug)),
             Err(WriteFail::Speaker(i, index)) => {
                 let Some(Speaker::New(account)) = speakers.get_mut(i) else {
                     return Err(DomainError::Internal("speaker index out of range".into()));
@@ -273,10 +277,14 @@ async fn create_checked(
 }
 
 /// `base`, or the first free `base-2`, `base-3`... (the rulebook's `slug_with_suffix`,
-/// which cuts long bases so the slug fits). Candidates are looked up 16 at a time. A
-/// concurrent create can still take the one chosen; the unique index then refuses the
-/// insert and the caller retries.
-async fn free_slug(state: &AppState, base: &str) -> Result<String, DomainError> {
+/// which cuts long bases so the slug fits), leaving out the `refused` ones. Candidates are
+/// looked up 16 at a time. A concurrent create can still take the one chosen; the unique
+/// index then refuses the insert and the caller retries without it.
+async fn free_slug(
+    state: &AppState,
+    base: &str,
+    refused: &[String],
+) -> Result<String, DomainError> {
     const BATCH: u32 = 16;
     let mut first = 1;
     loop {
@@ -284,7 +292,10 @@ async fn free_slug(state: &AppState, base: &str) -> Result<String, DomainError> 
             .map(|n| slug_with_suffix(base, n))
             .collect();
         let taken = store::sponsors::taken_slugs(&state.store, &candidates).await?;
-        if let Some(free) = candidates.into_iter().find(|c| !taken.contains(c)) {
+        if let Some(free) = candidates
+            .into_iter()
+            .find(|c| !taken.contains(c) && !refused.contains(c))
+        {
             return Ok(free);
         }
         first += BATCH;

@@ -631,7 +631,7 @@ pub(crate) static ROUTES: &[Route] = &[
     },
 ];
 
-/// The API, the static page for other paths, and the one rejection handler at the end.
+/// The API, and the static page (with the one rejection handler) for other paths.
 pub(crate) fn routes(state: Arc<AppState>, web_dir: PathBuf) -> BoxedFilter<(Response,)> {
     let api =
         warp::method()
@@ -654,11 +654,16 @@ pub(crate) fn routes(state: Arc<AppState>, web_dir: PathBuf) -> BoxedFilter<(Res
                     }
                 },
             );
-    api.or(web::routes(web_dir))
-        .unify()
+    // The page's files and unknown paths, counted under one route label (`other`); the
+    // API's requests are counted by `dispatch` under their route template.
+    let web = web::routes(web_dir)
         .recover(handle_rejection)
         .unify()
-        .boxed()
+        .with(warp::log::custom(|info| {
+            crate::metrics::get().request(info.method(), "other", info.status(), info.elapsed());
+        }))
+        .map(Reply::into_response);
+    api.or(web).unify().boxed()
 }
 
 /// The path's segments, ignoring one trailing slash.
@@ -747,8 +752,11 @@ where
         // Not an API path: the static page may have it.
         return Err(warp::reject::not_found());
     }
+    let started = std::time::Instant::now();
     let Some((route, params)) = found.iter().find(|(r, _)| r.method == method) else {
-        return Ok(ApiError::MethodNotAllowed(allow(&found)).into_response());
+        let res = ApiError::MethodNotAllowed(allow(&found)).into_response();
+        crate::metrics::get().request(&method, found[0].0.path, res.status(), started.elapsed());
+        return Ok(res);
     };
     let answer = async {
         let caller = match route.access {
@@ -791,7 +799,9 @@ where
             _ => (route.handler)(request).await,
         }
     };
-    Ok(answer.await.unwrap_or_else(Reply::into_response))
+    let res = answer.await.unwrap_or_else(Reply::into_response);
+    crate::metrics::get().request(&method, route.path, res.status(), started.elapsed());
+    Ok(res)
 }
 
 /// Authenticates the caller for `need`, then takes one token from its rate-limit bucket.
@@ -817,6 +827,7 @@ async fn authorize(
         Ok(None) => {}
         Err(info) => {
             request::set_rate(info);
+            crate::metrics::get().rate_limited("requests");
             return Err(ApiError::RateLimited(info));
         }
     }

@@ -3,7 +3,8 @@
 //! No `Debug` on [`KeyDoc`]: it holds a hash, and hashes never reach a log line.
 
 use super::{Page, Store, StoreError, Unique, find_page};
-use mongodb::bson::{DateTime, doc, oid::ObjectId};
+use mongodb::bson::{DateTime, Document, doc, oid::ObjectId};
+use mongodb::change_stream::event::{ChangeStreamEvent, OperationType};
 use mongodb::error::Error as DbError;
 use mongodb::options::ReturnDocument;
 use onboard_shared::Privilege;
@@ -192,4 +193,56 @@ pub(crate) async fn delete(store: &Store, id: ObjectId) -> Result<Option<String>
         .find_one_and_delete(doc! { "_id": id, "configured": { "$ne": true } })
         .await?
         .map(|k| k.hash))
+}
+
+/// What happened to the stored keys, as a cache of verified keys needs to know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyChange {
+    /// This key was deleted or changed (its hash replaced): forget it.
+    Changed(ObjectId),
+    /// The collection itself went away (dropped, renamed): forget every key.
+    All,
+    /// A key was added: nothing known is wrong.
+    Added,
+}
+
+/// The change stream of [`COLLECTION`]; see [`watch`].
+pub(crate) struct KeyChanges(mongodb::change_stream::ChangeStream<ChangeStreamEvent<Document>>);
+
+impl KeyChanges {
+    /// The next change; an error means the stream is over (open a new one).
+    pub(crate) async fn next(&mut self) -> Result<KeyChange, StoreError> {
+        use futures_util::StreamExt;
+        let Some(event) = self.0.next().await else {
+            return Err(StoreError::Other(DbError::custom(
+                "the change stream ended",
+            )));
+        };
+        let event = event?;
+        let id = event
+            .document_key
+            .as_ref()
+            .and_then(|k| k.get_object_id("_id").ok());
+        Ok(match (event.operation_type, id) {
+            (OperationType::Insert, _) => KeyChange::Added,
+            (OperationType::Update | OperationType::Replace | OperationType::Delete, Some(id)) => {
+                KeyChange::Changed(id)
+            }
+            _ => KeyChange::All,
+        })
+    }
+}
+
+/// Opens a change stream on the keys: every update, replace and delete after this call
+/// returns is seen by [`KeyChanges::next`]. Needs a replica set (MongoDB) or the embedded
+/// server, which advertises one; a standalone server refuses it.
+pub(crate) async fn watch(store: &Store) -> Result<KeyChanges, StoreError> {
+    let stream = store
+        .collection::<Document>(COLLECTION)
+        .watch()
+        // How long the server holds an empty getMore: short, so a stuck connection is
+        // noticed soon; events are returned as soon as they happen either way.
+        .max_await_time(std::time::Duration::from_millis(500))
+        .await?;
+    Ok(KeyChanges(stream))
 }

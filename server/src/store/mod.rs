@@ -9,6 +9,7 @@
 
 pub(crate) mod idempotency;
 pub(crate) mod keys;
+mod rewrite;
 pub(crate) mod sponsors;
 pub(crate) mod tags;
 pub(crate) mod users;
@@ -157,6 +158,9 @@ impl Store {
                     .build(),
             );
         }
+        options.command_event_handler = Some(mongodb::event::EventHandler::callback(|e| {
+            crate::metrics::get().database(e)
+        }));
         let client = Client::with_options(options)?;
         let db = client.database(database);
         let hello = db.run_command(doc! { "hello": 1 }).await?;

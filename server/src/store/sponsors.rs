@@ -127,6 +127,7 @@ pub(crate) async fn update_at_version(
     set: Document,
     unset: &[&str],
 ) -> Result<Result<(), Missed>, StoreError> {
+    let new_slug = set.contains_key("slug");
     let mut change = doc! { "$set": set };
     if !unset.is_empty() {
         let unset: Document = unset
@@ -135,10 +136,20 @@ pub(crate) async fn update_at_version(
             .collect();
         change.insert("$unset", unset);
     }
-    let r = coll(store)
-        .update_one(doc! { "_id": id, "version": version }, touched(change))
-        .await?;
-    if r.matched_count == 1 {
+    let filter = doc! { "_id": id, "version": version };
+    let matched = if new_slug {
+        // A new slug: see `rewrite` for why it is not `update_one`.
+        store
+            .update_unique(COLLECTION, filter, touched(change))
+            .await?
+    } else {
+        coll(store)
+            .update_one(filter, touched(change))
+            .await?
+            .matched_count
+            == 1
+    };
+    if matched {
         return Ok(Ok(()));
     }
     Ok(Err(missed(store, id).await?))

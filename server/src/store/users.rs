@@ -303,10 +303,11 @@ pub(crate) async fn update_at_version(
             .collect();
         change.insert("$unset", unset);
     }
-    let r = coll(store)
-        .update_one(doc! { "_id": id, "version": version }, change)
-        .await?;
-    if r.matched_count == 1 {
+    // The change holds the e-mail and username: see `rewrite` for why it is not `update_one`.
+    if store
+        .update_unique(COLLECTION, doc! { "_id": id, "version": version }, change)
+        .await?
+    {
         return Ok(Ok(()));
     }
     Ok(Err(missed(store, id).await?))

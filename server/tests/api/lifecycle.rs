@@ -804,3 +804,82 @@ async fn documents_without_a_version_are_brought_up_to_date_at_start() {
     let (_, _, found) = checked(again.get("/v1/users?q=do").await, "GET", "/v1/users").await;
     assert_eq!(found["items"].as_array().unwrap().len(), 1);
 }
+
+/// Regression (schemathesis' stateful phase: a 500 on `POST /v1/sponsors`): the embedded
+/// database kept a changed unique field's old value in its index, so a corrected e-mail,
+/// username or slug stayed taken for good, even after the record was erased. See
+/// `server/src/store/rewrite.rs`.
+#[tokio::test]
+async fn old_unique_values_are_free_after_a_change() {
+    let app = spawn_app().await;
+    let mut first = user("old.address@example.com");
+    first["username"] = json!("old.name");
+    let id = app.create_user(&first).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/v1/users/{id}");
+    let res = patch(
+        &app,
+        &path,
+        r#"{"email": "new.address@example.com", "username": "new.name"}"#,
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // The old e-mail and username are free at once...
+    let mut again = user("old.address@example.com");
+    again["username"] = json!("old.name");
+    let second = app.post("/v1/users", &again).await;
+    assert_eq!(second.status(), StatusCode::CREATED);
+    // ...the new ones are taken...
+    let mut clash = user("new.address@example.com");
+    clash["username"] = json!("another.name");
+    assert_eq!(
+        app.post("/v1/users", &clash).await.status(),
+        StatusCode::CONFLICT
+    );
+    // ...and free again once the user is erased.
+    assert_eq!(
+        delete(&app, &path, None).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let mut third = user("new.address@example.com");
+    third["username"] = json!("new.name");
+    assert_eq!(
+        app.post("/v1/users", &third).await.status(),
+        StatusCode::CREATED
+    );
+
+    // A sponsor's old slug, the schemathesis case: a patched slug blocked every later
+    // sponsor of the same name.
+    let sponsor = json!({ "name": "Renamed Co", "logo": "https://a.co/l.png", "level": 2 });
+    let created: Value = app
+        .post("/v1/sponsors", &sponsor)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["slug"], "renamed-co");
+    let spath = format!("/v1/sponsors/{}", created["id"].as_str().unwrap());
+    let res = patch(&app, &spath, r#"{"slug": "renamed-co-9"}"#, None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let next = app.post("/v1/sponsors", &sponsor).await;
+    assert_eq!(next.status(), StatusCode::CREATED);
+    let next: Value = next.json().await.unwrap();
+    assert_eq!(next["slug"], "renamed-co");
+    assert_eq!(
+        delete(&app, &spath, None).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let last: Value = app
+        .post(
+            "/v1/sponsors",
+            &json!({ "name": "Renamed Co 9", "logo": "https://a.co/l.png", "level": 2 }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(last["slug"], "renamed-co-9");
+}
