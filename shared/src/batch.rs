@@ -181,6 +181,29 @@ pub fn check_users_update<'e>(
     })
 }
 
+/// With `onExisting: "update"`: may a row that [`check_users`] refused (as a create) with
+/// `errors` still be valid, as the update of the user its e-mail belongs to? Only the
+/// server knows whether there is one, so an importer sends such a row and lets the server
+/// judge. It may when every error is one the user's record answers: a field the row lacks
+/// (`required`, but not on `email`, the key the user is found by), or `options.highlight`
+/// with a type that is not Speaker (`speaker_only`: the row may give no type, and the user
+/// may be a Speaker).
+///
+/// ```
+/// use onboard_shared::{check_users, update_may_fix};
+/// use serde_json::json;
+/// let rows = [json!({"email": "jane@domain.com", "job": "Host"}), json!({"email": "nope", "job": "Host"})];
+/// let results = check_users(&rows);
+/// assert!(update_may_fix(results[0].as_ref().unwrap_err()));
+/// assert!(!update_may_fix(results[1].as_ref().unwrap_err()));
+/// ```
+pub fn update_may_fix(errors: &[FieldError]) -> bool {
+    !errors.is_empty()
+        && errors
+            .iter()
+            .all(|e| matches!(e.code, Code::Required | Code::SpeakerOnly) && e.field != "email")
+}
+
 /// `onExisting` of a bulk request: what a row whose e-mail already belongs to a user does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum OnExisting {

@@ -57,7 +57,7 @@ mod speaker;
 
 pub use batch::{
     BULK_MAX, BulkRequest, BulkRow, ON_EXISTING, OnExisting, bulk_row_key, check_bulk_request,
-    check_users, check_users_update,
+    check_users, check_users_update, update_may_fix,
 };
 pub use csv::{csv_cell_value, csv_safe_cell};
 pub use error::{BULK_ERRORS_MAX, ERRORS_MAX, too_many_errors};
@@ -79,9 +79,11 @@ pub use slug::{SLUG_MAX, is_slug, slug_with_suffix, slugify};
 pub use speaker::{check_speaker, validate_speaker, validate_speaker_json};
 /// The top-level fields of a sponsor payload, in the order they are checked.
 pub use sponsor::FIELDS as SPONSOR_FIELDS;
+/// The fields a sponsor payload must have.
+pub use sponsor::REQUIRED as SPONSOR_REQUIRED;
 pub use sponsor::{
-    NewSpeaker, NewSponsor, PAGE_CONTENT_MAX, SPEAKERS_MAX, SPONSOR_NAME_MAX, SponsorOptions,
-    check_sponsor, validate_sponsor,
+    LEVEL_MAX, LEVEL_MIN, NewSpeaker, NewSponsor, PAGE_CONTENT_MAX, SPEAKERS_MAX, SPONSOR_NAME_MAX,
+    SponsorOptions, check_sponsor, validate_sponsor,
 };
 /// The top-level fields of a user payload, in the order they are checked.
 pub use user::FIELDS as USER_FIELDS;
