@@ -198,10 +198,41 @@ pub fn check_users_update<'e>(
 /// assert!(!update_may_fix(results[1].as_ref().unwrap_err()));
 /// ```
 pub fn update_may_fix(errors: &[FieldError]) -> bool {
-    !errors.is_empty()
-        && errors
-            .iter()
-            .all(|e| matches!(e.code, Code::Required | Code::SpeakerOnly) && e.field != "email")
+    !errors.is_empty() && errors.iter().all(|e| fixable(&e.field, e.code.as_str()))
+}
+
+/// [`update_may_fix`] on a row's errors as JSON text, as the npm package answers them (for
+/// the page's Import tab); anything but an array of errors is `false`.
+///
+/// ```
+/// use onboard_shared::update_may_fix_json;
+/// assert!(update_may_fix_json(r#"[{"field": "type", "code": "required", "message": "."}]"#));
+/// assert!(!update_may_fix_json(r#"[{"field": "email", "code": "duplicate_in_batch"}]"#));
+/// assert!(!update_may_fix_json("[]"));
+/// ```
+pub fn update_may_fix_json(errors: &str) -> bool {
+    let Ok(doc) = crate::parse_doc(errors) else {
+        return false;
+    };
+    let Kind::Array(items) = doc.kind() else {
+        return false;
+    };
+    !items.is_empty()
+        && items.iter().all(|e| {
+            let Kind::Object(obj) = e.kind() else {
+                return false;
+            };
+            let text = |key: &str| match obj.get(key).map(Node::kind) {
+                Some(Kind::Str(s)) => s,
+                _ => "",
+            };
+            fixable(text("field"), text("code"))
+        })
+}
+
+/// One error a user's stored record may answer (see [`update_may_fix`]).
+fn fixable(field: &str, code: &str) -> bool {
+    field != "email" && (code == Code::Required.as_str() || code == Code::SpeakerOnly.as_str())
 }
 
 /// `onExisting` of a bulk request: what a row whose e-mail already belongs to a user does.
