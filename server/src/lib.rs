@@ -10,8 +10,8 @@
 //! Beside them: `error` (the one HTTP error type), `auth` (API keys), `rate_limit`,
 //! `passwords` (argon2id on a bounded pool), `metrics` (Prometheus, `GET /metrics`),
 //! `request` (request ids), `embedded_db` (the local database process), `openapi` (the
-//! document). `import` is the `onboard import`
-//! command, a client of the API, not part of the server.
+//! document). `import` and `export` are the `onboard import` and `onboard export`
+//! commands, clients of the API, not part of the server.
 //!
 //! What this crate must NOT do: re-implement a validation rule (call the rulebook), log a
 //! password, API key or hash, or decide uniqueness by reading before writing (unique
@@ -24,6 +24,7 @@ mod dispatcher;
 mod domain;
 pub mod embedded_db;
 mod error;
+pub mod export;
 mod hash_budget;
 mod idempotency;
 pub mod import;

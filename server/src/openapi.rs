@@ -229,6 +229,16 @@ fn operation(route: &routes::Route) -> Value {
     if doc.query.is_some() {
         responses.insert("400".into(), error("Invalid query parameter."));
     }
+    if route.method == warp::http::Method::GET
+        && route.path == routes::users::CSV_PATH
+        && let Some(ok) = responses.get_mut("200")
+    {
+        ok["description"] = json!(format!(
+            "{} With `Accept: text/csv`: every user the filters match (all pages, from `after` when given; `limit` does not apply), streamed as CSV with `Content-Disposition: attachment`. The header row is the field catalogue's column headers and `id`, which `onboard import` maps back; never a password or hash. Tags are joined by `; `, yes/no fields are `yes`/`no`, and a cell starting with `=`, `+`, `-`, `@`, tab or CR has a `'` in front (the importer takes it off). A failure after the first page cuts the body short.",
+            doc.ok.1
+        ));
+        ok["content"]["text/csv"] = json!({ "schema": { "type": "string" } });
+    }
     let mut op = json!({
         "summary": doc.summary,
         "operationId": doc.id,

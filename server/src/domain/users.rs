@@ -26,6 +26,7 @@ use onboard_shared::{
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 use utoipa::ToSchema;
 
@@ -956,12 +957,11 @@ pub(crate) struct ListFilter {
     pub(crate) q: Option<String>,
 }
 
-/// One page of users and the cursor of the next.
-pub(crate) async fn list(
+/// The store's filter of `filter`; `None` when no user can match (an unknown tag).
+async fn store_filter(
     state: &AppState,
     filter: &ListFilter,
-    page: Page,
-) -> Result<(Vec<User>, Option<String>), DomainError> {
+) -> Result<Option<UserFilter>, DomainError> {
     let mut f = UserFilter {
         email_norm: filter.email.as_deref().map(normalize_email),
         user_type: filter.user_type,
@@ -972,9 +972,72 @@ pub(crate) async fn list(
         match store::tags::find_by_name(&state.store, tag).await? {
             Some(id) => f.tag_id = Some(id),
             // No such tag: no user can carry it.
-            None => return Ok((Vec::new(), None)),
+            None => return Ok(None),
         }
     }
+    Ok(Some(f))
+}
+
+/// One page of users and the cursor of the next.
+pub(crate) async fn list(
+    state: &AppState,
+    filter: &ListFilter,
+    page: Page,
+) -> Result<(Vec<User>, Option<String>), DomainError> {
+    let Some(f) = store_filter(state, filter).await? else {
+        return Ok((Vec::new(), None));
+    };
     let (users, next) = store::users::list(&state.store, &f, page).await?;
     Ok((with_tags(state, users).await?, next))
+}
+
+/// Users an export reads per query: one such page is all it holds in memory.
+pub(crate) const EXPORT_PAGE: i64 = 500;
+
+/// Every user a filter matches, read [`EXPORT_PAGE`] at a time in id order (keyset pages,
+/// as the list's), for an export of any size: [`Pages::next`] until it answers `None`.
+/// A user created or removed while the pages are read is listed or not depending on its
+/// id's place relative to the pages already read; none is listed twice.
+pub(crate) struct Pages {
+    state: Arc<AppState>,
+    /// `None` once the last page was read (or when no user can match).
+    filter: Option<UserFilter>,
+    after: Option<ObjectId>,
+}
+
+/// The pages of every user `filter` matches, after the id `after` when given.
+pub(crate) async fn pages(
+    state: Arc<AppState>,
+    filter: &ListFilter,
+    after: Option<ObjectId>,
+) -> Result<Pages, DomainError> {
+    let filter = store_filter(&state, filter).await?;
+    Ok(Pages {
+        state,
+        filter,
+        after,
+    })
+}
+
+impl Pages {
+    /// The next page of users (never empty), or `None` after the last one.
+    pub(crate) async fn next(&mut self) -> Result<Option<Vec<User>>, DomainError> {
+        let Some(filter) = &self.filter else {
+            return Ok(None);
+        };
+        let page = Page {
+            limit: EXPORT_PAGE,
+            after: self.after,
+        };
+        let (users, next) = store::users::list(&self.state.store, filter, page).await?;
+        if next.is_some() {
+            self.after = users.last().map(|u| u.id);
+        } else {
+            self.filter = None;
+        }
+        if users.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(with_tags(&self.state, users).await?))
+    }
 }

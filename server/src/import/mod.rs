@@ -5,9 +5,9 @@
 //! `-3`... that does not exist yet: a results file is never overwritten. Passwords go to
 //! that file only (mode 0600), never to the terminal; its cells go through `csv_safe_cell`.
 
-mod client;
+pub(crate) mod client;
 pub mod csv_rows;
-mod url_guard;
+pub(crate) mod url_guard;
 
 pub use csv_rows::Mapping;
 use sha2::Digest;

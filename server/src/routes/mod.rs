@@ -25,7 +25,7 @@ use crate::domain::{IfMatch, Page, cursor};
 use crate::error::{ApiError, BODY_LIMIT, BULK_BODY_LIMIT, handle_rejection};
 use crate::transport::ClientAddr;
 use crate::{AppState, idempotency, request};
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_util::future::BoxFuture;
 use futures_util::{Stream, StreamExt};
 use mongodb::bson::oid::ObjectId;
@@ -1169,6 +1169,61 @@ pub(crate) struct List<T> {
 /// A JSON response with `status`.
 pub(crate) fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
     crate::error::json_response(status, body)
+}
+
+/// Where a streamed body's producer sends its chunks ([`streamed`]).
+pub(crate) struct Chunks(tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>);
+
+impl Chunks {
+    /// Sends one chunk once the client has taken the previous one; false when the client
+    /// is gone (stop producing).
+    pub(crate) async fn send(&self, chunk: Bytes) -> bool {
+        self.0.send(Ok(chunk)).await.is_ok()
+    }
+}
+
+/// The receiving end of [`Chunks`], as the response body's stream.
+struct ChunkStream(tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>);
+
+impl Stream for ChunkStream {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+/// A 200 whose body is `head` and then whatever `produce` sends, chunk by chunk, each
+/// sent only when the client has taken the one before (one chunk in flight: a slow
+/// client slows the producer instead of growing memory). The status is already sent when
+/// `produce` fails: the failure is logged with the request id and the body is cut short,
+/// so the client sees an incomplete transfer, never a shorter answer that looks whole.
+pub(crate) fn streamed<F, Fut>(head: Bytes, produce: F) -> Response
+where
+    F: FnOnce(Chunks) -> Fut,
+    Fut: std::future::Future<Output = Result<(), ApiError>> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let failed = tx.clone();
+    let producing = produce(Chunks(tx));
+    let request_id = request::current_id();
+    tokio::spawn(async move {
+        if failed.send(Ok(head)).await.is_err() {
+            return;
+        }
+        if let Err(e) = producing.await {
+            tracing::error!(request_id, error = %e, "streamed answer cut short");
+            let _ = failed
+                .send(Err(std::io::Error::other(
+                    "the answer could not be completed",
+                )))
+                .await;
+        }
+    });
+    warp::reply::stream(ChunkStream(rx)).into_response()
 }
 
 /// An empty 204.
