@@ -272,7 +272,7 @@ struct ServeArgs {
     // ---- Webhooks.
     /// Allow webhook destinations over plain http:// and on loopback, private or other
     /// non-public addresses (tests and local setups only).
-    #[arg(long, env = "ONBOARD_WEBHOOK_ALLOW_PRIVATE")]
+    #[arg(long, env = "ONBOARD_WEBHOOK_ALLOW_PRIVATE", value_parser = clap::builder::BoolishValueParser::new())]
     webhook_allow_private: bool,
     /// Waits after each failed webhook attempt, comma-separated (ms, s, m, h, d); when
     /// every one has failed, the endpoint is disabled.

@@ -666,3 +666,182 @@ async fn destinations_must_be_https_and_public() {
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
 }
+
+// ---- `onboard serve` processes: a crash, and two instances on one database ----
+
+/// One `onboard serve` on the test binary's database, with webhook settings shortened.
+struct Serve {
+    child: Child,
+    output: std::sync::Arc<std::sync::Mutex<String>>,
+    url: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Serve {
+    fn start(database: &str, key: &str) -> Serve {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_onboard"));
+        cmd.arg("serve").args(["--bind", "127.0.0.1:0"]);
+        for var in ["ONBOARD_DATA_DIR", "ONBOARD_BIND", "RUST_LOG"] {
+            cmd.env_remove(var);
+        }
+        let mut child = cmd
+            .env("MONGODB_URI", db_uri())
+            .env("ONBOARD_DATABASE", database)
+            .env("ONBOARD_API_KEY", key)
+            .env("ONBOARD_RATE_LIMIT", "0")
+            .env("ONBOARD_LOG_FORMAT", "json")
+            .env("ONBOARD_WEBHOOK_ALLOW_PRIVATE", "1")
+            .env("ONBOARD_WEBHOOK_RETRY_SCHEDULE", "1s,1s,1s,1s,1s")
+            .env("ONBOARD_WEBHOOK_TIMEOUT", "1s")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run onboard serve");
+        let output = capture_output(&mut child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let url = loop {
+            let out = output.lock().unwrap().clone();
+            if let Some(line) = out.lines().find(|l| l.contains("onboard listening"))
+                && let Some(at) = line.find("http://127.0.0.1:")
+            {
+                break line[at..]
+                    .split(|c: char| c.is_whitespace() || c == '"')
+                    .next()
+                    .unwrap()
+                    .to_string();
+            }
+            assert!(
+                child.try_wait().unwrap().is_none() && Instant::now() < deadline,
+                "onboard serve did not start:\n{out}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Serve { child, output, url }
+    }
+
+    async fn post(&self, key: &str, path: &str, body: &Value) -> Value {
+        let r = reqwest::Client::new()
+            .post(format!("{}{path}", self.url))
+            .header("authorization", format!("Bearer {key}"))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let v: Value = r.json().await.unwrap();
+        assert!(
+            status.is_success(),
+            "{path}: {status} {v}\n{}",
+            self.output.lock().unwrap()
+        );
+        v
+    }
+}
+
+/// Every event in `ids` delivered: the receiver's 2xx deliveries cover them, with one
+/// `webhook-id` per event (a retry repeats its event's id, never another's).
+fn check_each_once(log: &[Value], ids: &HashSet<String>) {
+    let mut id_of: std::collections::HashMap<String, String> = Default::default();
+    for d in log {
+        let body: Value = serde_json::from_str(d["body"].as_str().unwrap()).unwrap();
+        let data_id = body["data"]["id"].as_str().unwrap().to_string();
+        let hook_id = d["id"].as_str().unwrap().to_string();
+        assert_eq!(
+            id_of.entry(data_id.clone()).or_insert_with(|| hook_id.clone()),
+            &hook_id,
+            "one webhook-id per event ({data_id})"
+        );
+        assert_eq!(d["verifiedWith"], 0);
+    }
+    let delivered: HashSet<String> = delivered(log)
+        .into_iter()
+        .map(|(_, b)| b["data"]["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(&delivered, ids, "every event delivered");
+}
+
+#[tokio::test]
+async fn after_a_kill_9_with_deliveries_pending_every_event_is_delivered() {
+    let receiver = Receiver::start();
+    let database = unique_name("whk_");
+    let key = format!("onb_test_{:032x}", rand::random::<u128>());
+    let first = Serve::start(&database, &key);
+    let hook = first
+        .post(&key, "/v1/webhooks", &json!({ "url": receiver.url("/hook/crash") }))
+        .await;
+    let secret = hook["secret"].as_str().unwrap().to_string();
+    // The first attempt hangs (the process dies with it in flight, holding the endpoint's
+    // lease), the next ones fail: every event is still pending at the kill.
+    receiver
+        .control(
+            "/hook/crash",
+            &[&secret],
+            &["hang", "fail", "fail", "fail", "fail"],
+        )
+        .await;
+    let mut ids = HashSet::new();
+    for i in 0..5 {
+        let u = first
+            .post(&key, "/v1/users", &user(&format!("crash.{i}@domain.com")))
+            .await;
+        ids.insert(u["id"].as_str().unwrap().to_string());
+    }
+    receiver.wait_for("/hook/crash", |log| !log.is_empty()).await;
+    let mut first = first;
+    first.child.kill().unwrap(); // SIGKILL
+    first.child.wait().unwrap();
+    assert!(
+        delivered(&receiver.log("/hook/crash").await).len() < ids.len(),
+        "deliveries were pending at the kill"
+    );
+
+    let _second = Serve::start(&database, &key);
+    let log = receiver
+        .wait_for("/hook/crash", |log| delivered(log).len() >= ids.len())
+        .await;
+    check_each_once(&log, &ids);
+    verify_with_python(&log, &[&secret]);
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_deliver_every_event_once() {
+    let receiver = Receiver::start();
+    let database = unique_name("whi_");
+    let key = format!("onb_test_{:032x}", rand::random::<u128>());
+    let a = Serve::start(&database, &key);
+    let b = Serve::start(&database, &key);
+    let hook = a
+        .post(&key, "/v1/webhooks", &json!({ "url": receiver.url("/hook/two") }))
+        .await;
+    let secret = hook["secret"].as_str().unwrap().to_string();
+    receiver.control("/hook/two", &[&secret], &[]).await;
+    let creates = (0..20).map(|i| {
+        let (instance, key) = (if i % 2 == 0 { &a } else { &b }, &key);
+        async move {
+            instance
+                .post(key, "/v1/users", &user(&format!("two.{i}@domain.com")))
+                .await["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    });
+    let ids: HashSet<String> = futures_util::future::join_all(creates)
+        .await
+        .into_iter()
+        .collect();
+    assert_eq!(ids.len(), 20);
+    let log = receiver
+        .wait_for("/hook/two", |log| delivered(log).len() >= ids.len())
+        .await;
+    check_each_once(&log, &ids);
+    // The receiver always answered 204: each attempt was made by one instance only.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.log("/hook/two").await.len(), ids.len());
+}
