@@ -129,7 +129,16 @@ async fn tick(
     http: &Client,
     busy: &Arc<Mutex<HashSet<ObjectId>>>,
 ) -> Result<(), StoreError> {
-    for endpoint in store::webhooks::enabled_endpoints(&state.store).await? {
+    let endpoints = store::webhooks::enabled_endpoints(&state.store).await?;
+    let ids: Vec<ObjectId> = endpoints.iter().map(|e| e.id).collect();
+    let age = match store::webhooks::oldest_pending(&state.store, &ids).await? {
+        Some(t) => Duration::from_millis(
+            u64::try_from(DateTime::now().timestamp_millis() - t.timestamp_millis()).unwrap_or(0),
+        ),
+        None => Duration::ZERO,
+    };
+    crate::metrics::get().webhook_queue_age(age);
+    for endpoint in endpoints {
         let taken = busy
             .lock()
             .map(|b| b.contains(&endpoint.id))
@@ -283,6 +292,7 @@ async fn settle(
                 &["lastError"],
             )
             .await?;
+            crate::metrics::get().webhook_attempt("delivered");
             tracing::debug!(webhook_id = %ep.id, delivery = %id, "webhook delivered");
             Ok(true)
         }
@@ -294,6 +304,7 @@ async fn settle(
                 &[],
             )
             .await?;
+            crate::metrics::get().webhook_attempt("gone");
             store::webhooks::disable(&state.store, ep.id, "the endpoint answered 410 Gone").await?;
             tracing::warn!(webhook_id = %ep.id, "webhook endpoint answered 410 Gone: disabled");
             Ok(false)
@@ -318,12 +329,14 @@ async fn settle(
                         DateTime::from_millis(now.timestamp_millis() + wait.as_millis() as i64),
                     );
                     store::webhooks::record_attempt(&state.store, id, set, unset).await?;
+                    crate::metrics::get().webhook_attempt("retry");
                     tracing::info!(webhook_id = %ep.id, delivery = %id, failures, error = %error, "webhook attempt failed; retrying later");
                     Ok(true)
                 }
                 None => {
                     set.insert("state", "failed");
                     store::webhooks::record_attempt(&state.store, id, set, unset).await?;
+                    crate::metrics::get().webhook_attempt("failed");
                     store::webhooks::disable(
                         &state.store,
                         ep.id,

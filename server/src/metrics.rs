@@ -43,6 +43,15 @@ struct BudgetLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+/// The `outcome` label of `onboard_webhook_deliveries_total`: an attempt answered 2xx, one
+/// that failed and will be retried, a 410 Gone, and the last attempt of a failed schedule.
+pub(crate) const WEBHOOK_OUTCOMES: [&str; 4] = ["delivered", "retry", "gone", "failed"];
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
 }
@@ -70,6 +79,8 @@ pub(crate) struct Metrics {
     overloaded: Counter,
     idempotent_replays: Counter,
     embedded_db_restarts: Counter,
+    webhook_deliveries: Family<OutcomeLabels, Counter>,
+    webhook_queue_age: Gauge,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -148,6 +159,23 @@ impl Metrics {
             "Restarts of the embedded database after it exited",
             embedded_db_restarts.clone(),
         );
+        let webhook_deliveries = Family::<OutcomeLabels, Counter>::default();
+        for outcome in WEBHOOK_OUTCOMES {
+            webhook_deliveries
+                .get_or_create(&OutcomeLabels { outcome })
+                .inc_by(0);
+        }
+        registry.register(
+            "onboard_webhook_deliveries",
+            "Webhook delivery attempts made by this instance, by outcome (delivered, retry, gone, failed)",
+            webhook_deliveries.clone(),
+        );
+        let webhook_queue_age = Gauge::default();
+        registry.register(
+            "onboard_webhook_queue_age_seconds",
+            "Age of the oldest webhook event still pending for an enabled endpoint (0: none), as this instance's dispatcher last saw it",
+            webhook_queue_age.clone(),
+        );
         let build_info = Family::<BuildLabels, Gauge>::default();
         build_info
             .get_or_create(&BuildLabels {
@@ -171,7 +199,21 @@ impl Metrics {
             overloaded,
             idempotent_replays,
             embedded_db_restarts,
+            webhook_deliveries,
+            webhook_queue_age,
         }
+    }
+
+    /// One webhook attempt; `outcome` is one of [`WEBHOOK_OUTCOMES`].
+    pub(crate) fn webhook_attempt(&self, outcome: &'static str) {
+        self.webhook_deliveries
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    pub(crate) fn webhook_queue_age(&self, age: Duration) {
+        self.webhook_queue_age
+            .set(i64::try_from(age.as_secs()).unwrap_or(i64::MAX));
     }
 
     /// One answered request; `route` is a template from the route table or `other`.

@@ -699,6 +699,7 @@ impl Serve {
             .env("ONBOARD_WEBHOOK_ALLOW_PRIVATE", "1")
             .env("ONBOARD_WEBHOOK_RETRY_SCHEDULE", "1s,1s,1s,1s,1s")
             .env("ONBOARD_WEBHOOK_TIMEOUT", "1s")
+            .env("ONBOARD_METRICS_BIND", "127.0.0.1:0")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -723,6 +724,28 @@ impl Serve {
             std::thread::sleep(Duration::from_millis(50));
         };
         Serve { child, output, url }
+    }
+
+    /// `onboard_webhook_deliveries_total{outcome}` from this instance's `/metrics`.
+    async fn delivered_metric(&self, outcome: &str) -> f64 {
+        let out = self.output.lock().unwrap().clone();
+        let line = out
+            .lines()
+            .find(|l| l.contains("metrics listening"))
+            .expect("the metrics listener is logged");
+        let at = line.find("http://127.0.0.1:").unwrap();
+        let url = line[at..]
+            .split(|c: char| c.is_whitespace() || c == '"')
+            .next()
+            .unwrap();
+        let text = reqwest::get(url).await.unwrap().text().await.unwrap();
+        let name = format!("onboard_webhook_deliveries_total{{outcome=\"{outcome}\"}} ");
+        let value = text
+            .lines()
+            .find_map(|l| l.strip_prefix(&name))
+            .unwrap_or_else(|| panic!("no {name} in:\n{text}"));
+        assert!(text.contains("onboard_webhook_queue_age_seconds"));
+        value.trim().parse().unwrap()
     }
 
     async fn post(&self, key: &str, path: &str, body: &Value) -> Value {
@@ -753,7 +776,9 @@ fn check_each_once(log: &[Value], ids: &HashSet<String>) {
         let data_id = body["data"]["id"].as_str().unwrap().to_string();
         let hook_id = d["id"].as_str().unwrap().to_string();
         assert_eq!(
-            id_of.entry(data_id.clone()).or_insert_with(|| hook_id.clone()),
+            id_of
+                .entry(data_id.clone())
+                .or_insert_with(|| hook_id.clone()),
             &hook_id,
             "one webhook-id per event ({data_id})"
         );
@@ -773,7 +798,11 @@ async fn after_a_kill_9_with_deliveries_pending_every_event_is_delivered() {
     let key = format!("onb_test_{:032x}", rand::random::<u128>());
     let first = Serve::start(&database, &key);
     let hook = first
-        .post(&key, "/v1/webhooks", &json!({ "url": receiver.url("/hook/crash") }))
+        .post(
+            &key,
+            "/v1/webhooks",
+            &json!({ "url": receiver.url("/hook/crash") }),
+        )
         .await;
     let secret = hook["secret"].as_str().unwrap().to_string();
     // The first attempt hangs (the process dies with it in flight, holding the endpoint's
@@ -792,7 +821,9 @@ async fn after_a_kill_9_with_deliveries_pending_every_event_is_delivered() {
             .await;
         ids.insert(u["id"].as_str().unwrap().to_string());
     }
-    receiver.wait_for("/hook/crash", |log| !log.is_empty()).await;
+    receiver
+        .wait_for("/hook/crash", |log| !log.is_empty())
+        .await;
     let mut first = first;
     first.child.kill().unwrap(); // SIGKILL
     first.child.wait().unwrap();
@@ -817,7 +848,11 @@ async fn two_instances_on_one_database_deliver_every_event_once() {
     let a = Serve::start(&database, &key);
     let b = Serve::start(&database, &key);
     let hook = a
-        .post(&key, "/v1/webhooks", &json!({ "url": receiver.url("/hook/two") }))
+        .post(
+            &key,
+            "/v1/webhooks",
+            &json!({ "url": receiver.url("/hook/two") }),
+        )
         .await;
     let secret = hook["secret"].as_str().unwrap().to_string();
     receiver.control("/hook/two", &[&secret], &[]).await;
@@ -844,4 +879,11 @@ async fn two_instances_on_one_database_deliver_every_event_once() {
     // The receiver always answered 204: each attempt was made by one instance only.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(receiver.log("/hook/two").await.len(), ids.len());
+    // The instances' metrics count the same attempts, between them.
+    let counted = a.delivered_metric("delivered").await + b.delivered_metric("delivered").await;
+    assert_eq!(counted, ids.len() as f64);
+    assert_eq!(
+        a.delivered_metric("retry").await + b.delivered_metric("retry").await,
+        0.0
+    );
 }

@@ -195,6 +195,21 @@ pub(crate) async fn has_due(store: &Store, endpoint: ObjectId) -> Result<bool, S
         > 0)
 }
 
+/// When the oldest pending delivery of these endpoints was recorded (`None`: none pending).
+pub(crate) async fn oldest_pending(
+    store: &Store,
+    endpoints: &[ObjectId],
+) -> Result<Option<DateTime>, StoreError> {
+    if endpoints.is_empty() {
+        return Ok(None);
+    }
+    let found = deliveries(store)
+        .find_one(doc! { "endpointId": { "$in": endpoints }, "state": "pending" })
+        .sort(doc! { "_id": 1 })
+        .await?;
+    Ok(found.map(|d| d.created_at))
+}
+
 /// The endpoint's oldest due delivery.
 pub(crate) async fn next_due(
     store: &Store,
