@@ -82,6 +82,11 @@ pub(crate) struct KeyCache {
     entries: Mutex<Entries>,
     /// Hashes recently looked up and not found.
     unknown: Mutex<HashMap<String, Instant>>,
+    /// Hashes found in the database within [`CACHE_TTL`]. Not a cache (such a key is read
+    /// again when it is not in `entries`): it only lets a key in use get past the limit on
+    /// failed attempts, which is on guessing, not on the address's users; `entries` is
+    /// cleared whenever the change stream opens or stops.
+    verified: Mutex<HashMap<String, Instant>>,
 }
 
 #[derive(Debug, Default)]
@@ -129,6 +134,28 @@ impl KeyCache {
             entries.map.clear();
         }
         entries.map.insert(hash, (caller, Instant::now()));
+    }
+
+    fn recently_verified(&self, hash: &str) -> bool {
+        let verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        verified
+            .get(hash)
+            .is_some_and(|at| at.elapsed() < CACHE_TTL)
+    }
+
+    fn set_verified(&self, hash: &str, found: bool) {
+        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        if !found {
+            verified.remove(hash);
+            return;
+        }
+        if verified.len() >= CACHE_MAX {
+            verified.retain(|_, at| at.elapsed() < CACHE_TTL);
+            if verified.len() >= CACHE_MAX {
+                verified.clear();
+            }
+        }
+        verified.insert(hash.to_string(), Instant::now());
     }
 
     fn known_unknown(&self, hash: &str) -> bool {
@@ -238,8 +265,9 @@ pub(crate) fn authorization(headers: &HeaderMap) -> Result<Option<&str>, ApiErro
 
 /// Checks the `Authorization` header and the key's privilege for `need`.
 ///
-/// A key not in memory is refused with 429 while `client` has used up its failed
-/// attempts (see [`FailedAuthLimiter`]); each unknown key counts one failure.
+/// A key not in memory and not found in the database lately is refused with 429 while
+/// `client` has used up its failed attempts (see [`FailedAuthLimiter`]); each unknown key
+/// counts one failure.
 pub(crate) async fn authenticate(
     store: &Store,
     cache: &KeyCache,
@@ -259,7 +287,9 @@ pub(crate) async fn authenticate(
     let caller = match cache.get(&hash) {
         Some(c) => c,
         None => {
-            if let Some(addr) = client {
+            if let Some(addr) = client
+                && !cache.recently_verified(&hash)
+            {
                 failures.check(addr).map_err(|info| {
                     crate::metrics::get().rate_limited("auth_failures");
                     ApiError::RateLimited(info)
@@ -277,8 +307,10 @@ pub(crate) async fn authenticate(
             }
             let generation = cache.generation();
             let Some(doc) = store::keys::find_by_hash(store, &hash).await? else {
+                cache.set_verified(&hash, false);
                 return Err(unknown(hash));
             };
+            cache.set_verified(&hash, true);
             let caller = Caller {
                 key_id: doc.id,
                 privilege: doc.privilege,

@@ -245,6 +245,7 @@ fn operation(route: &routes::Route) -> Value {
     if doc.versioned && route.method != warp::http::Method::GET {
         params.push(json!({ "name": "If-Match", "in": "header", "required": false, "schema": {
             "type": "string",
+            "pattern": IF_MATCH,
             "description": "The `ETag` of a previous answer (or `*`): the change happens only if the record is still at that version, else 412 `precondition_failed`." } }));
     }
     if let Some(query) = doc.query {
@@ -400,6 +401,46 @@ const CONTROL_ML: &str = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\
 /// Format characters that render as nothing: text made only of them is blank.
 const INVISIBLE: &str = "\\u00ad\\u034f\\u180e\\u200b-\\u200f\\u2060-\\u2064\\ufeff";
 
+/// `If-Match` as `routes::if_match` reads it: `*`, or a comma-separated list of entity tags
+/// (`"3"`, weak `W/"3"`) of visible ASCII; anything else is a 400.
+const IF_MATCH: &str = "^[ \\t]*(\\*|(W/)?\"[!#-~]*\"([ \\t]*,[ \\t]*(W/)?\"[!#-~]*\")*)[ \\t]*$";
+
+/// One of `values`, as the rulebook's choices read them: trimmed, and when `required` is
+/// false, absent, null or blank (not given). The enum is for readers and generated clients;
+/// the pattern says exactly what the server takes.
+fn choice(values: &[&str], required: bool) -> Value {
+    let core = values
+        .iter()
+        .map(|v| regex_escape(v))
+        .collect::<Vec<_>>()
+        .join("|");
+    let mut listed: Vec<Value> = values.iter().map(|v| json!(v)).collect();
+    if required {
+        json!({ "anyOf": [
+            { "type": "string", "enum": listed },
+            { "type": "string", "pattern": format!("^[{WS}]*({core})[{WS}]*$") },
+        ] })
+    } else {
+        listed.push(Value::Null);
+        json!({ "anyOf": [
+            { "type": ["string", "null"], "enum": listed },
+            optional(&core),
+        ] })
+    }
+}
+
+/// `text` with the characters a regular expression gives a meaning to escaped.
+fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\^$.|?*+()[]{}/".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Optional text: absent, null, blank (not given), or after trimming at most `max`
 /// characters without the refused control characters.
 fn text(max: usize, control: &str) -> Value {
@@ -470,12 +511,6 @@ fn object(fields: &[&str], required: &[&str], schema_of: impl Fn(&str) -> Value)
     json!({ "type": "object", "additionalProperties": false, "required": required, "properties": properties })
 }
 
-fn nullable_enum(values: &[&str]) -> Value {
-    let mut v: Vec<Value> = values.iter().map(|s| json!(s)).collect();
-    v.push(Value::Null);
-    json!({ "type": ["string", "null"], "enum": v })
-}
-
 /// An optional object of optional booleans (how the options are sent).
 fn optional_booleans(fields: &[&str]) -> Value {
     let properties: Map<String, Value> = fields
@@ -497,12 +532,8 @@ fn inputs() -> Vec<(&'static str, Value)> {
     });
     let tags =
         json!({ "type": ["array", "null"], "maxItems": TAGS_MAX, "items": required_line(TAG_MAX) });
-    let mut zones: Vec<Value> = onboard_shared::timezones()
-        .iter()
-        .map(|t| json!(t))
-        .collect();
-    zones.push(Value::Null);
-    let timezone = json!({ "type": ["string", "null"], "description": "IANA name, e.g. Europe/Paris.", "enum": zones });
+    let mut timezone = choice(onboard_shared::timezones(), false);
+    timezone["description"] = json!("IANA name, e.g. Europe/Paris.");
     let socials_fields = names::<onboard_shared::Socials>();
     let socials = {
         let mut s = object(socials_fields, &[], |_| https_opt.clone());
@@ -515,7 +546,7 @@ fn inputs() -> Vec<(&'static str, Value)> {
         &["email", "type", "firstName", "lastName"],
         |f| match f {
             "email" => email.clone(),
-            "type" => json!({ "type": "string", "enum": names::<UserType>() }),
+            "type" => choice(names::<UserType>(), true),
             "q" => {
                 json!({ "type": "string", "description": "Case-insensitive prefix of the e-mail, username, first or last name." })
             }
@@ -526,7 +557,7 @@ fn inputs() -> Vec<(&'static str, Value)> {
             "job" | "company" | "country" | "city" => line(SHORT_TEXT_MAX),
             "tags" => tags.clone(),
             "timezone" => timezone.clone(),
-            "status" => nullable_enum(names::<Status>()),
+            "status" => choice(names::<Status>(), false),
             "socials" => socials.clone(),
             "options" => {
                 let mut o = optional_booleans(names::<UserOptions>());
@@ -536,6 +567,22 @@ fn inputs() -> Vec<(&'static str, Value)> {
             other => panic!("no request schema for the user field {other}"),
         },
     );
+    // The rulebook's cross-field rule `speaker_only`: `options.highlight: true` needs the
+    // Speaker type. (Not in patches: there the type may come from the stored user.)
+    let mut user = user;
+    let speaker_type = serde_json::to_value(UserType::Speaker).expect("a user type is a string");
+    let speaker_type = speaker_type.as_str().unwrap_or_default();
+    user["if"] = json!({
+        "properties": { "options": {
+            "type": "object",
+            "properties": { "highlight": { "const": true } },
+            "required": ["highlight"]
+        } },
+        "required": ["options"]
+    });
+    user["then"] = json!({ "properties": { "type": {
+        "type": "string", "pattern": format!("^[{WS}]*{speaker_type}[{WS}]*$")
+    } } });
     let speaker = object(
         names::<NewSpeaker>(),
         &["email", "firstName", "lastName"],
@@ -586,7 +633,7 @@ fn inputs() -> Vec<(&'static str, Value)> {
     let key = object(names::<NewKey>(), &["description"], |f| match f {
         "description" => required_line(KEY_DESCRIPTION_MAX),
         "privilege" => {
-            let mut p = nullable_enum(names::<Privilege>());
+            let mut p = choice(names::<Privilege>(), false);
             p["default"] = json!("restricted");
             p
         }
@@ -644,7 +691,9 @@ fn inputs() -> Vec<(&'static str, Value)> {
 fn patch_of(input: &Value, description: &str) -> Value {
     let mut p = input.clone();
     if let Some(o) = p.as_object_mut() {
-        o.remove("required");
+        for whole_record_only in ["required", "if", "then"] {
+            o.remove(whole_record_only);
+        }
         o.insert("description".into(), json!(description));
         if let Some(props) = o.get_mut("properties").and_then(Value::as_object_mut) {
             for v in props.values_mut() {

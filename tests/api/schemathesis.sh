@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Property-based API testing: schemathesis generates requests for every operation of the
 # running server's own /openapi.json and checks the answers against it: no 5xx, only
-# documented status codes and content types, bodies matching their schemas.
+# documented status codes and content types, bodies matching their schemas, valid requests
+# accepted and invalid ones refused (`--checks all`).
 #
 #   tests/api/schemathesis.sh          (after scripts/setup.sh; about two minutes)
 #
@@ -36,11 +37,16 @@ done
 report="$root/target/schemathesis"
 mkdir -p "$report"
 set +e
-"$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
+# Every check, as an integrator would run it; tests/api/schemathesis.toml lists the answers
+# that depend on state the generator cannot see. One worker: with two, CPython 3.11's
+# ast.parse races in hypothesis' lambda descriptions ("AST constructor recursion depth
+# mismatch") and aborts operations at random.
+"$venv/bin/schemathesis" --config-file "$root/tests/api/schemathesis.toml" \
+  run "http://127.0.0.1:$port/openapi.json" \
   --header "Authorization: Bearer $key" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+  --checks all --exclude-checks ensure_resource_availability \
   --max-examples "${SCHEMATHESIS_EXAMPLES:-120}" --max-time "${SCHEMATHESIS_MAX_TIME:-150}" \
-  --seed "${SCHEMATHESIS_SEED:-20261123}" --workers 2 --no-color \
+  --seed "${SCHEMATHESIS_SEED:-20261123}" --workers 1 --no-color \
   --report junit --report-dir "$report" 2>&1 | tee "$report/output.txt"
 status=${PIPESTATUS[0]}
 set -e
