@@ -6,8 +6,9 @@
 //! of about a fiftieth of the limit and spends them locally, so a request pays a database
 //! round trip only once per batch. The database grants at most the limit per window over
 //! all instances together; tokens an instance took but did not spend before the window
-//! ended are lost (it admits less, never more). Windows are fixed and aligned to the
-//! clock (`unix time / window`), so instances agree on them.
+//! ended are lost (it admits less, never more). Windows are aligned to the clock (`unix
+//! time / window`), so instances agree on them, and slide: the previous window's grants
+//! still count in proportion to its part in the last minute (see [`SharedLimiter::check`]).
 //!
 //! **Failed authentications per client address, per process** ([`FailedAuthLimiter`]): a
 //! token bucket in memory; N instances allow N times the burst, which is fine for what it
@@ -63,12 +64,14 @@ pub(crate) struct Limits {
 struct Local {
     /// The window these tokens belong to (`unix ms / window ms`).
     window: u64,
-    /// Tokens taken from the shared count and not spent yet.
+    /// Tokens granted by the shared count and not spent yet.
     tokens: u32,
-    /// Left in the shared count at the last take (for `RateLimit-Remaining`).
+    /// Left in the shared count at the last take, as far as known (`RateLimit-Remaining`).
     shared_left: u32,
-    /// The shared count is used up until the window ends: refuse without asking again.
-    exhausted: bool,
+    /// Tokens granted in the previous window (read once per window).
+    previous: Option<i64>,
+    /// Refused until then (Unix ms): no database round trip for a spent budget.
+    refused_until: u64,
 }
 
 /// One key's budget, locked while its tokens are counted or taken.
@@ -101,7 +104,12 @@ impl SharedLimiter {
     }
 
     /// Spends one of `key`'s tokens from `budget`. `Ok` carries the headers' state (None
-    /// when the budget is unlimited); `Err` means the budget is spent until the window ends.
+    /// when the budget is unlimited); `Err` means the budget is spent for now.
+    ///
+    /// The window slides: what was granted in the previous window still counts, in
+    /// proportion to how much of it is still within the last minute (`previous × (1 −
+    /// elapsed fraction)`, rounded up). So a budget spent at the end of one window does not
+    /// come back whole the moment the next one starts; it comes back at the limit's pace.
     pub(crate) async fn check(
         &self,
         key: ObjectId,
@@ -118,8 +126,8 @@ impl SharedLimiter {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         let window = now_ms / window_ms;
-        let end_ms = (window + 1).saturating_mul(window_ms);
-        let reset = (end_ms - now_ms).div_ceil(1000).max(1);
+        let start_ms = window * window_ms;
+        let end_ms = start_ms.saturating_add(window_ms);
         let bucket = {
             let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
             if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(&(key, budget)) {
@@ -130,50 +138,28 @@ impl SharedLimiter {
         };
         let mut local = bucket.lock().await;
         if local.window != window {
+            // Unspent tokens of an ended window are lost.
             *local = Local {
                 window,
                 ..Local::default()
             };
         }
-        if local.tokens == 0 && !local.exhausted {
-            let batch = (limit / BATCH_DIVISOR).max(1);
-            let start_ms = i64::try_from(window * window_ms).unwrap_or(i64::MAX);
-            let expires = DateTime::from_millis(
-                i64::try_from(end_ms.saturating_add(window_ms)).unwrap_or(i64::MAX),
-            );
-            match store::rate_limits::take(
-                &self.store,
-                key,
-                budget.name(),
-                start_ms,
-                batch,
-                expires,
-            )
-            .await
-            {
-                Ok(before) => {
-                    let left = i64::from(limit) - before.max(0);
-                    let granted = u32::try_from(left.clamp(0, i64::from(batch))).unwrap_or(0);
-                    local.tokens = granted;
-                    local.shared_left =
-                        u32::try_from((left - i64::from(batch)).max(0)).unwrap_or(0);
-                    local.exhausted = granted < batch;
-                }
-                Err(e) => {
-                    // The database is away: this instance admits one batch on its own
-                    // rather than refuse every caller (the request will likely meet the
-                    // same outage in its handler and answer 503).
-                    tracing::warn!(error = %e, budget = budget.name(), "rate limit: taking tokens failed; admitting a local batch");
-                    local.tokens = batch;
-                }
-            }
+        if local.tokens == 0 && now_ms >= local.refused_until {
+            self.take(&mut local, key, budget, limit, (start_ms, now_ms, end_ms))
+                .await;
         }
+        let reset = (end_ms - now_ms).div_ceil(1000).max(1);
         if local.tokens == 0 {
+            let retry_after = local
+                .refused_until
+                .saturating_sub(now_ms)
+                .div_ceil(1000)
+                .max(1);
             return Err(RateInfo {
                 limit,
                 remaining: 0,
                 reset,
-                retry_after: reset,
+                retry_after,
             });
         }
         local.tokens -= 1;
@@ -183,6 +169,80 @@ impl SharedLimiter {
             reset,
             retry_after: 0,
         }))
+    }
+
+    /// Asks the shared count for a batch (or, when less is left, one token) into `local`;
+    /// when none is granted, sets when to ask again.
+    async fn take(
+        &self,
+        local: &mut Local,
+        key: ObjectId,
+        budget: Budget,
+        limit: u32,
+        (start_ms, now_ms, end_ms): (u64, u64, u64),
+    ) {
+        let window_ms = end_ms - start_ms;
+        let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let previous = match local.previous {
+            Some(p) => p,
+            None => {
+                let p = store::rate_limits::granted(
+                    &self.store,
+                    key,
+                    budget.name(),
+                    to_i64(start_ms - window_ms.min(start_ms)),
+                )
+                .await
+                .unwrap_or(0)
+                .clamp(0, i64::from(limit));
+                local.previous = Some(p);
+                p
+            }
+        };
+        let elapsed = (now_ms - start_ms) as f64 / window_ms as f64;
+        let carried = (previous as f64 * (1.0 - elapsed)).ceil() as i64;
+        let allowance = i64::from(limit) - carried;
+        // When the previous window's share will let one more token in.
+        let next_free = if previous > 0 {
+            now_ms + window_ms.div_ceil(u64::try_from(previous).unwrap_or(1))
+        } else {
+            end_ms
+        };
+        let expires = DateTime::from_millis(to_i64(end_ms.saturating_add(window_ms)));
+        let batch = i64::from((limit / BATCH_DIVISOR).max(1));
+        let mut want = batch.min(allowance);
+        while want > 0 {
+            let taken = store::rate_limits::take(
+                &self.store,
+                key,
+                budget.name(),
+                to_i64(start_ms),
+                u32::try_from(want).unwrap_or(1),
+                allowance,
+                expires,
+            )
+            .await;
+            match taken {
+                Ok(Some(count)) => {
+                    local.tokens = u32::try_from(want).unwrap_or(0);
+                    local.shared_left = u32::try_from((allowance - count).max(0)).unwrap_or(0);
+                    return;
+                }
+                // Less than a batch is left: try for one token.
+                Ok(None) if want > 1 => want = 1,
+                Ok(None) => break,
+                Err(e) => {
+                    // The database is away: this instance admits one batch on its own
+                    // rather than refuse every caller (the request will likely meet the
+                    // same outage in its handler and answer 503).
+                    tracing::warn!(error = %e, budget = budget.name(), "rate limit: taking tokens failed; admitting a local batch");
+                    local.tokens = u32::try_from(batch).unwrap_or(1);
+                    return;
+                }
+            }
+        }
+        local.shared_left = 0;
+        local.refused_until = next_free.min(end_ms);
     }
 }
 
