@@ -323,12 +323,6 @@ impl EmbeddedDb {
             let _ = tokio::time::timeout(Duration::from_secs(5), self.exited()).await;
         }
     }
-
-    /// Kills the server at once, as a crash would (for outage tests).
-    pub async fn kill_now(self) {
-        self.kill(libc::SIGKILL);
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.exited()).await;
-    }
 }
 
 impl Drop for EmbeddedDb {

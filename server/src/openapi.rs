@@ -15,9 +15,10 @@ use crate::domain;
 use crate::error::ErrorBody;
 use crate::routes::{self, Access, Body, List, ROUTES};
 use onboard_shared::{
-    Code, DESCRIPTION_MAX, KEY_DESCRIPTION_MAX, NAME_MAX, NewKey, NewSpeaker, NewSponsor, NewUser,
-    PAGE_CONTENT_MAX, Privilege, SHORT_TEXT_MAX, SPEAKERS_MAX, SPONSOR_NAME_MAX, SponsorOptions,
-    Status, TAG_MAX, TAGS_MAX, URL_MAX, USERNAME_MAX, USERNAME_MIN, UserOptions, UserType,
+    Code, DESCRIPTION_MAX, Field, KEY_DESCRIPTION_MAX, LEVEL_MAX, LEVEL_MIN, NAME_MAX, NewKey,
+    NewSpeaker, NewSponsor, NewUser, PAGE_CONTENT_MAX, Privilege, SHORT_TEXT_MAX, SPEAKERS_MAX,
+    SPONSOR_NAME_MAX, SPONSOR_REQUIRED, SponsorOptions, Status, TAG_MAX, TAGS_MAX, URL_MAX,
+    USERNAME_MAX, USERNAME_MIN, UserOptions, UserType,
 };
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
@@ -310,6 +311,7 @@ fn schemas() -> Map<String, Value> {
     add::<domain::users::User>(&mut out, "User");
     add::<List<domain::users::User>>(&mut out, "UserList");
     add::<routes::sponsors::Created>(&mut out, "SponsorCreated");
+    add::<routes::sponsors::SpeakerCreated>(&mut out, "SpeakerAdded");
     add::<domain::sponsors::Sponsor>(&mut out, "Sponsor");
     add::<List<domain::sponsors::Sponsor>>(&mut out, "SponsorList");
     add::<domain::tags::Tag>(&mut out, "Tag");
@@ -543,7 +545,7 @@ fn inputs() -> Vec<(&'static str, Value)> {
 
     let user = object(
         names::<NewUser>(),
-        &["email", "type", "firstName", "lastName"],
+        &catalogue_required(|f| (!f.path.contains('.')).then_some(f.path)),
         |f| match f {
             "email" => email.clone(),
             "type" => choice(names::<UserType>(), true),
@@ -585,7 +587,7 @@ fn inputs() -> Vec<(&'static str, Value)> {
     } } });
     let speaker = object(
         names::<NewSpeaker>(),
-        &["email", "firstName", "lastName"],
+        &catalogue_required(|f| f.speaker),
         |f| match f {
             "email" => email.clone(),
             // Required by the rulebook when the e-mail has no account yet, which the database
@@ -607,29 +609,25 @@ fn inputs() -> Vec<(&'static str, Value)> {
             other => panic!("no request schema for the speaker field {other}"),
         },
     );
-    let sponsor = object(
-        names::<NewSponsor>(),
-        &["name", "logo", "level"],
-        |f| match f {
-            "name" => required_line(SPONSOR_NAME_MAX),
-            "logo" => https.clone(),
-            "level" => json!({ "type": "integer", "minimum": 1, "maximum": 5 }),
-            "hasPage" => json!({ "type": ["boolean", "null"] }),
-            "pageContent" => {
-                let mut p = multiline(PAGE_CONTENT_MAX);
-                p["description"] =
-                    json!("HTML; sanitized (no scripts, event handlers or javascript: URLs).");
-                p
-            }
-            "website" | "icon" => https_opt.clone(),
-            "speakers" => {
-                json!({ "type": ["array", "null"], "maxItems": SPEAKERS_MAX, "items": reference("SpeakerInput") })
-            }
-            "color" => optional(HEX_COLOR),
-            "options" => optional_booleans(names::<SponsorOptions>()),
-            other => panic!("no request schema for the sponsor field {other}"),
-        },
-    );
+    let sponsor = object(names::<NewSponsor>(), SPONSOR_REQUIRED, |f| match f {
+        "name" => required_line(SPONSOR_NAME_MAX),
+        "logo" => https.clone(),
+        "level" => json!({ "type": "integer", "minimum": LEVEL_MIN, "maximum": LEVEL_MAX }),
+        "hasPage" => json!({ "type": ["boolean", "null"] }),
+        "pageContent" => {
+            let mut p = multiline(PAGE_CONTENT_MAX);
+            p["description"] =
+                json!("HTML; sanitized (no scripts, event handlers or javascript: URLs).");
+            p
+        }
+        "website" | "icon" => https_opt.clone(),
+        "speakers" => {
+            json!({ "type": ["array", "null"], "maxItems": SPEAKERS_MAX, "items": reference("SpeakerInput") })
+        }
+        "color" => optional(HEX_COLOR),
+        "options" => optional_booleans(names::<SponsorOptions>()),
+        other => panic!("no request schema for the sponsor field {other}"),
+    });
     let key = object(names::<NewKey>(), &["description"], |f| match f {
         "description" => required_line(KEY_DESCRIPTION_MAX),
         "privilege" => {
@@ -672,18 +670,16 @@ fn inputs() -> Vec<(&'static str, Value)> {
         ("BulkInput", bulk),
         ("UserPatch", user_patch),
         ("SponsorPatch", sponsor_patch),
-        // The answer of `addSpeaker` (built in routes/sponsors.rs).
-        (
-            "SpeakerAdded",
-            json!({
-                "type": "object", "additionalProperties": false, "required": ["id", "email"],
-                "properties": {
-                    "id": { "type": "string" }, "email": { "type": "string" },
-                    "password": { "type": "string", "description": "Only when the account was created by this request (201)." }
-                }
-            }),
-        ),
     ]
+}
+
+/// The required fields of the catalogue, as `name` names them (`None` leaves one out).
+fn catalogue_required(name: impl Fn(&Field) -> Option<&'static str>) -> Vec<&'static str> {
+    onboard_shared::FIELDS
+        .iter()
+        .filter(|f| f.required)
+        .filter_map(name)
+        .collect()
 }
 
 /// A merge patch of `input`'s fields: none required, `null` removes an optional field

@@ -79,9 +79,11 @@ pub use slug::{SLUG_MAX, is_slug, slug_with_suffix, slugify};
 pub use speaker::{check_speaker, validate_speaker, validate_speaker_json};
 /// The top-level fields of a sponsor payload, in the order they are checked.
 pub use sponsor::FIELDS as SPONSOR_FIELDS;
+/// The fields a sponsor payload must have.
+pub use sponsor::REQUIRED as SPONSOR_REQUIRED;
 pub use sponsor::{
-    NewSpeaker, NewSponsor, PAGE_CONTENT_MAX, SPEAKERS_MAX, SPONSOR_NAME_MAX, SponsorOptions,
-    check_sponsor, validate_sponsor,
+    LEVEL_MAX, LEVEL_MIN, NewSpeaker, NewSponsor, PAGE_CONTENT_MAX, SPEAKERS_MAX, SPONSOR_NAME_MAX,
+    SponsorOptions, check_sponsor, validate_sponsor,
 };
 /// The top-level fields of a user payload, in the order they are checked.
 pub use user::FIELDS as USER_FIELDS;

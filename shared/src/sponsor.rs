@@ -1,4 +1,4 @@
-//! `POST /v1/sponsors`: the sponsor payload of shared/seeds/create-sponsor.txt.
+//! `POST /v1/sponsors`: the sponsor payload and its speakers (the API in the README and `/openapi.json`).
 
 use crate::error::{Code, FieldError};
 use crate::node::{Kind, Node, Object, given};
@@ -91,6 +91,13 @@ pub const FIELDS: &[&str] = &[
     "color",
     "options",
 ];
+/// The sponsor fields a payload must have (the others may be absent, null or blank).
+pub const REQUIRED: &[&str] = &["name", "logo", "level"];
+/// The lowest and highest sponsor level.
+pub const LEVEL_MIN: u8 = 1;
+/// See [`LEVEL_MIN`].
+pub const LEVEL_MAX: u8 = 5;
+
 pub(crate) const SPEAKER_FIELDS: &[&str] = &[
     "email",
     "firstName",
@@ -237,9 +244,16 @@ impl SpeakerDraft<'_> {
 
 fn sponsor_fields<'v, O: Object>(c: &mut Checker, obj: &'v O) -> Option<SponsorDraft<'v>> {
     c.unknown_fields("", obj, FIELDS);
-    let name = c.text(obj, "", "name", true, Text::line(SPONSOR_NAME_MAX));
-    let logo = c.https_url(obj, "", "logo", true);
-    let level = c.integer(obj, "", "level", 1, 5);
+    let required = |field: &str| REQUIRED.contains(&field);
+    let name = c.text(
+        obj,
+        "",
+        "name",
+        required("name"),
+        Text::line(SPONSOR_NAME_MAX),
+    );
+    let logo = c.https_url(obj, "", "logo", required("logo"));
+    let level = c.integer(obj, "", "level", i64::from(LEVEL_MIN), i64::from(LEVEL_MAX));
     let has_page = c.boolean(obj, "", "hasPage", false);
     let page_content = c.text(
         obj,
@@ -363,5 +377,32 @@ pub(crate) fn speaker_fields<'v, O: Object>(
         tags: c.tags(s, path, "tags"),
         timezone: c.timezone(s, path, "timezone"),
         highlighted: c.boolean(s, path, "highlighted", false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Code;
+
+    #[test]
+    fn an_empty_sponsor_lacks_exactly_the_required_fields() {
+        let missing: Vec<String> = validate_sponsor(&serde_json::json!({}))
+            .into_iter()
+            .filter(|e| e.code == Code::Required)
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(missing, REQUIRED);
+    }
+
+    #[test]
+    fn levels_run_from_level_min_to_level_max() {
+        let with = |level: u8| {
+            validate_sponsor(&serde_json::json!({
+                "name": "S", "logo": "https://a.co/l.png", "level": level
+            }))
+        };
+        assert!(with(LEVEL_MIN).is_empty() && with(LEVEL_MAX).is_empty());
+        assert!(!with(LEVEL_MIN - 1).is_empty() && !with(LEVEL_MAX + 1).is_empty());
     }
 }

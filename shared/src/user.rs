@@ -1,4 +1,4 @@
-//! `POST /v1/users`: the user payload of shared/seeds/create-user.txt.
+//! `POST /v1/users`: the user payload (every field in the catalogue, `catalogue.rs`; the API in the README and `/openapi.json`).
 
 use crate::error::{Code, FieldError};
 use crate::node::{Node, Object, given};

@@ -22,7 +22,7 @@ pub(crate) struct Created {
     speakers: Vec<SpeakerCreated>,
 }
 
-/// A speaker of the new sponsor.
+/// A speaker's account: made by this request (then with its password), or linked.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SpeakerCreated {
