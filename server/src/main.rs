@@ -32,7 +32,8 @@ enum Command {
     )]
     Serve(ServeArgs),
     /// Import users from a CSV file: every row checked locally with the rulebook first,
-    /// then sent in chunks to POST /v1/users/bulk; outcomes written to FILE.results.csv.
+    /// then sent in chunks to POST /v1/users/bulk; outcomes written to FILE.results.csv
+    /// (or FILE.results-2.csv...: never overwritten).
     #[command(after_help = IMPORT_HELP)]
     Import(ImportArgs),
 }
@@ -63,12 +64,20 @@ URLs the rules refuse but plainly meant (linkedin.com/in/ada, http://..., @ada i
 column) are listed with their https correction; --fix-urls applies them.
 
 FILE.results.csv lists every row (row number as in a spreadsheet, header = row 1):
-email, status (created / exists / invalid / failed), id, password for created rows,
-errors. It holds passwords: it is created readable by you only (0600).
-Re-running the same file is safe: existing e-mails are reported as `exists`.
+email, status (created / exists / updated / unchanged / invalid / failed), id, password
+for created rows, and the row's own errors. It holds passwords: it is created readable by
+you only (0600), and never overwritten: a later run writes FILE.results-2.csv (then -3...)
+and says so. Cells a spreadsheet would run as a formula (starting with = + - @, tab or
+carriage return) get a ' in front; cells read back have it taken off.
 
-Exit status: 0 every row created or already there (dry run: every row valid);
-1 some row invalid or failed; 2 the file or the server could not be used.";
+Re-running the same file is safe: by default (--on-existing skip) existing e-mails are
+reported as `exists`. --on-existing update applies each such row to that user as a patch
+of the cells it has (an empty cell changes nothing, the --type default never replaces a
+user's type; such rows need only the columns they change): `updated` or `unchanged`.
+--on-existing fail reports them `invalid` (email_taken).
+
+Exit status: 0 every row created, already there, updated or unchanged (dry run: every
+row valid); 1 some row invalid or failed; 2 the file or the server could not be used.";
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ImportType {
@@ -128,6 +137,16 @@ struct ImportArgs {
     /// https:// or a loopback http:// URL is used: the key would travel in clear).
     #[arg(long)]
     insecure: bool,
+    /// What a row whose e-mail is already a user does: skip (`exists`, nothing changes),
+    /// update (its non-empty cells are applied to that user: `updated` / `unchanged`), fail
+    /// (`invalid`, `email_taken`).
+    #[arg(long, value_name = "POLICY", default_value = "skip", value_parser = on_existing_values())]
+    on_existing: String,
+}
+
+/// The rulebook's `onExisting` values.
+fn on_existing_values() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(onboard_shared::ON_EXISTING.iter().map(|(n, _)| *n))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -308,6 +327,11 @@ async fn async_main() -> ExitCode {
                 chunk_size: usize::from(args.chunk_size),
                 parallel: usize::from(args.parallel),
                 insecure: args.insecure,
+                on_existing: onboard_shared::ON_EXISTING
+                    .iter()
+                    .find(|(name, _)| *name == args.on_existing)
+                    .map(|(_, policy)| *policy)
+                    .unwrap_or_default(),
             };
             match onboard::import::run(options).await {
                 Ok(onboard::import::Outcome::Clean) => ExitCode::SUCCESS,

@@ -13,6 +13,25 @@ async fn bulk(app: &TestApp, users: Value) -> (StatusCode, reqwest::header::Head
     checked(r, "POST", "/v1/users/bulk").await
 }
 
+/// A bulk request with `onExisting`; answers the 200 body.
+async fn bulk_with(app: &TestApp, on_existing: &str, users: Value) -> Value {
+    let body = json!({ "users": users, "onExisting": on_existing });
+    let r = app.post("/v1/users/bulk", &body).await;
+    let (status, _, body) = checked(r, "POST", "/v1/users/bulk").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+/// A user as GET shows it, and its ETag.
+async fn get_user(app: &TestApp, id: &Value) -> (Value, String) {
+    let r = app
+        .get(&format!("/v1/users/{}", id.as_str().unwrap()))
+        .await;
+    let (status, headers, body) = checked(r, "GET", "/v1/users/{id}").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    (body, headers["etag"].to_str().unwrap().to_string())
+}
+
 async fn stored_hash(app: &TestApp, id: &str) -> String {
     let doc = app
         .mongo()
@@ -74,7 +93,7 @@ async fn a_mixed_batch_gets_one_result_per_row_in_order_and_rerunning_it_creates
     );
     assert_eq!(
         body["counts"],
-        json!({ "created": 2, "exists": 1, "invalid": 3, "failed": 0 })
+        json!({ "created": 2, "exists": 1, "updated": 0, "unchanged": 0, "invalid": 3, "failed": 0 })
     );
     let results = body["results"].as_array().unwrap();
     for (i, r) in results.iter().enumerate() {
@@ -120,12 +139,185 @@ async fn a_mixed_batch_gets_one_result_per_row_in_order_and_rerunning_it_creates
     );
     assert_eq!(
         again["counts"],
-        json!({ "created": 0, "exists": 3, "invalid": 3, "failed": 0 })
+        json!({ "created": 0, "exists": 3, "updated": 0, "unchanged": 0, "invalid": 3, "failed": 0 })
     );
     assert_eq!(again["results"][0]["id"], results[0]["id"]);
     assert_eq!(again["results"][5]["id"], results[5]["id"]);
     assert!(again["results"][0].get("password").is_none());
     assert_eq!(user_count(&app).await, 4);
+}
+
+#[tokio::test]
+async fn on_existing_update_patches_the_columns_a_row_has_and_says_updated_or_unchanged() {
+    let app = spawn_app().await;
+    let mut jane = user("jane@example.com");
+    jane["type"] = json!("Speaker");
+    jane["job"] = json!("Tester");
+    jane["company"] = json!("Old Co");
+    jane["tags"] = json!(["Mentor"]);
+    jane["options"] = json!({ "highlight": true });
+    let jane = app.create_user(&jane).await;
+    let bob = app.create_user(&user("bob@example.com")).await;
+    let mut owner = user("owner@example.com");
+    owner["username"] = json!("Taken_Name");
+    app.create_user(&owner).await;
+    let carl = app.create_user(&user("carl@example.com")).await;
+    let (_, jane_etag) = get_user(&app, &jane["id"]).await;
+    let (carl_before, _) = get_user(&app, &carl["id"]).await;
+
+    let rows = json!([
+        // 0: only the cells it has; an empty cell changes nothing; no type: Jane stays a Speaker.
+        { "email": "JANE@example.com", "job": "Lead", "company": "", "tags": ["Host", "mentor"] },
+        // 1: what Bob already has.
+        user("Bob@Example.com"),
+        // 2: a new e-mail: created, with a password.
+        user("new@example.com"),
+        // 3: a new username that someone else has: that row only.
+        { "email": "carl@example.com", "username": "taken_name", "city": "Lyon" },
+        // 4: a new e-mail without what a new user needs.
+        { "email": "ghost@example.com", "job": "Host" },
+        // 5: the same e-mail again.
+        { "email": "jane@example.com", "city": "Paris" },
+        // 6: a bad value in an update row.
+        { "email": "owner@example.com", "website": "http://owner.example.com" },
+    ]);
+    let body = bulk_with(&app, "update", rows.clone()).await;
+    assert_eq!(
+        statuses(&body),
+        [
+            "updated",
+            "unchanged",
+            "created",
+            "invalid",
+            "invalid",
+            "invalid",
+            "invalid"
+        ]
+    );
+    assert_eq!(
+        body["counts"],
+        json!({ "created": 1, "exists": 0, "updated": 1, "unchanged": 1, "invalid": 4, "failed": 0 })
+    );
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results[0]["id"], jane["id"]);
+    assert_eq!(results[0]["email"], "jane@example.com");
+    assert!(results[0].get("password").is_none());
+    assert_eq!(results[1]["id"], bob["id"]);
+    assert_eq!(results[1]["email"], "bob@example.com");
+    assert!(results[2]["password"].as_str().is_some());
+    assert_eq!(
+        pairs(&results[3]),
+        [("username".into(), "username_taken".into())]
+    );
+    assert_eq!(
+        pairs(&results[4]),
+        [
+            ("firstName".into(), "required".into()),
+            ("lastName".into(), "required".into()),
+            ("type".into(), "required".into()),
+        ]
+    );
+    assert_eq!(
+        pairs(&results[5]),
+        [("email".into(), "duplicate_in_batch".into())]
+    );
+    assert_eq!(
+        pairs(&results[6]),
+        [("website".into(), "url_not_https".into())]
+    );
+
+    // Jane: the patch went through the PATCH path: fields, tags (upserted), version.
+    let (after, etag) = get_user(&app, &jane["id"]).await;
+    assert_ne!(etag, jane_etag);
+    assert_eq!(after["job"], "Lead");
+    assert_eq!(after["company"], "Old Co");
+    assert_eq!(after["type"], "Speaker");
+    assert_eq!(after["options"]["highlight"], true);
+    // Tags are shared records: "mentor" is the existing "Mentor".
+    assert_eq!(after["tags"], json!(["Host", "Mentor"]));
+    assert_eq!(after["city"], Value::Null);
+    let (_, _, tags) = checked(app.get("/v1/tags").await, "GET", "/v1/tags").await;
+    let names: Vec<&str> = tags["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"Host"), "{tags}");
+    // Carl's row was refused whole: no city either.
+    let (carl_after, _) = get_user(&app, &carl["id"]).await;
+    assert_eq!(carl_after, carl_before);
+    assert_eq!(user_count(&app).await, 5);
+
+    // The same file again: the applied rows are now unchanged, the created one too.
+    let again = bulk_with(&app, "update", rows).await;
+    assert_eq!(
+        statuses(&again),
+        [
+            "unchanged",
+            "unchanged",
+            "unchanged",
+            "invalid",
+            "invalid",
+            "invalid",
+            "invalid"
+        ]
+    );
+    let (_, etag_again) = get_user(&app, &jane["id"]).await;
+    assert_eq!(etag_again, etag, "an unchanged row writes nothing");
+    assert_eq!(user_count(&app).await, 5);
+}
+
+#[tokio::test]
+async fn on_existing_skip_is_the_default_and_fail_makes_existing_rows_invalid() {
+    let app = spawn_app().await;
+    let known = app.create_user(&user("known@example.com")).await;
+    let mut changed = user("KNOWN@example.com");
+    changed["job"] = json!("Host");
+
+    let skip = bulk_with(
+        &app,
+        "skip",
+        json!([changed.clone(), user("a@example.com")]),
+    )
+    .await;
+    assert_eq!(statuses(&skip), ["exists", "created"]);
+    assert_eq!(skip["results"][0]["id"], known["id"]);
+
+    let fail = bulk_with(
+        &app,
+        "fail",
+        json!([
+            changed.clone(),
+            user("a@example.com"),
+            user("b@example.com")
+        ]),
+    )
+    .await;
+    assert_eq!(statuses(&fail), ["invalid", "invalid", "created"]);
+    for i in [0, 1] {
+        assert_eq!(
+            pairs(&fail["results"][i]),
+            [("email".into(), "email_taken".into())]
+        );
+    }
+    assert_eq!(
+        fail["counts"],
+        json!({ "created": 1, "exists": 0, "updated": 0, "unchanged": 0, "invalid": 2, "failed": 0 })
+    );
+    // Nothing changed on the existing user.
+    let (after, _) = get_user(&app, &known["id"]).await;
+    assert_eq!(after["job"], Value::Null);
+    // null is the default too.
+    let r = app
+        .post(
+            "/v1/users/bulk",
+            &json!({ "users": [changed], "onExisting": null }),
+        )
+        .await;
+    let (status, _, body) = checked(r, "POST", "/v1/users/bulk").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(statuses(&body), ["exists"]);
 }
 
 #[tokio::test]
@@ -184,6 +376,18 @@ async fn the_envelope_is_validated() {
             json!({ "users": [], "dryRun": true }),
             vec![("dryRun", "unknown_field")],
         ),
+        (
+            json!({ "users": [user("a@example.com")], "onExisting": "merge" }),
+            vec![("onExisting", "invalid_choice")],
+        ),
+        (
+            json!({ "users": [user("a@example.com")], "onExisting": "Update" }),
+            vec![("onExisting", "invalid_choice")],
+        ),
+        (
+            json!({ "users": [user("a@example.com")], "onExisting": true }),
+            vec![("onExisting", "wrong_type")],
+        ),
     ] {
         let (status, _, got) = checked(
             app.post("/v1/users/bulk", &body).await,
@@ -202,7 +406,7 @@ async fn the_envelope_is_validated() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body["counts"],
-        json!({ "created": 0, "exists": 0, "invalid": 0, "failed": 0 })
+        json!({ "created": 0, "exists": 0, "updated": 0, "unchanged": 0, "invalid": 0, "failed": 0 })
     );
     // GET on the bulk path is a 405, not "user not found".
     let r = app.get("/v1/users/bulk").await;
@@ -320,6 +524,14 @@ fn the_request_schemas_accept_the_seed_samples_and_refuse_what_the_rulebook_refu
     assert!(check("UserInput", &sample("user")));
     assert!(check("SponsorInput", &sample("sponsor")));
     assert!(check("BulkInput", &json!({ "users": [sample("user")] })));
+    for on_existing in ["skip", "update", "fail"] {
+        let body = json!({ "users": [], "onExisting": on_existing });
+        assert!(check("BulkInput", &body), "{on_existing}");
+    }
+    assert!(!check(
+        "BulkInput",
+        &json!({ "users": [], "onExisting": "merge" })
+    ));
     for (field, bad) in [
         ("email", json!("jane@localhost")),
         ("website", json!("http://jane.example.com")),

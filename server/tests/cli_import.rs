@@ -41,10 +41,20 @@ fn write_csv(name: &str, text: &str) -> PathBuf {
 
 /// The results file as (row, email, status, id, password, errors) records.
 fn results(csv_path: &Path) -> Vec<Vec<String>> {
-    let path = csv_path.with_file_name(format!(
-        "{}.results.csv",
-        csv_path.file_stem().unwrap().to_string_lossy()
-    ));
+    results_of(csv_path, 1)
+}
+
+/// The `n`-th run's results file: `FILE.results.csv`, `FILE.results-2.csv`...
+fn results_name(csv_path: &Path, n: usize) -> PathBuf {
+    let stem = csv_path.file_stem().unwrap().to_string_lossy();
+    csv_path.with_file_name(match n {
+        1 => format!("{stem}.results.csv"),
+        n => format!("{stem}.results-{n}.csv"),
+    })
+}
+
+fn results_of(csv_path: &Path, n: usize) -> Vec<Vec<String>> {
+    let path = results_name(csv_path, n);
     let mut r = csv::Reader::from_path(&path).unwrap();
     assert_eq!(
         r.headers().unwrap().iter().collect::<Vec<_>>(),
@@ -151,8 +161,15 @@ async fn a_real_run_writes_the_results_file_and_a_second_run_finds_everything() 
     );
     assert!(
         run.stdout
-            .contains("created 2, exists 0, invalid 4, failed 0")
+            .contains("created 2, exists 0, updated 0, unchanged 0, invalid 4, failed 0"),
+        "{}",
+        run.stdout
     );
+    // Every row that is not imported says why, in its own line of the file.
+    for r in rows.iter().filter(|r| r[2] == "invalid") {
+        assert!(r[5].contains(": ") && r[5].ends_with(')'), "{r:?}");
+    }
+    assert!(rows[2][5].contains("duplicate_in_batch"), "{:?}", rows[2]);
     for r in [&rows[0], &rows[4]] {
         assert_eq!(r[3].len(), 24, "an id: {r:?}");
         assert_eq!(r[4].len(), 20, "a password: {r:?}");
@@ -187,10 +204,12 @@ async fn a_real_run_writes_the_results_file_and_a_second_run_finds_everything() 
     assert_eq!(tagged["type"], "Speaker");
     assert_eq!(user_count(&app).await, 3);
 
-    // Again: nothing new; the created rows are `exists` with the same ids, no password.
+    // Again: nothing new; the created rows are `exists` with the same ids, no password,
+    // in a new results file: the first one, with the passwords, is kept as it was.
+    let first_file = std::fs::read(results_name(&file, 1)).unwrap();
     let again = import(&app, &file, &[]).await;
     assert_eq!(again.code, 1);
-    let rows2 = results(&file);
+    let rows2 = results_of(&file, 2);
     assert_eq!(rows2[0][2], "exists");
     assert_eq!(rows2[0][3], rows[0][3]);
     assert!(rows2[0][4].is_empty());
@@ -198,8 +217,30 @@ async fn a_real_run_writes_the_results_file_and_a_second_run_finds_everything() 
     assert!(
         again
             .stdout
-            .contains("created 0, exists 2, invalid 4, failed 0")
+            .contains("created 0, exists 2, updated 0, unchanged 0, invalid 4, failed 0")
     );
+    assert!(
+        again.stderr.contains("people.results-2.csv")
+            && again
+                .stderr
+                .contains("people.results.csv from an earlier run is kept"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(std::fs::read(results_name(&file, 1)).unwrap(), first_file);
+    let mode = std::fs::metadata(results_name(&file, 2))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // A third run: FILE.results-3.csv.
+    let third = import(&app, &file, &[]).await;
+    assert!(
+        third.stderr.contains("people.results-3.csv"),
+        "{}",
+        third.stderr
+    );
+    assert_eq!(results_of(&file, 3), rows2);
     assert_eq!(user_count(&app).await, 3);
 }
 
@@ -228,7 +269,7 @@ async fn french_headers_semicolons_and_a_bom_import_cleanly_and_exit_0() {
 
     let again = import(&app, &file, &[]).await;
     assert_eq!(again.code, 0, "all `exists` is a clean run");
-    assert!(results(&file).iter().all(|r| r[2] == "exists"));
+    assert!(results_of(&file, 2).iter().all(|r| r[2] == "exists"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -400,4 +441,134 @@ async fn a_windows_1252_file_is_read_as_such_and_the_command_says_so() {
     assert_eq!(report["encoding"], "Windows-1252");
     assert_eq!(report["rows"][0]["payload"]["firstName"], "Élodie");
     assert_eq!(report["rows"][0]["payload"]["lastName"], "Dupré");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_existing_update_patches_the_cells_a_row_has_and_the_default_type_only_fills_new_users()
+{
+    let app = spawn_app().await;
+    let mut jane = user("jane@example.com");
+    jane["type"] = json!("Speaker");
+    jane["job"] = json!("Tester");
+    jane["city"] = json!("Lyon");
+    let jane = app.create_user(&jane).await;
+    let bob = app.create_user(&user("bob@example.com")).await;
+    // No type column: --type (Attendee) fills only the new user. Jane's job cell carries
+    // the formula mark an export puts there: it is read back without it.
+    let file = write_csv(
+        "update.csv",
+        "Email,First name,Last name,Job title,City\n\
+         JANE@example.com,,,'=Lead,\n\
+         new@example.com,New,Person,Host,\n\
+         bob@example.com,Jane,Doe,,\n\
+         ghost@example.com,,,Host,\n\
+         bad@example.com,Bad,Url,,\n",
+    );
+    let dry = import(&app, &file, &["--on-existing", "update", "--dry-run"]).await;
+    assert_eq!(dry.code, 0, "{}\n{}", dry.stdout, dry.stderr);
+    assert!(
+        dry.stdout
+            .contains("2 of the valid rows lack columns a new user needs"),
+        "{}",
+        dry.stdout
+    );
+
+    let run = import(&app, &file, &["--on-existing", "update"]).await;
+    assert_eq!(
+        run.code, 1,
+        "the ghost row is invalid\n{}\n{}",
+        run.stdout, run.stderr
+    );
+    let rows = results(&file);
+    let status: Vec<&str> = rows.iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(
+        status,
+        ["updated", "created", "unchanged", "invalid", "created"]
+    );
+    assert_eq!(rows[0][3], jane["id"].as_str().unwrap());
+    assert!(rows[0][4].is_empty(), "no password for an update");
+    assert_eq!(rows[2][3], bob["id"].as_str().unwrap());
+    assert_eq!(rows[1][4].len(), 20, "a new user's password");
+    // The server's verdict on the ghost row: a new user without names, in its own line.
+    assert!(
+        rows[3][5].contains("firstName") && rows[3][5].contains("(required)"),
+        "{:?}",
+        rows[3]
+    );
+    assert!(run.stdout.contains("row 5: invalid: "), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("created 2, exists 0, updated 1, unchanged 1, invalid 1, failed 0"),
+        "{}",
+        run.stdout
+    );
+
+    let get = |id: String| {
+        let app = &app;
+        async move {
+            let r = app.get(&format!("/v1/users/{id}")).await;
+            r.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let after = get(rows[0][3].clone()).await;
+    assert_eq!(after["job"], "=Lead");
+    assert_eq!(
+        after["type"], "Speaker",
+        "the default type never replaces a user's"
+    );
+    assert_eq!(after["city"], "Lyon", "an empty cell changes nothing");
+    assert_eq!(after["firstName"], "Jane");
+    let new = get(rows[1][3].clone()).await;
+    assert_eq!(new["type"], "Attendee");
+    assert_eq!(new["job"], "Host");
+
+    // The same file with fail: every existing e-mail is invalid (email_taken).
+    let run = import(&app, &file, &["--on-existing", "fail"]).await;
+    assert_eq!(run.code, 1);
+    let rows = results_of(&file, 2);
+    assert_eq!(rows[1][2], "invalid");
+    assert!(rows[1][5].contains("(email_taken)"), "{:?}", rows[1]);
+    assert!(
+        run.stdout.contains("row 3: invalid: email: "),
+        "{}",
+        run.stdout
+    );
+    // And an unknown policy is refused by the command line.
+    let run = import(&app, &file, &["--on-existing", "merge"]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("skip, update, fail"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_cells_that_a_spreadsheet_would_run_are_neutralised() {
+    let app = spawn_app().await;
+    let file = write_csv(
+        "formulas.csv",
+        "Email,First name,Last name\n\
+         \"=HYPERLINK(\"\"https://evil.example\"\",\"\"x\"\")\",A,B\n\
+         @SUM(1+1),A,B\n\
+         ok@example.com,A,B\n",
+    );
+    let run = import(&app, &file, &[]).await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let text = std::fs::read_to_string(results_name(&file, 1)).unwrap();
+    let rows = results(&file);
+    assert_eq!(
+        rows[0][1], "'=HYPERLINK(\"https://evil.example\",\"x\")",
+        "{text}"
+    );
+    assert_eq!(rows[1][1], "'@SUM(1+1)");
+    assert_eq!(rows[2][2], "created");
+    for r in &rows {
+        for cell in r {
+            let first = cell.bytes().next();
+            assert!(
+                !matches!(first, Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')),
+                "{cell:?} in {text}"
+            );
+        }
+        if r[2] == "invalid" {
+            assert!(r[5].contains("(email_invalid)"), "{r:?}");
+        }
+    }
 }

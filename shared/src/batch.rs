@@ -181,6 +181,60 @@ pub fn check_users_update<'e>(
     })
 }
 
+/// With `onExisting: "update"`: may a row that [`check_users`] refused (as a create) with
+/// `errors` still be valid, as the update of the user its e-mail belongs to? Only the
+/// server knows whether there is one, so an importer sends such a row and lets the server
+/// judge. It may when every error is one the user's record answers: a field the row lacks
+/// (`required`, but not on `email`, the key the user is found by), or `options.highlight`
+/// with a type that is not Speaker (`speaker_only`: the row may give no type, and the user
+/// may be a Speaker).
+///
+/// ```
+/// use onboard_shared::{check_users, update_may_fix};
+/// use serde_json::json;
+/// let rows = [json!({"email": "jane@domain.com", "job": "Host"}), json!({"email": "nope", "job": "Host"})];
+/// let results = check_users(&rows);
+/// assert!(update_may_fix(results[0].as_ref().unwrap_err()));
+/// assert!(!update_may_fix(results[1].as_ref().unwrap_err()));
+/// ```
+pub fn update_may_fix(errors: &[FieldError]) -> bool {
+    !errors.is_empty() && errors.iter().all(|e| fixable(&e.field, e.code.as_str()))
+}
+
+/// [`update_may_fix`] on a row's errors as JSON text, as the npm package answers them (for
+/// the page's Import tab); anything but an array of errors is `false`.
+///
+/// ```
+/// use onboard_shared::update_may_fix_json;
+/// assert!(update_may_fix_json(r#"[{"field": "type", "code": "required", "message": "."}]"#));
+/// assert!(!update_may_fix_json(r#"[{"field": "email", "code": "duplicate_in_batch"}]"#));
+/// assert!(!update_may_fix_json("[]"));
+/// ```
+pub fn update_may_fix_json(errors: &str) -> bool {
+    let Ok(doc) = crate::parse_doc(errors) else {
+        return false;
+    };
+    let Kind::Array(items) = doc.kind() else {
+        return false;
+    };
+    !items.is_empty()
+        && items.iter().all(|e| {
+            let Kind::Object(obj) = e.kind() else {
+                return false;
+            };
+            let text = |key: &str| match obj.get(key).map(Node::kind) {
+                Some(Kind::Str(s)) => s,
+                _ => "",
+            };
+            fixable(text("field"), text("code"))
+        })
+}
+
+/// One error a user's stored record may answer (see [`update_may_fix`]).
+fn fixable(field: &str, code: &str) -> bool {
+    field != "email" && (code == Code::Required.as_str() || code == Code::SpeakerOnly.as_str())
+}
+
 /// `onExisting` of a bulk request: what a row whose e-mail already belongs to a user does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum OnExisting {

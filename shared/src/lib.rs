@@ -57,7 +57,7 @@ mod speaker;
 
 pub use batch::{
     BULK_MAX, BulkRequest, BulkRow, ON_EXISTING, OnExisting, bulk_row_key, check_bulk_request,
-    check_users, check_users_update,
+    check_users, check_users_update, update_may_fix, update_may_fix_json,
 };
 pub use csv::{csv_cell_value, csv_safe_cell};
 pub use error::{BULK_ERRORS_MAX, ERRORS_MAX, too_many_errors};

@@ -9,6 +9,7 @@
 //! ([`crate::split_full_name`]). Empty cells are left out.
 
 use crate::catalogue::{FIELDS, Field, FieldKind, field, field_for_header, header_key};
+use crate::csv::csv_cell_value;
 use crate::doc::Json;
 use crate::node::{Kind, Node, Object};
 use crate::rules::check_https_url;
@@ -196,6 +197,17 @@ pub(crate) fn push_json_str(out: &mut String, s: &str) {
 /// Each data row of a sheet as a payload. `rows` hold cell text; a row may be shorter than
 /// the header (missing cells are empty) or longer (extra cells are not read). Fails only
 /// when `options.columns` names a field the catalogue does not have.
+///
+/// A cell is read through [`csv_cell_value`](crate::csv_cell_value): the `'` that
+/// [`csv_safe_cell`](crate::csv_safe_cell) puts before a would-be formula in the files the
+/// product writes is taken off, so an exported file imports to what was exported.
+///
+/// ```
+/// use onboard_shared::{sheet_rows, CellValue, SheetOptions};
+/// let rows = sheet_rows(&["Email", "Job"], &[["'-a@b.co", "'=Boss"]], &SheetOptions::default()).unwrap();
+/// assert_eq!(rows[0].get("job"), Some(&CellValue::Text("=Boss".into())));
+/// assert_eq!(rows[0].get("email"), Some(&CellValue::Text("-a@b.co".into())));
+/// ```
 pub fn sheet_rows<R, S>(
     headers: &[S],
     rows: &[R],
@@ -290,7 +302,9 @@ fn sheet_row(
         let (Some(f), Some(cell)) = (f, cells.get(i)) else {
             continue;
         };
-        let cell = cell.trim();
+        // A cell the product wrote (an export, a results file) may carry the `'` that keeps
+        // a spreadsheet from running it as a formula: the value is what follows.
+        let cell = csv_cell_value(cell.trim()).trim();
         if cell.is_empty() {
             continue;
         }

@@ -89,3 +89,19 @@ test("generated passwords never start like a formula", () => {
     assert.ok(!/^[=+\-@]/.test(pw), pw);
   }
 });
+
+test("updateMayFix (onboard-rules/sheet): rows that only an existing user can complete", async () => {
+  const sheet = await import("onboard-rules/sheet");
+  const [partial, bad, dup] = rules.validateUsers([
+    { email: "jane@domain.com", job: "Host" },
+    { email: "nope", job: "Host" },
+    { email: "JANE@domain.com", type: "Attendee", firstName: "J", lastName: "D" },
+  ]);
+  assert.equal(sheet.updateMayFix(partial), true);
+  assert.equal(sheet.updateMayFix(bad), false);
+  assert.equal(sheet.updateMayFix(dup), false);
+  assert.equal(sheet.updateMayFix([]), false);
+  // Also the sheet rows read a formula mark back off (csv_cell_value in sheet_rows).
+  const [row] = sheet.rowsToUsers(["Email", "Job"], [["a@b.co", "'=Boss"]]);
+  assert.equal(row.job, "=Boss");
+});

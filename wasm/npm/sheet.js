@@ -1,5 +1,5 @@
 // Browser and bundler entry of `onboard-rules/sheet`: the spreadsheet functions (mapHeaders,
-// rowsToUsers, suggestUrl, fieldCatalogue) in their own WebAssembly module, so only what
+// rowsToUsers, suggestUrl, updateMayFix, fieldCatalogue) in their own WebAssembly module, so only what
 // reads spreadsheets (the page's Import tab) downloads them; the main entry keeps validation.
 // Loaded once, with top-level await. Node resolves the "node" condition to ./node/sheet.cjs.
 import init from "./web/onboard_sheet.js";

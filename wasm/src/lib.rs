@@ -705,6 +705,20 @@ pub fn suggest_url(
     rules::suggest_url(field, value)
 }
 
+/// With `onExisting: "update"`: may a row that `validateUsers` refused with `errors` still
+/// be valid, as the update of the user its e-mail belongs to (only the server can tell)?
+/// True when every error is a missing field other than `email` (`required`) or
+/// `speaker_only`: the user's record may answer them.
+#[cfg(feature = "sheet")]
+#[wasm_bindgen(js_name = updateMayFix)]
+pub fn update_may_fix(
+    #[wasm_bindgen(unchecked_param_type = "readonly { field: string; code: string }[]")]
+    errors: JsValue,
+) -> Result<bool, JsError> {
+    let text = json_arg(&errors, "errors")?;
+    Ok(rules::update_may_fix_json(&text))
+}
+
 /// Every field of a user payload (and the `fullName` column) with its label, the column
 /// header an export writes, its kind, whether it is required and its length limit.
 #[cfg(feature = "sheet")]

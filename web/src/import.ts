@@ -34,9 +34,12 @@ function h(tag: string, attrs: Record<string, string> = {}, ...kids: (Node | str
 const fmt = (n: number) => n.toLocaleString("en");
 const plural = (n: number, one: string, many = one + "s") => `${fmt(n)} ${n === 1 ? one : many}`;
 
-function downloadCsv(name: string, rows: unknown[][]) {
+/** A CSV download. Every cell goes through the rulebook's csvSafe (`safe`): a cell a
+ * spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a ' in front. */
+function downloadCsv(name: string, rows: unknown[][], safe: (cell: string) => string) {
+  const cells = rows.map((r) => r.map((c) => safe(String(c ?? ""))));
   // A BOM, so spreadsheets open the UTF-8 (accents in names) correctly.
-  const url = URL.createObjectURL(new Blob(["\ufeff" + Papa.unparse(rows)], { type: "text/csv;charset=utf-8" }));
+  const url = URL.createObjectURL(new Blob(["\ufeff" + Papa.unparse(cells)], { type: "text/csv;charset=utf-8" }));
   const a = h("a", { href: url, download: name });
   document.body.append(a);
   a.click();
@@ -98,6 +101,15 @@ const TEMPLATE = `
       <label for="imp-type">Type for rows without one</label>
       <select id="imp-type"><option>Attendee</option><option>Speaker</option></select>
     </div>
+    <div class="field">
+      <label for="imp-existing">Emails that already have an account</label>
+      <select id="imp-existing" aria-describedby="imp-existing-hint">
+        <option value="skip">Skip: leave those people as they are</option>
+        <option value="update">Update them with the row's filled cells</option>
+        <option value="fail">Refuse those rows (email taken)</option>
+      </select>
+      <p class="hint" id="imp-existing-hint">Update: each filled cell replaces that person's value; empty cells and the type for rows without one change nothing.</p>
+    </div>
     <div class="field wide">
       <label for="imp-paste">Or paste rows</label>
       <textarea id="imp-paste" rows="4" spellcheck="false" placeholder="email;first name;last name&#10;jane@domain.com;Jane;Doe"></textarea>
@@ -144,7 +156,7 @@ const TEMPLATE = `
 </section>`;
 
 interface Outcome {
-  status: "created" | "exists" | "invalid" | "failed" | "not imported";
+  status: "created" | "exists" | "updated" | "unchanged" | "invalid" | "failed" | "not imported";
   id?: string;
   email?: string;
   password?: string;
@@ -157,6 +169,9 @@ export function mount(panel: HTMLElement, loading: Promise<typeof import("onboar
   const source = $<HTMLFormElement>(".imp-source");
   const fileInput = $<HTMLInputElement>("#imp-file");
   const typeSel = $<HTMLSelectElement>("#imp-type");
+  // The request's onExisting: what a row whose email already has an account does.
+  const existingSel = $<HTMLSelectElement>("#imp-existing");
+  const updating = () => existingSel.value === "update";
   const check = $("#imp-check");
   const mapBox = $("#imp-map .grid");
   const summary = $("#imp-summary");
@@ -280,6 +295,13 @@ export function mount(panel: HTMLElement, loading: Promise<typeof import("onboar
     );
   }
 
+  /** How rowsToUsers reads the columns: the chosen mapping and type values. */
+  function rowOptions() {
+    const chosen: Record<string, string> = {};
+    for (const [v, t] of typeValues) if (t) chosen[v] = t;
+    return { columns: map.map((p) => (p || null) as ImportField | null), typeValues: chosen };
+  }
+
   // ---- Checking: every row through validateUsers at once (duplicates in the file included). ----
   function recheck() {
     if (!rules) {
@@ -294,12 +316,7 @@ export function mount(panel: HTMLElement, loading: Promise<typeof import("onboar
     }
     drawTypeValues();
     const t0 = performance.now();
-    const chosen: Record<string, string> = {};
-    for (const [v, t] of typeValues) if (t) chosen[v] = t;
-    payloads = rules.rowsToUsers(headers, rows, { type: typeSel.value }, {
-      columns: map.map((p) => (p || null) as ImportField | null),
-      typeValues: chosen,
-    });
+    payloads = rules.rowsToUsers(headers, rows, { type: typeSel.value }, rowOptions());
     errors = rules.validateUsers(payloads);
     const ms = performance.now() - t0;
     problems = [];
@@ -322,6 +339,9 @@ export function mount(panel: HTMLElement, loading: Promise<typeof import("onboar
       }
     });
     const valid = rows.length - problems.length;
+    // With "update", a row that lacks only what an existing person has (names, type) may be
+    // an update: it is sent too, and the server, which knows who exists, decides.
+    const maybe = updating() ? problems.filter((i) => rules!.updateMayFix(errors[i])).length : 0;
     const full = map.indexOf("fullName");
     const splits = full < 0 ? 0 : rows.filter((r) => (r[full] ?? "").trim()).length;
     const fixAll = h("button", { type: "button", id: "imp-fix-all", class: "secondary" }, `Apply the ${plural(offered, "suggested URL correction")}`);
@@ -335,11 +355,12 @@ export function mount(panel: HTMLElement, loading: Promise<typeof import("onboar
       h("span", { "data-count": "invalid" }, fmt(problems.length)), " with problems, of which ",
       h("span", { "data-count": "duplicates" }, fmt(dupes)), ` repeat${dupes === 1 ? "s" : ""} an email of an earlier row. `,
       ...(splits ? [h("span", { "data-count": "split" }, fmt(splits)), ` full name${splits === 1 ? "" : "s"} split into first and last name (shown under each name). `] : []),
+      ...(maybe ? [h("span", { "data-count": "maybe-updates" }, fmt(maybe)), ` of the rows with problems only lack what an existing account has: they are sent as updates, and the server says which emails it knows. `] : []),
       h("span", { class: "timing", "data-ms": ms.toFixed(1) }, `${plural(rows.length, "row")} checked in ${fmt(Math.round(ms))} ms.`),
       ...(offered ? [" ", fixAll] : []),
     );
-    start.textContent = `Import ${plural(valid, "valid row")}`;
-    start.disabled = running || valid === 0;
+    start.textContent = maybe ? `Import ${plural(valid + maybe, "row")}` : `Import ${plural(valid, "valid row")}`;
+    start.disabled = running || valid + maybe === 0;
     $<HTMLButtonElement>("#imp-problems").disabled = problems.length === 0;
     drawTable();
   }
@@ -416,16 +437,30 @@ export function mount(panel: HTMLElement, loading: Promise<typeof import("onboar
   let outcome: (Outcome | undefined)[] = [];
 
   async function importRows() {
-    const todo = rows.map((_, i) => i).filter((i) => !errors[i].length);
+    const policy = existingSel.value;
+    const update = policy === "update";
+    const todo = rows.map((_, i) => i).filter((i) => !errors[i].length || (update && rules!.updateMayFix(errors[i])));
     if (running || !todo.length) return;
+    // With "update", a row without a type of its own goes without the default type, so an
+    // existing person keeps theirs; the rows the server then finds new (type required) go
+    // again with it.
+    const own = update ? rules!.rowsToUsers(headers, rows, null, rowOptions()) : payloads;
+    const defaulted = (i: number) => payloads[i].type !== undefined && own[i].type === undefined;
+    let pick = (i: number) => (update && defaulted(i) ? own[i] : payloads[i]);
+    const retype: number[] = [];
+    let total = todo.length;
     running = true;
     banner();
     source.inert = check.inert = true;
     start.disabled = true;
-    const chunks: number[][] = [];
-    for (let i = 0; i < todo.length; i += CHUNK) chunks.push(todo.slice(i, i + CHUNK));
+    const chunksOf = (idx: number[]) => {
+      const out: number[][] = [];
+      for (let i = 0; i < idx.length; i += CHUNK) out.push(idx.slice(i, i + CHUNK));
+      return out;
+    };
+    let chunks = chunksOf(todo);
     const ctl = new AbortController();
-    const counts = { created: 0, exists: 0, invalid: 0, failed: 0 };
+    const counts = { created: 0, exists: 0, updated: 0, unchanged: 0, invalid: 0, failed: 0 };
     let done = 0;
     let waiting = "";
     const t0 = performance.now();
@@ -441,11 +476,14 @@ export function mount(panel: HTMLElement, loading: Promise<typeof import("onboar
 
     const show = () => {
       progress.value = done;
-      const left = done ? ((performance.now() - t0) / done) * (todo.length - done) / 1000 : NaN;
-      const eta = done < todo.length ? (Number.isFinite(left) ? ` · about ${left < 90 ? `${Math.ceil(left)} s` : `${Math.ceil(left / 60)} min`} left` : " · estimating the time left") : "";
+      progress.max = total;
+      const left = done ? ((performance.now() - t0) / done) * (total - done) / 1000 : NaN;
+      const eta = done < total ? (Number.isFinite(left) ? ` · about ${left < 90 ? `${Math.ceil(left)} s` : `${Math.ceil(left / 60)} min`} left` : " · estimating the time left") : "";
       progressText.textContent =
-        `${fmt(done)} of ${plural(todo.length, "row")} done (${Math.floor((done / todo.length) * 100)}%): ` +
-        `${fmt(counts.created)} created, ${fmt(counts.exists)} already there, ${fmt(counts.invalid)} refused, ${fmt(counts.failed)} failed` +
+        `${fmt(done)} of ${plural(total, "row")} done (${Math.floor((done / total) * 100)}%): ` +
+        `${fmt(counts.created)} created, ` +
+        (update ? `${fmt(counts.updated)} updated, ${fmt(counts.unchanged)} unchanged, ` : "") +
+        `${fmt(counts.exists)} already there, ${fmt(counts.invalid)} refused, ${fmt(counts.failed)} failed` +
         eta + (waiting ? `. ${waiting}` : "");
     };
     const settle = (idx: number[], o: Outcome) => {
@@ -478,7 +516,7 @@ export function mount(panel: HTMLElement, loading: Promise<typeof import("onboar
           res = await fetch("/v1/users/bulk", {
             method: "POST",
             headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
-            body: JSON.stringify({ users: idx.map((i) => payloads[i]) }),
+            body: JSON.stringify({ users: idx.map(pick), ...(policy === "skip" ? {} : { onExisting: policy }) }),
           });
           data = await res.json().catch(() => ({}));
         } catch {
@@ -488,6 +526,10 @@ export function mount(panel: HTMLElement, loading: Promise<typeof import("onboar
           for (const r of data.results as Json[]) {
             const i = idx[r.index];
             if (i === undefined) continue;
+            if (pick(i) !== payloads[i] && r.status === "invalid" && (r.errors as FieldError[] | undefined)?.some((e) => e.field === "type" && e.code === "required")) {
+              retype.push(i);
+              continue;
+            }
             const message = r.errors ? (r.errors as FieldError[]).map((e) => `${e.field}: ${e.message}`).join(" ") : r.error;
             outcome[i] = { status: r.status, id: r.id, email: r.email, password: r.password, message };
             if (r.status in counts) counts[r.status as keyof typeof counts]++;
@@ -525,10 +567,19 @@ export function mount(panel: HTMLElement, loading: Promise<typeof import("onboar
     };
     show();
     await Promise.all(Array.from({ length: Math.min(PARALLEL, chunks.length) }, worker));
+    if (retype.length && !ctl.signal.aborted) {
+      pick = (i) => payloads[i];
+      total += retype.length;
+      chunks = chunksOf(retype.sort((a, b) => a - b));
+      next = 0;
+      show();
+      await Promise.all(Array.from({ length: Math.min(PARALLEL, chunks.length) }, worker));
+    }
 
     const cancelled = ctl.signal.aborted;
     for (const i of todo) outcome[i] ??= { status: "not imported", message: cancelled ? "Not sent: the import was stopped." : "Not sent." };
-    for (let i = 0; i < rows.length; i++) outcome[i] ??= { status: "not imported", message: "Not sent: this row has problems (see the check above)." };
+    // A row not sent for its problems carries them, so the results (and their CSV) stand alone.
+    for (let i = 0; i < rows.length; i++) outcome[i] ??= { status: "not imported", message: `Not sent: ${describe(errors[i])}` };
     waiting = "";
     show();
     progressText.textContent = `${cancelled ? "Import stopped" : "Import finished"}: ${progressText.textContent}`;
@@ -541,12 +592,14 @@ export function mount(panel: HTMLElement, loading: Promise<typeof import("onboar
     $("#imp-results-h").focus();
   }
 
+  const describe = (errs: FieldError[]) => errs.map((e) => `${label(e.field) ?? (e.field || "Row")}: ${e.message} (${e.code})`).join(" ");
+
   function drawResults() {
     const o = outcome as Outcome[];
     const tally: Record<string, number> = {};
     for (const x of o) tally[x.status] = (tally[x.status] ?? 0) + 1;
     $("#imp-results-summary").replaceChildren(
-      ...(["created", "exists", "invalid", "failed", "not imported"] as const).flatMap((s, k) => [
+      ...(["created", "updated", "unchanged", "exists", "invalid", "failed", "not imported"] as const).flatMap((s, k) => [
         k ? ", " : "",
         h("span", { "data-status": s }, fmt(tally[s] ?? 0)),
         ` ${s === "exists" ? "already there" : s === "invalid" ? "refused by the server" : s}`,
@@ -589,6 +642,7 @@ export function mount(panel: HTMLElement, loading: Promise<typeof import("onboar
   };
   $("#imp-read").onclick = () => read($<HTMLTextAreaElement>("#imp-paste").value, "pasted");
   typeSel.onchange = () => rows.length && recheck();
+  existingSel.onchange = () => rows.length && recheck();
   only.onchange = () => {
     checkPager.page = 0;
     drawTable();
@@ -603,10 +657,10 @@ export function mount(panel: HTMLElement, loading: Promise<typeof import("onboar
           return [nums[i], e.field, e.message, e.code, c < 0 ? "" : headers[c], c < 0 ? "" : (rows[i][c] ?? "")];
         }),
       ),
-    ]);
+    ], rules!.csvSafe);
   $("#imp-results-csv").onclick = () =>
     downloadCsv(`${base()}.results.csv`, [
       ["row", "email", "status", "id", "password", "message"],
       ...(outcome as Outcome[]).map((x, i) => [nums[i], x.email ?? payloads[i]?.email ?? "", x.status, x.id ?? "", x.password ?? "", x.message ?? ""]),
-    ]);
+    ], rules!.csvSafe);
 }

@@ -325,6 +325,68 @@ describe("importing through POST /v1/users/bulk", () => {
     await page.context().close();
   });
 
+  test("re-import: update applies the filled cells (updated / unchanged), fail refuses known emails; CSVs neutralise formulas", async (t) => {
+    if (noBulk(t)) return;
+    const create = (body) =>
+      fetch(`${server.url}/v1/users`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }).then((r) => r.json());
+    const get = (id) => fetch(`${server.url}/v1/users/${id}`, { headers: { authorization: `Bearer ${API_KEY}` } }).then((r) => r.json());
+    const ann = await create({ email: "ann.reimport@example.com", type: "Speaker", firstName: "Ann", lastName: "Lee", job: "Tester", city: "Lyon" });
+    const ben = await create({ email: "ben.reimport@example.com", type: "Attendee", firstName: "Ben", lastName: "Ray" });
+    // No type column: the page's default type fills only the new person.
+    const csv = [
+      "Email,First name,Last name,Job title,City",
+      "ANN.reimport@example.com,,,Lead,", // only a job: an update of Ann
+      "ben.reimport@example.com,Ben,Ray,,", // what Ben already has
+      "new.reimport@example.com,New,Person,Host,",
+      "=1+1,Bad,Email,,", // invalid whatever the choice: not sent
+    ].join("\n");
+    const page = await openImport();
+    await page.selectOption("#imp-existing", "update");
+    await loadFile(page, "reimport.csv", csv);
+    assert.equal(await count(page, "maybe-updates"), 1);
+    assert.equal(await page.locator("#imp-start").textContent(), "Import 3 rows");
+    await runImport(page);
+    assert.equal(await resultCount(page, "updated"), 1);
+    assert.equal(await resultCount(page, "unchanged"), 1);
+    assert.equal(await resultCount(page, "created"), 1);
+    assert.equal(await resultCount(page, "not imported"), 1);
+    const status = (row) => page.locator(`#imp-results-table tr[data-row="${row}"]`).getAttribute("data-status");
+    assert.deepEqual([await status(2), await status(3), await status(4), await status(5)], ["updated", "unchanged", "created", "not imported"]);
+    assert.match(await page.locator("#imp-progress-text").textContent(), /1 updated, 1 unchanged/);
+    const after = await get(ann.id);
+    assert.equal(after.job, "Lead");
+    assert.equal(after.type, "Speaker", "the default type never replaces a person's type");
+    assert.equal(after.city, "Lyon", "an empty cell changes nothing");
+    const { rows } = await download(page, "#imp-results-csv");
+    assert.deepEqual(rows.map((r) => r.status), ["updated", "unchanged", "created", "not imported"]);
+    assert.equal(rows[0].id, ann.id);
+    assert.equal(rows[1].id, ben.id);
+    assert.equal((await get(rows[2].id)).type, "Attendee");
+    // Every row carries its own errors, and a cell a spreadsheet would run is marked.
+    assert.equal(rows[3].email, "'=1+1");
+    assert.match(rows[3].message, /^Not sent: .*\(email_invalid\)/);
+    const problems = await download(page, "#imp-problems");
+    assert.equal(problems.rows.find((r) => r.field === "email").value, "'=1+1");
+
+    // The same file, refusing known emails: Ben and the new person are taken now, Ann's row
+    // (no names) cannot be a new person and is not sent.
+    await page.selectOption("#imp-existing", "fail");
+    await loadFile(page, "reimport.csv", csv);
+    assert.equal(await page.locator("#imp-start").textContent(), "Import 2 valid rows");
+    await runImport(page);
+    assert.equal(await resultCount(page, "invalid"), 2);
+    assert.equal(await resultCount(page, "not imported"), 2);
+    const refused = await download(page, "#imp-results-csv");
+    assert.ok(refused.rows.filter((r) => r.status === "invalid").every((r) => /^email: /.test(r.message)), JSON.stringify(refused.rows));
+    assert.match(refused.rows[0].message, /^Not sent: .*\(required\)/);
+    assert.deepEqual(page.pageErrors, []);
+    await page.context().close();
+  });
+
   test("Cancel sends no further chunk; the rows not sent are reported as not imported", async (t) => {
     if (noBulk(t)) return;
     const { csv } = plantedCsv(1000, { tag: "cancel", planted: false });

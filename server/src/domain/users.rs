@@ -4,6 +4,8 @@
 //! generated password hashed on the pool, its document) inserted by [`Account::insert`] or,
 //! inside a sponsor's transaction, by [`Account::insert_once`]. [`create`] (one user),
 //! [`create_many`] (a bulk import) and `sponsors::create` (new speakers) all use it.
+//! A user's fields change one way too: [`patch_user`] (a `PATCH`, or a bulk row applied as
+//! an update), which writes with [`write_patch`].
 
 use super::{DomainError, IfMatch, Page, id, rfc3339, tags};
 use crate::AppState;
@@ -16,10 +18,12 @@ use futures_util::StreamExt;
 use mongodb::ClientSession;
 use mongodb::bson::{DateTime, oid::ObjectId};
 use onboard_shared::{
-    Code, FieldError, NewSpeaker, NewUser, Status, UserOptions, UserPatch, UserType,
-    check_user_patch, generate_username, normalize_email, normalize_username,
+    BulkRow, Code, FieldError, NewSpeaker, NewUser, OnExisting, Status, UserOptions, UserPatch,
+    UserType, bulk_row_key, bulk_row_patch, check_user_patch, check_users, check_users_update,
+    generate_username, normalize_email, normalize_username,
 };
 use serde::Serialize;
+use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;
 use utoipa::ToSchema;
@@ -220,17 +224,34 @@ pub(crate) enum RowOutcome {
         email: String,
         password: Password,
     },
-    /// The e-mail is already a user; nothing changed.
+    /// `onExisting: "skip"`: the e-mail is already a user; nothing changed.
     Exists { id: ObjectId, email: String },
-    /// The row must change: the rulebook's errors, or a chosen username that is taken.
+    /// `onExisting: "update"`: the row was applied to the user with its e-mail.
+    Updated { id: ObjectId, email: String },
+    /// `onExisting: "update"`: the row's cells are what the user already has.
+    Unchanged { id: ObjectId, email: String },
+    /// The row must change: the rulebook's errors, a taken username or e-mail
+    /// (`onExisting: "fail"`: any existing e-mail).
     Invalid(Vec<FieldError>),
     /// The row could not be stored; sending it again is safe.
     Failed(DomainError),
 }
 
-/// Creates many users, each row on its own, and answers one outcome per row in order.
-/// `rows` are the rulebook's verdicts (`check_users`), so a duplicate e-mail inside the
-/// batch is already an invalid row.
+/// A valid bulk row and what it does.
+enum Job {
+    /// A new user.
+    Create(Box<NewUser>),
+    /// `onExisting: "update"`: the row applied to the user its e-mail found (as read).
+    Update(Box<(UserDoc, User)>),
+}
+
+/// Imports many users, each row on its own, and answers one outcome per row in order.
+/// `rows` are the request's rows, unchecked: the rulebook checks them here
+/// (`check_users`, or `check_users_update` against the users their e-mails find), so a
+/// duplicate e-mail inside the batch is an invalid row. A row whose e-mail is already a
+/// user is, by `on_existing`: `Exists`; applied as a patch through the same path as
+/// `PATCH /v1/users/{id}` ([`update_row`]: `Updated` or `Unchanged`); or `Invalid` with
+/// `email_taken`.
 ///
 /// Rows are hashed concurrently, twice the pool's size at a time, so hashing keeps every
 /// core busy while other rows are written. A row waits for room in the pool's queue
@@ -238,64 +259,117 @@ pub(crate) enum RowOutcome {
 pub(crate) async fn create_many(
     state: &AppState,
     key_id: ObjectId,
-    rows: Vec<Result<NewUser, Vec<FieldError>>>,
+    rows: &[Value],
+    on_existing: OnExisting,
 ) -> Result<Vec<RowOutcome>, DomainError> {
-    let mut outcomes: Vec<Option<RowOutcome>> = Vec::with_capacity(rows.len());
-    let mut valid: Vec<(usize, NewUser)> = Vec::new();
-    for (i, row) in rows.into_iter().enumerate() {
-        match row {
-            Ok(user) => {
-                valid.push((i, user));
-                outcomes.push(None);
+    let mut outcomes: Vec<Option<RowOutcome>> = rows.iter().map(|_| None).collect();
+    let mut jobs: Vec<(usize, Job)> = Vec::with_capacity(rows.len());
+    match on_existing {
+        OnExisting::Update => {
+            // The rows' users, read once, as GET shows them: the rulebook checks a row of a
+            // known e-mail as a patch of that user (it then needs only the columns it
+            // changes). A user created after this read is caught by the unique index on
+            // insert and updated then (`create_row`).
+            let keys: Vec<String> = rows.iter().filter_map(bulk_row_key).collect();
+            let docs = store::users::find_by_emails(&state.store, &keys).await?;
+            let shown = with_tags(state, docs.clone()).await?;
+            let mut found: HashMap<String, (UserDoc, User, Value)> = HashMap::new();
+            for (doc, user) in docs.into_iter().zip(shown) {
+                let value = serde_json::to_value(&user)
+                    .map_err(|e| DomainError::Internal(format!("user as JSON: {e}")))?;
+                found.insert(doc.email_norm.clone(), (doc, user, value));
             }
-            Err(errors) => outcomes.push(Some(RowOutcome::Invalid(errors))),
+            let checked = check_users_update(rows, |key| found.get(key).map(|f| &f.2));
+            let mut updates = Vec::new();
+            for (i, (row, verdict)) in rows.iter().zip(checked).enumerate() {
+                match verdict {
+                    Err(errors) => outcomes[i] = Some(RowOutcome::Invalid(errors)),
+                    Ok(BulkRow::Create(user)) => jobs.push((i, Job::Create(Box::new(user)))),
+                    Ok(BulkRow::Update(_)) => updates.push((i, row)),
+                }
+            }
+            // A known e-mail is updated by one row at most (the others are duplicates).
+            for (i, row) in updates {
+                match bulk_row_key(row).and_then(|k| found.remove(&k)) {
+                    Some((doc, user, _)) => jobs.push((i, Job::Update(Box::new((doc, user))))),
+                    None => {
+                        outcomes[i] = Some(RowOutcome::Failed(DomainError::Internal(
+                            "an update row lost its user".into(),
+                        )))
+                    }
+                }
+            }
+        }
+        OnExisting::Skip | OnExisting::Fail => {
+            let mut valid: Vec<(usize, NewUser)> = Vec::new();
+            for (i, row) in check_users(rows).into_iter().enumerate() {
+                match row {
+                    Ok(user) => valid.push((i, user)),
+                    Err(errors) => outcomes[i] = Some(RowOutcome::Invalid(errors)),
+                }
+            }
+            // One query finds every row whose e-mail is already a user. A user created
+            // between this read and a row's insert is caught by the unique index and
+            // reported the same way.
+            let norms: Vec<String> = valid
+                .iter()
+                .map(|(_, u)| normalize_email(&u.email))
+                .collect();
+            let existing: HashMap<String, (ObjectId, String)> =
+                store::users::find_by_emails(&state.store, &norms)
+                    .await?
+                    .into_iter()
+                    .map(|u| (u.email_norm, (u.id, u.email)))
+                    .collect();
+            for ((i, user), norm) in valid.into_iter().zip(&norms) {
+                match existing.get(norm) {
+                    Some((id, email)) => outcomes[i] = Some(existing_row(on_existing, *id, email)),
+                    None => jobs.push((i, Job::Create(Box::new(user)))),
+                }
+            }
         }
     }
 
-    // One query finds every row whose e-mail is already a user. A user created between
-    // this read and a row's insert is caught by the unique index and reported the same way.
-    let norms: Vec<String> = valid
-        .iter()
-        .map(|(_, u)| normalize_email(&u.email))
-        .collect();
-    let existing: HashMap<String, (ObjectId, String)> =
-        store::users::find_by_emails(&state.store, &norms)
-            .await?
-            .into_iter()
-            .map(|u| (u.email_norm, (u.id, u.email)))
-            .collect();
-    let mut to_create = Vec::with_capacity(valid.len());
-    for ((i, user), norm) in valid.into_iter().zip(&norms) {
-        match existing.get(norm) {
-            Some((id, email)) => {
-                outcomes[i] = Some(RowOutcome::Exists {
-                    id: *id,
-                    email: email.clone(),
-                })
-            }
-            None => to_create.push((i, user)),
-        }
-    }
-
-    // Each distinct tag is upserted once for the batch and its id stored with the user in
-    // the insert itself. Nothing is written yet if this fails, so the whole request fails
-    // and can simply be sent again.
-    let tag_ids = tags::upsert_batch(state, to_create.iter().map(|(_, u)| u)).await?;
+    // Each distinct tag of the new users is upserted once for the batch and its id stored
+    // with the user in the insert itself. Nothing is written yet if this fails, so the
+    // whole request fails and can simply be sent again. (An update upserts its own tags,
+    // as a PATCH does.)
+    let tag_ids = tags::upsert_batch(
+        state,
+        jobs.iter().filter_map(|(_, j)| match j {
+            Job::Create(u) => Some(&**u),
+            Job::Update(..) => None,
+        }),
+    )
+    .await?;
 
     let concurrency = (state.passwords.workers() * 2).max(1);
-    let created: Vec<(usize, RowOutcome)> = futures_util::stream::iter(to_create)
-        .map(|(i, user)| {
-            let ids: Vec<ObjectId> = user
-                .tags
-                .iter()
-                .filter_map(|t| tag_ids.get(&store::tags::tag_key(t)).copied())
-                .collect();
-            async move { (i, create_row(state, key_id, &user, ids).await) }
+    let done: Vec<(usize, RowOutcome)> = futures_util::stream::iter(jobs)
+        .map(|(i, job)| {
+            let tag_ids = &tag_ids;
+            let row = &rows[i];
+            async move {
+                let outcome = match job {
+                    Job::Create(user) => {
+                        let ids: Vec<ObjectId> = user
+                            .tags
+                            .iter()
+                            .filter_map(|t| tag_ids.get(&store::tags::tag_key(t)).copied())
+                            .collect();
+                        create_row(state, key_id, &user, ids, on_existing, row).await
+                    }
+                    Job::Update(found) => {
+                        let (doc, user) = *found;
+                        update_row(state, doc, user, row).await
+                    }
+                };
+                (i, outcome)
+            }
         })
         .buffer_unordered(concurrency)
         .collect()
         .await;
-    for (i, outcome) in created {
+    for (i, outcome) in done {
         outcomes[i] = Some(outcome);
     }
     let outcomes: Vec<RowOutcome> = outcomes
@@ -309,11 +383,27 @@ pub(crate) async fn create_many(
     Ok(outcomes)
 }
 
+/// The outcome of a row whose e-mail is already a user, when the row is not an update.
+fn existing_row(on_existing: OnExisting, id: ObjectId, email: &str) -> RowOutcome {
+    match on_existing {
+        OnExisting::Fail => match DomainError::conflict("email", Code::EmailTaken) {
+            DomainError::Conflict(errors) => RowOutcome::Invalid(errors),
+            other => RowOutcome::Failed(other),
+        },
+        OnExisting::Skip | OnExisting::Update => RowOutcome::Exists {
+            id,
+            email: email.to_string(),
+        },
+    }
+}
+
 async fn create_row(
     state: &AppState,
     key_id: ObjectId,
     user: &NewUser,
     tag_ids: Vec<ObjectId>,
+    on_existing: OnExisting,
+    row: &Value,
 ) -> RowOutcome {
     let failed = |e: DomainError| {
         tracing::warn!(error = %e, "bulk row failed");
@@ -336,22 +426,62 @@ async fn create_row(
             // Created by someone else since the batch's lookup: the same answer as if it
             // had been there before.
             let norm = [normalize_email(&user.email)];
-            match store::users::find_by_emails(&state.store, &norm).await {
-                Ok(found) => match found.into_iter().next() {
-                    Some(u) => RowOutcome::Exists {
-                        id: u.id,
-                        email: u.email,
-                    },
-                    None => failed(DomainError::Internal(
-                        "e-mail reported taken but no user has it".into(),
-                    )),
+            let found = match store::users::find_by_emails(&state.store, &norm).await {
+                Ok(found) => found.into_iter().next(),
+                Err(e) => return failed(e.into()),
+            };
+            let Some(doc) = found else {
+                return failed(DomainError::Internal(
+                    "e-mail reported taken but no user has it".into(),
+                ));
+            };
+            if on_existing != OnExisting::Update {
+                return existing_row(on_existing, doc.id, &doc.email);
+            }
+            match with_tags(state, vec![doc.clone()]).await {
+                Ok(mut shown) => match shown.pop() {
+                    Some(user) => update_row(state, doc, user, row).await,
+                    None => failed(DomainError::Internal("a found user went missing".into())),
                 },
-                Err(e) => failed(e.into()),
+                Err(e) => failed(e),
             }
         }
         // A chosen username that belongs to someone else: the row must change.
         Err(DomainError::Conflict(errors)) => RowOutcome::Invalid(errors),
         Err(e) => failed(e),
+    }
+}
+
+/// A bulk row applied to the user its e-mail found (`doc`, shown as `user`), for
+/// `onExisting: "update"`: the patch of its non-empty cells (`bulk_row_patch`) through the
+/// one path of a user change, [`patch_user`], as `PATCH /v1/users/{id}` without
+/// `If-Match`. A taken username is `Invalid`, like the rulebook's own errors.
+async fn update_row(state: &AppState, doc: UserDoc, user: User, row: &Value) -> RowOutcome {
+    let id = doc.id;
+    match patch_user(
+        state,
+        id,
+        Some((doc, user)),
+        &bulk_row_patch(row),
+        &IfMatch::default(),
+    )
+    .await
+    {
+        Ok(Patched::Unchanged(user)) => RowOutcome::Unchanged {
+            id,
+            email: user.email,
+        },
+        Ok(Patched::Written(doc)) => RowOutcome::Updated {
+            id,
+            email: doc.email,
+        },
+        Err(DomainError::Invalid(errors) | DomainError::Conflict(errors)) => {
+            RowOutcome::Invalid(errors)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "bulk row failed");
+            RowOutcome::Failed(e)
+        }
     }
 }
 
@@ -521,13 +651,8 @@ const OPTIONAL: &[&str] = &[
     "website",
 ];
 
-/// Applies a JSON Merge Patch to a user: the one write path of a single-user change.
-///
-/// The rulebook checks the patch against the user as `GET` shows it
-/// (`check_user_patch`); the write then happens only if the user is still at the version
-/// that was read (the update's filter), so a concurrent change is never overwritten
-/// unseen: with `If-Match` it is a 412, without one the patch is merged again onto the
-/// newer user. The unique indexes settle a new e-mail or username (409).
+/// Applies a JSON Merge Patch to a user (`PATCH /v1/users/{id}`), answering the user as
+/// `GET` shows it afterwards. See [`patch_user`].
 pub(crate) async fn update(
     state: &AppState,
     id_text: &str,
@@ -535,8 +660,42 @@ pub(crate) async fn update(
     if_match: &IfMatch,
 ) -> Result<User, DomainError> {
     let id = id(id_text, "User")?;
+    match patch_user(state, id, None, patch, if_match).await? {
+        Patched::Unchanged(user) => Ok(user),
+        Patched::Written(_) => Ok(read(state, id).await?.1),
+    }
+}
+
+/// What [`patch_user`] did.
+enum Patched {
+    /// The patch changes nothing: the user as read.
+    Unchanged(User),
+    /// Written: the stored user as it was before the write.
+    Written(UserDoc),
+}
+
+/// The one path of a change to a user's fields: a single `PATCH`, and a bulk row applied
+/// as an update (`onExisting: "update"`).
+///
+/// The rulebook checks the patch against the user as `GET` shows it
+/// (`check_user_patch`); the write ([`write_patch`]) then happens only if the user is
+/// still at the version that was read (the update's filter), so a concurrent change is
+/// never overwritten unseen: with `If-Match` it is a 412, without one the patch is merged
+/// again onto the newer user. The unique indexes settle a new e-mail or username (409).
+/// `first` is the user already read, if the caller has it (a bulk import reads its rows'
+/// users in one query).
+async fn patch_user(
+    state: &AppState,
+    id: ObjectId,
+    mut first: Option<(UserDoc, User)>,
+    patch: &serde_json::Value,
+    if_match: &IfMatch,
+) -> Result<Patched, DomainError> {
     for _ in 0..UPDATE_TRIES {
-        let (doc, shown) = read(state, id).await?;
+        let (doc, shown) = match first.take() {
+            Some(read) => read,
+            None => read(state, id).await?,
+        };
         if !if_match.allows(shown.version) {
             return Err(DomainError::PreconditionFailed);
         }
@@ -544,10 +703,10 @@ pub(crate) async fn update(
             .map_err(|e| DomainError::Internal(format!("user as JSON: {e}")))?;
         let checked = check_user_patch(&existing, patch).map_err(DomainError::Invalid)?;
         if checked.is_unchanged() {
-            return Ok(shown);
+            return Ok(Patched::Unchanged(shown));
         }
         match write_patch(state, &doc, &checked).await? {
-            Ok(()) => return Ok(read(state, id).await?.1),
+            Ok(()) => return Ok(Patched::Written(doc)),
             Err(Missed::NotFound) => return Err(DomainError::NotFound("User")),
             Err(Missed::Changed) if if_match.is_conditional() => {
                 return Err(DomainError::PreconditionFailed);

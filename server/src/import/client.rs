@@ -146,12 +146,19 @@ impl Client {
     /// of the same file, so a retry after a lost answer gets the first answer again, with
     /// its passwords, instead of creating nothing and reporting `exists`); the answer has
     /// one result per payload, in order.
+    /// `on_existing` is the request's `onExisting`, left out when `None` (the server's
+    /// default, `skip`, which servers from before the policy also do).
     pub async fn bulk(
         &self,
         users: &[Value],
+        on_existing: Option<&str>,
         idempotency_key: &str,
     ) -> Result<BulkAnswer, ChunkError> {
-        let body = Bytes::from(json!({ "users": users }).to_string());
+        let body = match on_existing {
+            Some(policy) => json!({ "users": users, "onExisting": policy }),
+            None => json!({ "users": users }),
+        };
+        let body = Bytes::from(body.to_string());
         let mut attempt = 0;
         loop {
             attempt += 1;

@@ -29,6 +29,23 @@ pub struct CsvRow {
     pub sheet: SheetRow,
     pub payload: Value,
     pub local_errors: Vec<FieldError>,
+    /// The payload's `type` is the `--type` default: the row has no type cell. A new user
+    /// needs it; an existing user's type must not be overwritten by it.
+    pub type_defaulted: bool,
+}
+
+impl CsvRow {
+    /// The payload without what the row does not say itself (the default type): what an
+    /// update of an existing user is made of.
+    pub fn own_payload(&self) -> Value {
+        let mut payload = self.payload.clone();
+        if self.type_defaulted
+            && let Some(fields) = payload.as_object_mut()
+        {
+            fields.remove("type");
+        }
+        payload
+    }
 }
 
 pub struct CsvFile {
@@ -246,12 +263,19 @@ pub fn parse(text: &str, encoding: &'static str, mapping: &Mapping) -> Result<Cs
     };
     let cells: Vec<&[String]> = records.iter().map(|(_, c, _)| c.as_slice()).collect();
     let sheets = onboard_shared::sheet_rows(&headers, &cells, &options)?;
+    // The same rows without the default type say which rows have a type of their own.
+    let bare = SheetOptions {
+        defaults: Vec::new(),
+        ..options
+    };
+    let own = onboard_shared::sheet_rows(&headers, &cells, &bare)?;
     let rows = records
         .into_iter()
-        .zip(sheets)
-        .map(|((row, _, local_errors), sheet)| CsvRow {
+        .zip(sheets.into_iter().zip(own))
+        .map(|((row, _, local_errors), (sheet, own))| CsvRow {
             row,
             payload: sheet.to_value(),
+            type_defaulted: sheet.get("type").is_some() && own.get("type").is_none(),
             sheet,
             local_errors,
         })

@@ -14,7 +14,10 @@ use crate::config::Secret;
 use client::{ChunkError, Client, RowAnswer};
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use onboard_shared::{BULK_MAX, CellValue, Code, FieldError, check_users, suggest_url};
+use onboard_shared::{
+    BULK_MAX, CellValue, Code, FieldError, ON_EXISTING, OnExisting, check_users, csv_safe_cell,
+    suggest_url, update_may_fix,
+};
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -39,6 +42,8 @@ pub struct Options {
     pub parallel: usize,
     /// Allow a plain `http://` URL to a host other than loopback.
     pub insecure: bool,
+    /// What a row whose e-mail is already a user does (the request's `onExisting`).
+    pub on_existing: OnExisting,
 }
 
 /// How the command ended when it could run: `Clean` only when every row was created or
@@ -60,15 +65,21 @@ struct RowResult {
     id: String,
     password: String,
     errors: String,
+    /// The row went to the server (its outcome is the server's).
+    sent: bool,
 }
 
-/// `FILE.csv` → `FILE.results.csv` next to it.
-pub fn results_path(file: &Path) -> PathBuf {
+/// `FILE.csv` → its `n`-th results file next to it: `FILE.results.csv`, then
+/// `FILE.results-2.csv`, `FILE.results-3.csv`...
+pub fn results_path(file: &Path, n: usize) -> PathBuf {
     let stem = file
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "import".into());
-    file.with_file_name(format!("{stem}.results.csv"))
+    match n {
+        0 | 1 => file.with_file_name(format!("{stem}.results.csv")),
+        n => file.with_file_name(format!("{stem}.results-{n}.csv")),
+    }
 }
 
 fn describe(errors: &[FieldError]) -> String {
@@ -253,11 +264,21 @@ pub async fn run(opts: Options) -> Result<Outcome, String> {
         }
     }
 
+    let update = opts.on_existing == OnExisting::Update;
     let mut results: Vec<Option<RowResult>> = Vec::with_capacity(file.rows.len());
     let mut to_send: Vec<usize> = Vec::new();
     let mut duplicates = 0;
+    let mut only_updates = 0;
     for (i, (row, errors)) in file.rows.iter().zip(row_errors).enumerate() {
         if errors.is_empty() {
+            to_send.push(i);
+            results.push(None);
+            continue;
+        }
+        if update && update_may_fix(&errors) {
+            // Only the server knows whether the e-mail is a user's: then the row is a
+            // patch of it and needs only the columns it changes.
+            only_updates += 1;
             to_send.push(i);
             results.push(None);
             continue;
@@ -284,6 +305,7 @@ pub async fn run(opts: Options) -> Result<Outcome, String> {
             id: String::new(),
             password: String::new(),
             errors: describe(&errors),
+            sent: false,
         }));
     }
     let invalid = file.rows.len() - to_send.len();
@@ -293,6 +315,12 @@ pub async fn run(opts: Options) -> Result<Outcome, String> {
         file.rows.len(),
         to_send.len()
     );
+    if only_updates > 0 {
+        let _ = writeln!(
+            report,
+            "{only_updates} of the valid rows lack columns a new user needs: they can only update the users their e-mails already belong to (the server says which)"
+        );
+    }
     drop(report);
     if opts.dry_run {
         return Ok(if invalid == 0 {
@@ -308,7 +336,6 @@ pub async fn run(opts: Options) -> Result<Outcome, String> {
         .ok_or("an API key is needed to import: --key or ONBOARD_API_KEY")?;
     url_guard::check(&opts.url, opts.insecure)?;
     let client = Client::new(&opts.url, key)?;
-    let chunk_size = opts.chunk_size.clamp(1, BULK_MAX);
     let bar = ProgressBar::with_draw_target(
         Some(to_send.len() as u64),
         // Drawn only when stderr is a terminal (indicatif hides it otherwise).
@@ -321,103 +348,103 @@ pub async fn run(opts: Options) -> Result<Outcome, String> {
         .map_err(|e| e.to_string())?
         .progress_chars("█▉▊▋▌▍▎▏ "),
     );
-    let stop = AtomicBool::new(false);
-    let chunks: Vec<Vec<usize>> = to_send.chunks(chunk_size).map(<[usize]>::to_vec).collect();
-    let answers: Vec<ChunkAnswer> = futures_util::stream::iter(chunks.into_iter().enumerate())
-        .map(|(n, chunk)| {
-            let (client, file, bar, stop) = (&client, &file, &bar, &stop);
-            let idempotency_key = format!("import-{file_hash}-{chunk_size}-{n}");
-            async move {
-                if stop.load(Ordering::Relaxed) {
-                    return (
-                        chunk,
-                        Err("not sent: an earlier request failed".to_string()),
-                    );
-                }
-                let users: Vec<Value> = chunk
-                    .iter()
-                    .map(|&i| file.rows[i].payload.clone())
-                    .collect();
-                let answer = match client.bulk(&users, &idempotency_key).await {
-                    Ok(a) if a.results.len() == users.len() => Ok(a.results),
-                    Ok(a) => Err(format!(
-                        "the server answered {} results for {} rows",
-                        a.results.len(),
-                        users.len()
-                    )),
-                    Err(ChunkError::Failed(e)) => Err(e),
-                    Err(ChunkError::Fatal(e)) => {
-                        stop.store(true, Ordering::Relaxed);
-                        Err(e)
-                    }
-                };
-                bar.inc(chunk.len() as u64);
-                (chunk, answer)
-            }
+    let sender = Sender {
+        client: &client,
+        file_hash: &file_hash,
+        chunk_size: opts.chunk_size.clamp(1, BULK_MAX),
+        parallel: opts.parallel.max(1),
+        on_existing: ON_EXISTING
+            .iter()
+            .find(|(_, p)| *p == opts.on_existing && *p != OnExisting::Skip)
+            .map(|(name, _)| *name),
+        bar: &bar,
+        stop: AtomicBool::new(false),
+    };
+    // With `update`, a row without a type of its own goes without the default type, so an
+    // existing user keeps theirs; the rows the server then finds new (`type` required) go
+    // again with it.
+    let payloads = to_send
+        .iter()
+        .map(|&i| {
+            let row = &file.rows[i];
+            (
+                i,
+                if update {
+                    row.own_payload()
+                } else {
+                    row.payload.clone()
+                },
+            )
         })
-        .buffer_unordered(opts.parallel.max(1))
-        .collect()
-        .await;
+        .collect();
+    let answers = sender.send("", payloads).await;
+    let mut fatal: Option<String> = None;
+    let retype = record(answers, &file, &mut results, &mut fatal, |i, a| {
+        update && file.rows[i].type_defaulted && needs_type(a)
+    });
+    if !retype.is_empty() {
+        bar.inc_length(retype.len() as u64);
+        let payloads = retype
+            .into_iter()
+            .map(|i| (i, file.rows[i].payload.clone()))
+            .collect();
+        let answers = sender.send("typed-", payloads).await;
+        record(answers, &file, &mut results, &mut fatal, |_, _| false);
+    }
     bar.finish_and_clear();
 
-    let mut fatal: Option<String> = None;
-    for (chunk, answer) in answers {
-        match answer {
-            Ok(rows) => {
-                for a in rows {
-                    let Some(&i) = chunk.get(a.index) else {
-                        continue;
-                    };
-                    results[i] = Some(from_answer(file.rows[i].row, &file.rows[i].payload, a));
-                }
-            }
-            Err(e) => {
-                if fatal.is_none() && !e.starts_with("not sent") {
-                    fatal = Some(e.clone());
-                }
-                for &i in &chunk {
-                    results[i] = Some(RowResult {
-                        row: file.rows[i].row,
-                        email: email_of(&file.rows[i].payload),
-                        status: "failed",
-                        id: String::new(),
-                        password: String::new(),
-                        errors: e.clone(),
-                    });
-                }
-            }
-        }
-    }
     let results: Vec<RowResult> = results.into_iter().flatten().collect();
-
-    let mut counts = [0usize; 4];
+    let mut counts = [0usize; STATUSES.len()];
     let mut report = std::io::stdout().lock();
     for r in &results {
-        let slot = match r.status {
-            "created" => 0,
-            "exists" => 1,
-            "invalid" => 2,
-            _ => 3,
-        };
-        counts[slot] += 1;
+        if let Some(slot) = STATUSES.iter().position(|s| *s == r.status) {
+            counts[slot] += 1;
+        }
     }
-    // Rows the local check could not judge: refused by the server (a taken username) or
-    // not stored. Locally invalid rows were reported above.
-    for r in results.iter().filter(|r| {
-        r.status == "failed" || (r.status == "invalid" && r.errors.contains("(username_taken)"))
-    }) {
+    // Rows the local check could not judge: refused by the server (a taken username or
+    // e-mail, an update's own errors) or not stored. Locally invalid rows were reported
+    // above.
+    for r in results
+        .iter()
+        .filter(|r| r.sent && (r.status == "failed" || r.status == "invalid"))
+    {
         let _ = writeln!(report, "row {}: {}: {}", r.row, r.status, r.errors);
     }
-    let path = results_path(&opts.file);
-    write_results(&path, &results).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let (path, n) = write_results(&opts.file, &results).map_err(|e| {
+        format!(
+            "cannot write {}: {e}",
+            results_path(&opts.file, 1).display()
+        )
+    })?;
     let _ = writeln!(
         report,
-        "created {}, exists {}, invalid {}, failed {}",
-        counts[0], counts[1], counts[2], counts[3]
+        "{}",
+        STATUSES
+            .iter()
+            .zip(counts)
+            .map(|(s, n)| format!("{s} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     drop(report);
+    let earlier = if n > 1 {
+        format!(
+            "; {} from an earlier run is kept: a results file is never overwritten",
+            if n == 2 {
+                results_path(&opts.file, 1).display().to_string()
+            } else {
+                format!(
+                    "{} to {}",
+                    results_path(&opts.file, 1).display(),
+                    results_path(&opts.file, n - 1).display()
+                )
+            }
+        )
+    } else {
+        String::new()
+    };
     eprintln!(
-        "results: {}{}",
+        "results: {}{}{earlier}",
         path.display(),
         if counts[0] > 0 {
             " (it holds the new users' passwords, shown nowhere else: readable only by you, keep it safe)"
@@ -428,20 +455,147 @@ pub async fn run(opts: Options) -> Result<Outcome, String> {
     if let Some(e) = fatal {
         return Err(e);
     }
-    Ok(if counts[2] + counts[3] == 0 {
+    let problems = counts[STATUSES.len() - 2] + counts[STATUSES.len() - 1];
+    Ok(if problems == 0 {
         Outcome::Clean
     } else {
         Outcome::Problems
     })
 }
 
+/// The statuses of a results file, in the order the summary counts them; the last two are
+/// the problems.
+const STATUSES: [&str; 6] = [
+    "created",
+    "exists",
+    "updated",
+    "unchanged",
+    "invalid",
+    "failed",
+];
+
+/// Did the server refuse the row for want of a `type` (a new user, sent without the
+/// default type)?
+fn needs_type(a: &RowAnswer) -> bool {
+    a.status == "invalid"
+        && a.errors
+            .iter()
+            .any(|e| e.field == "type" && e.code == "required")
+}
+
+/// What the chunks of one pass share.
+struct Sender<'a> {
+    client: &'a Client,
+    file_hash: &'a str,
+    chunk_size: usize,
+    parallel: usize,
+    /// The request's `onExisting` (`None`: the default, skip).
+    on_existing: Option<&'a str>,
+    bar: &'a ProgressBar,
+    /// Set by an answer that every further request would get too (a bad key).
+    stop: AtomicBool,
+}
+
+impl Sender<'_> {
+    /// Sends `(row index, payload)`s in chunks, `parallel` at a time. Each chunk's
+    /// Idempotency-Key: this file's hash, this run, the pass and the chunk's index. The
+    /// run's random part keeps a deliberate second import of the file a new request
+    /// while a retry within the run replays the first answer.
+    async fn send(&self, pass: &str, payloads: Vec<(usize, Value)>) -> Vec<ChunkAnswer> {
+        let chunks: Vec<Vec<(usize, Value)>> = payloads
+            .chunks(self.chunk_size)
+            .map(<[(usize, Value)]>::to_vec)
+            .collect();
+        futures_util::stream::iter(chunks.into_iter().enumerate())
+            .map(|(n, chunk)| {
+                let idempotency_key =
+                    format!("import-{}-{}-{pass}{n}", self.file_hash, self.chunk_size);
+                async move {
+                    let (index, users): (Vec<usize>, Vec<Value>) = chunk.into_iter().unzip();
+                    if self.stop.load(Ordering::Relaxed) {
+                        return (
+                            index,
+                            Err("not sent: an earlier request failed".to_string()),
+                        );
+                    }
+                    let answer = match self
+                        .client
+                        .bulk(&users, self.on_existing, &idempotency_key)
+                        .await
+                    {
+                        Ok(a) if a.results.len() == users.len() => Ok(a.results),
+                        Ok(a) => Err(format!(
+                            "the server answered {} results for {} rows",
+                            a.results.len(),
+                            users.len()
+                        )),
+                        Err(ChunkError::Failed(e)) => Err(e),
+                        Err(ChunkError::Fatal(e)) => {
+                            self.stop.store(true, Ordering::Relaxed);
+                            Err(e)
+                        }
+                    };
+                    self.bar.inc(index.len() as u64);
+                    (index, answer)
+                }
+            })
+            .buffer_unordered(self.parallel)
+            .collect()
+            .await
+    }
+}
+
+/// Puts the server's answers into `results` (the first error that is not "not sent" into
+/// `fatal`), and answers the rows `again` picks, to be sent once more.
+fn record(
+    answers: Vec<ChunkAnswer>,
+    file: &csv_rows::CsvFile,
+    results: &mut [Option<RowResult>],
+    fatal: &mut Option<String>,
+    again: impl Fn(usize, &RowAnswer) -> bool,
+) -> Vec<usize> {
+    let mut resend = Vec::new();
+    for (chunk, answer) in answers {
+        match answer {
+            Ok(rows) => {
+                for a in rows {
+                    let Some(&i) = chunk.get(a.index) else {
+                        continue;
+                    };
+                    if again(i, &a) {
+                        resend.push(i);
+                    }
+                    results[i] = Some(from_answer(file.rows[i].row, &file.rows[i].payload, a));
+                }
+            }
+            Err(e) => {
+                if fatal.is_none() && !e.starts_with("not sent") {
+                    *fatal = Some(e.clone());
+                }
+                for &i in &chunk {
+                    results[i] = Some(RowResult {
+                        row: file.rows[i].row,
+                        email: email_of(&file.rows[i].payload),
+                        status: "failed",
+                        id: String::new(),
+                        password: String::new(),
+                        errors: e.clone(),
+                        sent: true,
+                    });
+                }
+            }
+        }
+    }
+    resend.sort_unstable();
+    resend
+}
+
 fn from_answer(row: usize, payload: &Value, a: RowAnswer) -> RowResult {
-    let status = match a.status.as_str() {
-        "created" => "created",
-        "exists" => "exists",
-        "invalid" => "invalid",
-        _ => "failed",
-    };
+    let status = STATUSES
+        .iter()
+        .copied()
+        .find(|s| *s == a.status)
+        .unwrap_or("failed");
     let errors = if a.errors.is_empty() {
         a.error.unwrap_or_default()
     } else {
@@ -458,38 +612,53 @@ fn from_answer(row: usize, payload: &Value, a: RowAnswer) -> RowResult {
         id: a.id.unwrap_or_default(),
         password: a.password.unwrap_or_default(),
         errors,
+        sent: true,
     }
 }
 
-/// Writes the results, readable by the owner only: they hold passwords.
-fn write_results(path: &Path, results: &[RowResult]) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
-        let file = options.open(path)?;
-        // An older results file keeps its mode on open: tighten it too.
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        write_rows(file, results)
+/// The most results files one import file may have (`FILE.results-9999.csv`).
+const RESULTS_MAX: usize = 9999;
+
+/// Writes the results to the first free name of [`results_path`] (a results file is never
+/// overwritten: an earlier run's passwords are in it), readable by the owner only: they
+/// hold passwords. Answers the file and its number.
+fn write_results(file: &Path, results: &[RowResult]) -> std::io::Result<(PathBuf, usize)> {
+    for n in 1..=RESULTS_MAX {
+        let path = results_path(file, n);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        match options.open(&path) {
+            Ok(f) => return write_rows(f, results).map(|()| (path, n)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
     }
-    #[cfg(not(unix))]
-    write_rows(options.open(path)?, results)
+    Err(std::io::Error::other(format!(
+        "{RESULTS_MAX} results files exist already next to it"
+    )))
 }
 
+/// Every cell through the rulebook's `csv_safe_cell`: a spreadsheet opening the file runs
+/// no formula (a name like `=HYPERLINK(...)`); `onboard import` reads the marks back off.
 fn write_rows(file: std::fs::File, results: &[RowResult]) -> std::io::Result<()> {
     let mut w = csv::Writer::from_writer(file);
     w.write_record(["row", "email", "status", "id", "password", "errors"])?;
     for r in results {
-        w.write_record([
-            r.row.to_string().as_str(),
+        let row = r.row.to_string();
+        let cells = [
+            row.as_str(),
             &r.email,
             r.status,
             &r.id,
             &r.password,
             &r.errors,
-        ])?;
+        ];
+        w.write_record(cells.map(csv_safe_cell).iter().map(|c| c.as_bytes()))?;
     }
     w.flush()
 }

@@ -325,11 +325,11 @@ pub(crate) static ROUTES: &[Route] = &[
         handler: |r| Box::pin(users::bulk(r)),
         doc: Doc {
             id: "bulkCreateUsers",
-            summary: "Create many users, each row on its own",
+            summary: "Create (or update) many users, each row on its own",
             tag: "users",
             ok: (
                 200,
-                "One result per row, in request order: `created` (password shown only here), `exists` (the e-mail is already a user; nothing changed), `invalid` (rulebook errors, `duplicate_in_batch`, or `username_taken`), `failed` (not stored; safe to send again).",
+                "One result per row, in request order: `created` (password shown only here), `exists` (`onExisting: skip`: the e-mail is already a user; nothing changed), `updated` / `unchanged` (`onExisting: update`: the row applied to the user with its e-mail), `invalid` (rulebook errors, `duplicate_in_batch`, `username_taken`, or `email_taken`: with `onExisting: fail` any existing e-mail, with `update` a new username or e-mail taken), `failed` (not stored; safe to send again).",
                 Some("BulkResult"),
             ),
             input: Some("BulkInput"),

@@ -5,9 +5,8 @@ use super::{List, Query, Request, created, json, no_content, versioned};
 use crate::domain::users::{self, ListFilter, RowOutcome};
 use crate::error::ApiError;
 use crate::passwords::Password;
-use onboard_shared::{BULK_MAX, Code, FieldError, UserType, check_user, check_users};
+use onboard_shared::{BULK_MAX, Code, FieldError, UserType, check_bulk_request, check_user};
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -120,6 +119,8 @@ pub(crate) struct BulkResult {
 pub(crate) struct Counts {
     created: usize,
     exists: usize,
+    updated: usize,
+    unchanged: usize,
     invalid: usize,
     failed: usize,
 }
@@ -137,13 +138,27 @@ pub(crate) enum Row {
         #[schema(value_type = String)]
         password: Password,
     },
-    /// The e-mail is already a user; nothing changed.
+    /// `onExisting: "skip"`: the e-mail is already a user; nothing changed.
     Exists {
         index: usize,
         id: String,
         email: String,
     },
-    /// The rulebook's errors, `duplicate_in_batch`, or `username_taken`: the row must change.
+    /// `onExisting: "update"`: the row's non-empty cells were applied to the user with its
+    /// e-mail.
+    Updated {
+        index: usize,
+        id: String,
+        email: String,
+    },
+    /// `onExisting: "update"`: the user already had the row's values; nothing changed.
+    Unchanged {
+        index: usize,
+        id: String,
+        email: String,
+    },
+    /// The rulebook's errors, `duplicate_in_batch`, `username_taken`, or `email_taken`
+    /// (`onExisting: "fail"`): the row must change.
     Invalid {
         index: usize,
         #[schema(schema_with = crate::openapi::field_error_list)]
@@ -153,14 +168,20 @@ pub(crate) enum Row {
     Failed { index: usize, error: String },
 }
 
-/// POST /v1/users/bulk with `{"users": [...]}`: always 200 with one result per row, in
-/// request order (`created`, `exists`, `invalid`, `failed`; see server/README.md).
+/// POST /v1/users/bulk with `{"users": [...], "onExisting"?: "skip" | "update" | "fail"}`:
+/// always 200 with one result per row, in request order (`created`, `exists`, `updated`,
+/// `unchanged`, `invalid`, `failed`; see server/README.md). The envelope is the rulebook's
+/// (`check_bulk_request`: 400); more than [`BULK_MAX`] rows is a 413.
 pub(super) async fn bulk(r: Request) -> Result<Response, ApiError> {
     let key_id = r.key_id()?;
-    let rows = rows_of(r.body)?;
-    let checked = check_users(&rows);
-    drop(rows);
-    let outcomes = users::create_many(&r.state, key_id, checked).await?;
+    let request = check_bulk_request(&r.body).map_err(ApiError::Validation)?;
+    if request.users.len() > BULK_MAX {
+        return Err(ApiError::TooManyItems {
+            max: BULK_MAX,
+            got: request.users.len(),
+        });
+    }
+    let outcomes = users::create_many(&r.state, key_id, request.users, request.on_existing).await?;
     let mut counts = Counts::default();
     let results: Vec<Row> = outcomes
         .into_iter()
@@ -187,6 +208,22 @@ pub(super) async fn bulk(r: Request) -> Result<Response, ApiError> {
                     email,
                 }
             }
+            RowOutcome::Updated { id, email } => {
+                counts.updated += 1;
+                Row::Updated {
+                    index,
+                    id: id.to_hex(),
+                    email,
+                }
+            }
+            RowOutcome::Unchanged { id, email } => {
+                counts.unchanged += 1;
+                Row::Unchanged {
+                    index,
+                    id: id.to_hex(),
+                    email,
+                }
+            }
             RowOutcome::Invalid(errors) => {
                 counts.invalid += 1;
                 Row::Invalid { index, errors }
@@ -203,6 +240,8 @@ pub(super) async fn bulk(r: Request) -> Result<Response, ApiError> {
     tracing::info!(
         created = counts.created,
         exists = counts.exists,
+        updated = counts.updated,
+        unchanged = counts.unchanged,
         invalid = counts.invalid,
         failed = counts.failed,
         "bulk import"
@@ -215,56 +254,6 @@ pub(super) async fn bulk(r: Request) -> Result<Response, ApiError> {
             results,
         },
     ))
-}
-
-/// The `users` array of the body; anything else in the envelope is a 400, more than
-/// [`BULK_MAX`] rows a 413.
-fn rows_of(body: Value) -> Result<Vec<Value>, ApiError> {
-    let Value::Object(mut map) = body else {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "",
-            Code::WrongType,
-            "Must be an object with a `users` array.",
-        )]));
-    };
-    let mut errors: Vec<FieldError> = map
-        .keys()
-        .filter(|k| k.as_str() != "users")
-        .map(|k| {
-            FieldError::new(
-                k.clone(),
-                Code::UnknownField,
-                "Is not a field of this request.",
-            )
-        })
-        .collect();
-    let rows = match map.remove("users") {
-        Some(Value::Array(rows)) => Some(rows),
-        None | Some(Value::Null) => {
-            errors.push(FieldError::new("users", Code::Required, "Is required."));
-            None
-        }
-        Some(_) => {
-            errors.push(FieldError::new(
-                "users",
-                Code::WrongType,
-                "Must be an array of users.",
-            ));
-            None
-        }
-    };
-    match rows {
-        Some(rows) if errors.is_empty() => {
-            if rows.len() > BULK_MAX {
-                return Err(ApiError::TooManyItems {
-                    max: BULK_MAX,
-                    got: rows.len(),
-                });
-            }
-            Ok(rows)
-        }
-        _ => Err(ApiError::Validation(errors)),
-    }
 }
 
 /// The 200 body of `POST /v1/users/{id}/password`; the password is shown only here.
