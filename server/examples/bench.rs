@@ -340,8 +340,7 @@ async fn rate_limit_cost(onboard_bin: &std::path::Path, db_uri: &str) {
     for round in 0..3 {
         for (i, limit) in ["0", "10000000"].into_iter().enumerate() {
             let (mut server, addr) = start_server(onboard_bin, db_uri, limit).await;
-            let (mut rejected, secs) =
-                load(addr, 64, 10, Arc::new(|_| INVALID.to_string())).await;
+            let (mut rejected, secs) = load(addr, 64, 10, Arc::new(|_| INVALID.to_string())).await;
             stop_server(&mut server);
             let total: u64 = rejected.by_status.values().sum();
             let rate = total as f64 / secs;
