@@ -70,10 +70,10 @@ npm_ci() {  # npm_ci DIR: install DIR's locked dependencies unless they already 
   fi
 }
 npm_ci wasm/tools
-for dir in web tests/npm bench/js; do
+for dir in web tests/npm tests/webhooks bench/js; do
   [[ -f "$dir/package-lock.json" ]] && npm_ci "$dir"
 done
-# --- Python tools (schemathesis for the API gate), pinned, in .tools/venv --------------
+# --- Python tools (schemathesis for the API gate, standardwebhooks for the webhook test), pinned, in .tools/venv
 venv="$ROOT/.tools/venv"
 if ! cmp -s tests/api/requirements.txt "$venv/requirements.installed" 2>/dev/null; then
   log "pip install -r tests/api/requirements.txt into .tools/venv"

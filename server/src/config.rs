@@ -83,6 +83,16 @@ pub struct Config {
     /// Origins whose pages may call the API from a browser (exact, e.g.
     /// `https://app.example.com`); empty: none.
     pub cors_origins: Vec<String>,
+
+    // ---- Webhooks (see `domain::webhooks`, README "Webhooks").
+    /// `ONBOARD_WEBHOOK_ALLOW_PRIVATE`: allow plain `http://` and non-public destinations
+    /// (tests, local setups).
+    pub webhook_allow_private: bool,
+    /// `ONBOARD_WEBHOOK_RETRY_SCHEDULE`: the waits after each failed attempt; when all
+    /// have failed the endpoint is disabled.
+    pub webhook_retry_schedule: Vec<Duration>,
+    /// `ONBOARD_WEBHOOK_TIMEOUT`: one attempt, from connecting to the answer's head.
+    pub webhook_timeout: Duration,
     /// Where `GET /metrics` is served (Prometheus text format), on its own listener;
     /// `None`: no metrics endpoint.
     pub metrics_bind: Option<SocketAddr>,
@@ -112,6 +122,10 @@ impl Config {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             auth_failures: DEFAULT_AUTH_FAILURES,
             cors_origins: Vec::new(),
+            webhook_allow_private: false,
+            webhook_retry_schedule: parse_schedule(DEFAULT_WEBHOOK_RETRY_SCHEDULE)
+                .expect("the default schedule parses"),
+            webhook_timeout: Duration::from_secs(DEFAULT_WEBHOOK_TIMEOUT_S),
             metrics_bind: None,
         }
     }
@@ -140,3 +154,56 @@ pub const DEFAULT_BODY_TIMEOUT_S: u64 = 60;
 pub const DEFAULT_IDLE_TIMEOUT_S: u64 = 30;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 pub const DEFAULT_AUTH_FAILURES: u32 = 20;
+
+/// Default of `ONBOARD_WEBHOOK_RETRY_SCHEDULE`: about a day of retries.
+pub const DEFAULT_WEBHOOK_RETRY_SCHEDULE: &str = "5s,5m,30m,2h,5h,10h,10h";
+/// Default of `ONBOARD_WEBHOOK_TIMEOUT`, in seconds.
+pub const DEFAULT_WEBHOOK_TIMEOUT_S: u64 = 10;
+
+/// A duration such as `250ms`, `5s`, `5m`, `2h` or `1d` (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 500ms, 5s, 5m, 2h"))?;
+    let ms = match unit {
+        "ms" => n,
+        "" | "s" => n.saturating_mul(1000),
+        "m" => n.saturating_mul(60_000),
+        "h" => n.saturating_mul(3_600_000),
+        "d" => n.saturating_mul(86_400_000),
+        _ => return Err(format!("{text:?}: the unit must be ms, s, m, h or d")),
+    };
+    Ok(Duration::from_millis(ms))
+}
+
+/// A comma-separated list of durations (at least one).
+pub fn parse_schedule(text: &str) -> Result<Vec<Duration>, String> {
+    let list: Vec<Duration> = text
+        .split(',')
+        .map(parse_duration)
+        .collect::<Result<_, _>>()?;
+    if list.is_empty() {
+        return Err("the retry schedule needs at least one delay".into());
+    }
+    Ok(list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_schedules_parse() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert!(parse_duration("5x").is_err() && parse_duration("").is_err());
+        let s = parse_schedule(DEFAULT_WEBHOOK_RETRY_SCHEDULE).unwrap();
+        assert_eq!(s.len(), 7);
+        assert_eq!(s[1], Duration::from_secs(300));
+        assert!(parse_schedule("1s,,2s").is_err());
+    }
+}

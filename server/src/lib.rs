@@ -10,8 +10,8 @@
 //! Beside them: `error` (the one HTTP error type), `auth` (API keys), `rate_limit`,
 //! `passwords` (argon2id on a bounded pool), `metrics` (Prometheus, `GET /metrics`),
 //! `request` (request ids), `embedded_db` (the local database process), `openapi` (the
-//! document). `import` is the `onboard import`
-//! command, a client of the API, not part of the server.
+//! document). `import` and `export` are the `onboard import` and `onboard export`
+//! commands, clients of the API, not part of the server.
 //!
 //! What this crate must NOT do: re-implement a validation rule (call the rulebook), log a
 //! password, API key or hash, or decide uniqueness by reading before writing (unique
@@ -20,9 +20,11 @@
 pub mod auth;
 pub mod config;
 pub(crate) mod data_dir;
+mod dispatcher;
 mod domain;
 pub mod embedded_db;
 mod error;
+pub mod export;
 mod hash_budget;
 mod idempotency;
 pub mod import;
@@ -61,6 +63,8 @@ pub(crate) struct AppState {
     pub(crate) max_keys: u64,
     /// Failed authentications per client address.
     pub(crate) auth_failures: FailedAuthLimiter,
+    /// Webhook settings and the dispatcher's wake-up call.
+    pub(crate) webhooks: domain::webhooks::Settings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +100,7 @@ pub struct App {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    dispatcher: JoinHandle<()>,
     /// Keeps the key cache true to the database (`auth::watch_revocations`).
     watcher: JoinHandle<()>,
     /// `GET /metrics` on its own listener (`ONBOARD_METRICS_BIND`), and its address.
@@ -135,6 +140,7 @@ impl App {
 impl Drop for App {
     fn drop(&mut self) {
         self.watcher.abort();
+        self.dispatcher.abort();
         if let Some((_, task)) = &self.metrics {
             task.abort();
         }
@@ -210,6 +216,12 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
         ),
         max_keys: config.max_keys,
         auth_failures: FailedAuthLimiter::new(config.auth_failures),
+        webhooks: domain::webhooks::Settings {
+            allow_private: config.webhook_allow_private,
+            schedule: config.webhook_retry_schedule.clone(),
+            timeout: config.webhook_timeout,
+            wake: tokio::sync::Notify::new(),
+        },
     });
     let listener = TcpListener::bind(config.bind)
         .await
@@ -234,6 +246,7 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
         }
         None => None,
     };
+    let dispatcher = dispatcher::spawn(state.clone());
     let routes = routes::routes(state.clone(), config.web_dir.clone());
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(transport::serve(
@@ -249,6 +262,7 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
         addr,
         shutdown: Some(tx),
         task,
+        dispatcher,
         watcher,
         metrics,
         state,

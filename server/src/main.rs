@@ -1,5 +1,5 @@
 //! `onboard`: the command line. `onboard serve` runs the REST server; `onboard import`
-//! sends a CSV file of users to one.
+//! sends a CSV file of users to one; `onboard export` writes its users as CSV.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use onboard::TransactionMode;
@@ -36,6 +36,46 @@ enum Command {
     /// (or FILE.results-2.csv...: never overwritten).
     #[command(after_help = IMPORT_HELP)]
     Import(ImportArgs),
+    /// Export users as CSV (GET /v1/users with Accept: text/csv): every user, or those of
+    /// one type or tag, to FILE or stdout; `onboard import` reads the file back.
+    #[command(after_help = EXPORT_HELP)]
+    Export(ExportArgs),
+}
+
+const EXPORT_HELP: &str = "\
+The header row is the field catalogue's (Email, Type, First name, Last name, Username, ...,
+Highlight, End registration) and a last `id` column: `onboard import` and the page's Import
+tab map it back with no --map (they ignore `id`). Tags are joined by \"; \", yes/no fields
+are yes or no. A cell a spreadsheet would run as a formula (starting with =, +, -, @) has a
+' in front; the importer takes it off again. There is never a password or hash.
+
+The users arrive a page at a time and are written as they come; stderr counts them. With
+-o, the file is written as FILE.part and renamed when the export is complete, readable by
+you only (it holds personal data).
+
+Exit status: 0 exported; 2 the server could not be used or the export was cut short.";
+
+#[derive(Args)]
+struct ExportArgs {
+    /// Base URL of the onboard server.
+    #[arg(long, env = "ONBOARD_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// An API key (a restricted key may export: it is a read).
+    #[arg(long, env = "ONBOARD_API_KEY", hide_env_values = true)]
+    key: Option<Secret>,
+    /// Only users of this type.
+    #[arg(long = "type", value_enum, ignore_case = true)]
+    user_type: Option<ImportType>,
+    /// Only users with this tag.
+    #[arg(long)]
+    tag: Option<String>,
+    /// The file to write (default: stdout).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Send the key over plain http:// to a host other than loopback (by default only
+    /// https:// or a loopback http:// URL is used: the key would travel in clear).
+    #[arg(long)]
+    insecure: bool,
 }
 
 const IMPORT_HELP: &str = "\
@@ -235,6 +275,19 @@ struct ServeArgs {
     /// exact origins (`https://app.example.com`). Default: none (no CORS headers at all).
     #[arg(long, env = "ONBOARD_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
+
+    // ---- Webhooks.
+    /// Allow webhook destinations over plain http:// and on loopback, private or other
+    /// non-public addresses (tests and local setups only).
+    #[arg(long, env = "ONBOARD_WEBHOOK_ALLOW_PRIVATE")]
+    webhook_allow_private: bool,
+    /// Waits after each failed webhook attempt, comma-separated (ms, s, m, h, d); when
+    /// every one has failed, the endpoint is disabled.
+    #[arg(long, env = "ONBOARD_WEBHOOK_RETRY_SCHEDULE", default_value = config::DEFAULT_WEBHOOK_RETRY_SCHEDULE, value_parser = config::parse_schedule)]
+    webhook_retry_schedule: std::vec::Vec<Duration>,
+    /// Time one webhook attempt may take (connection to answer), e.g. 10s or 500ms.
+    #[arg(long, env = "ONBOARD_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = config::parse_duration)]
+    webhook_timeout: Duration,
     /// Serve Prometheus metrics at GET /metrics on this address, apart from the API (e.g.
     /// 127.0.0.1:9464). Default: off.
     #[arg(long, env = "ONBOARD_METRICS_BIND")]
@@ -297,6 +350,30 @@ fn main() -> ExitCode {
 async fn async_main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Export(args) => {
+            let options = onboard::export::Options {
+                url: args.url,
+                key: args.key,
+                user_type: args.user_type.map(|t| {
+                    match t {
+                        ImportType::Attendee => onboard_shared::UserType::Attendee,
+                        ImportType::Speaker => onboard_shared::UserType::Speaker,
+                    }
+                    .as_str()
+                    .to_string()
+                }),
+                tag: args.tag,
+                output: args.output,
+                insecure: args.insecure,
+            };
+            match onboard::export::run(options).await {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("onboard export: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Import(args) => {
             let mut columns = Vec::new();
             for m in &args.map {
@@ -365,6 +442,9 @@ async fn async_main() -> ExitCode {
                 max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
                 auth_failures: args.auth_failures,
                 cors_origins: args.cors_origins,
+                webhook_allow_private: args.webhook_allow_private,
+                webhook_retry_schedule: args.webhook_retry_schedule,
+                webhook_timeout: args.webhook_timeout,
                 metrics_bind: args.metrics_bind,
             };
             match onboard::run(config).await {

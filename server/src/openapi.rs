@@ -229,6 +229,16 @@ fn operation(route: &routes::Route) -> Value {
     if doc.query.is_some() {
         responses.insert("400".into(), error("Invalid query parameter."));
     }
+    if route.method == warp::http::Method::GET
+        && route.path == routes::users::CSV_PATH
+        && let Some(ok) = responses.get_mut("200")
+    {
+        ok["description"] = json!(format!(
+            "{} With `Accept: text/csv`: every user the filters match (all pages, from `after` when given; `limit` does not apply), streamed as CSV with `Content-Disposition: attachment`. The header row is the field catalogue's column headers and `id`, which `onboard import` maps back; never a password or hash. Tags are joined by `; `, yes/no fields are `yes`/`no`, and a cell starting with `=`, `+`, `-`, `@`, tab or CR has a `'` in front (the importer takes it off). A failure after the first page cuts the body short.",
+            doc.ok.1
+        ));
+        ok["content"]["text/csv"] = json!({ "schema": { "type": "string" } });
+    }
     let mut op = json!({
         "summary": doc.summary,
         "operationId": doc.id,
@@ -319,6 +329,12 @@ fn schemas() -> Map<String, Value> {
     add::<domain::keys::CreatedKey>(&mut out, "KeyCreated");
     add::<domain::keys::Key>(&mut out, "Key");
     add::<List<domain::keys::Key>>(&mut out, "KeyList");
+    add::<domain::webhooks::Webhook>(&mut out, "Webhook");
+    add::<List<domain::webhooks::Webhook>>(&mut out, "WebhookList");
+    add::<domain::webhooks::Created>(&mut out, "WebhookCreated");
+    add::<domain::webhooks::Rotated>(&mut out, "WebhookSecret");
+    add::<domain::webhooks::Delivery>(&mut out, "WebhookDelivery");
+    add::<List<domain::webhooks::Delivery>>(&mut out, "WebhookDeliveryList");
     out.insert("FieldError".into(), field_error());
     for (name, schema) in inputs() {
         out.insert(name.to_string(), schema);
@@ -369,6 +385,26 @@ pub(crate) fn status_or_null() -> RefOr<Schema> {
     let mut values: Vec<Value> = names::<Status>().iter().map(|s| json!(s)).collect();
     values.push(Value::Null);
     schema(json!({ "type": ["string", "null"], "enum": values }))
+}
+
+/// The event type names of the rulebook (`EVENT_TYPES`).
+fn event_names() -> Vec<&'static str> {
+    onboard_shared::EVENT_TYPES
+        .iter()
+        .map(|(n, _)| *n)
+        .collect()
+}
+
+pub(crate) fn event_type() -> RefOr<Schema> {
+    schema(json!({ "type": "string", "enum": event_names() }))
+}
+
+pub(crate) fn event_types() -> RefOr<Schema> {
+    schema(json!({ "type": "array", "items": { "type": "string", "enum": event_names() } }))
+}
+
+pub(crate) fn delivery_state() -> RefOr<Schema> {
+    schema(json!({ "type": "string", "enum": ["pending", "delivered", "failed"] }))
 }
 
 pub(crate) fn privilege() -> RefOr<Schema> {
@@ -652,6 +688,29 @@ fn inputs() -> Vec<(&'static str, Value)> {
             json!({ "type": "string", "maxLength": onboard_shared::SLUG_MAX, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$" }),
         );
     }
+    // `http://` is accepted too when the operator sets ONBOARD_WEBHOOK_ALLOW_PRIVATE: the
+    // document says what every server accepts.
+    let webhook_url = json!({ "type": "string", "maxLength": URL_MAX,
+        "pattern": format!("^[{WS}]*{HTTPS_URL}[{WS}]*$"),
+        "description": "An https:// URL of a public address (no localhost, private or link-local address, also after DNS)." });
+    let events = json!({ "type": ["array", "null"], "uniqueItems": true,
+        "description": "Event types to send; absent, null or empty: every type.",
+        "items": { "type": "string", "enum": event_names() } });
+    let webhook = object(onboard_shared::WEBHOOK_FIELDS, &["url"], |f| match f {
+        "url" => webhook_url.clone(),
+        "events" => events.clone(),
+        "description" => line(onboard_shared::WEBHOOK_DESCRIPTION_MAX),
+        other => panic!("no request schema for the webhook field {other}"),
+    });
+    let webhook_patch = object(onboard_shared::WEBHOOK_PATCH_FIELDS, &[], |f| match f {
+        "url" => webhook_url.clone(),
+        "events" => events.clone(),
+        "description" => line(onboard_shared::WEBHOOK_DESCRIPTION_MAX),
+        "disabled" => {
+            json!({ "type": "boolean", "description": "false enables it again (its pending deliveries then go out)." })
+        }
+        other => panic!("no request schema for the webhook field {other}"),
+    });
     let on_existing: Vec<&str> = onboard_shared::ON_EXISTING
         .iter()
         .map(|(name, _)| *name)
@@ -680,6 +739,8 @@ fn inputs() -> Vec<(&'static str, Value)> {
         ("BulkInput", bulk),
         ("UserPatch", user_patch),
         ("SponsorPatch", sponsor_patch),
+        ("WebhookInput", webhook),
+        ("WebhookPatch", webhook_patch),
     ]
 }
 

@@ -49,6 +49,7 @@ mod sponsor;
 mod timezones;
 mod user;
 mod username;
+mod webhook;
 
 // Edits and spreadsheet cells (issue 12).
 mod csv;
@@ -103,6 +104,10 @@ pub use sheet::{
 pub use username::{
     USERNAME_MAX, USERNAME_MIN, check_username, generate_username, generate_username_with,
     normalize_username, preview_username, sanitize_name_part, username_base,
+};
+pub use webhook::{
+    EVENT_TYPES, EventType, NewWebhook, WEBHOOK_DESCRIPTION_MAX, WEBHOOK_FIELDS,
+    WEBHOOK_PATCH_FIELDS, WebhookPatch, check_webhook, check_webhook_patch,
 };
 
 /// Parses `text` and validates it as a user. A parse failure is one error with the empty

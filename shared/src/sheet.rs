@@ -6,7 +6,8 @@
 //! A cell becomes a value by its field's [`FieldKind`]: text as written (trimmed), tags
 //! split on `;` `,` `|`, yes/no words as booleans ([`crate::yes_no`]; other words stay text
 //! for the rulebook to refuse), a full name split into first and last name
-//! ([`crate::split_full_name`]). Empty cells are left out.
+//! ([`crate::split_full_name`]). Empty cells are left out. A cell written by
+//! [`crate::csv_safe_cell`] (`'=1+1`) is read through [`crate::csv_cell_value`] first.
 
 use crate::catalogue::{FIELDS, Field, FieldKind, field, field_for_header, header_key};
 use crate::csv::csv_cell_value;

@@ -317,3 +317,36 @@ fn url_corrections_are_offered_only_for_plain_intents() {
         );
     }
 }
+
+#[test]
+fn cells_a_csv_writer_marked_as_text_read_back_as_written() {
+    use onboard_shared::csv_safe_cell;
+    let values = [
+        "=HYPERLINK(\"x\")",
+        "-dash",
+        "@handle",
+        "'t Hooft",
+        "+33 1 2",
+    ];
+    let cells: Vec<String> = values
+        .iter()
+        .map(|v| csv_safe_cell(v).into_owned())
+        .collect();
+    let headers = [
+        "Email",
+        "Type",
+        "First name",
+        "Last name",
+        "Company",
+        "Tags",
+    ];
+    // An export marks the tags cell as a whole: the mark comes off before it is split.
+    let tags = csv_safe_cell(&format!("{}; {}", values[2], values[4])).into_owned();
+    let row = ["a@b.co", "Attendee", &cells[0], &cells[1], &cells[3], &tags];
+    let users = rows_to_users(&headers, &[row], &SheetOptions::default()).unwrap();
+    assert_eq!(
+        users[0],
+        json!({"email": "a@b.co", "type": "Attendee", "firstName": values[0],
+               "lastName": values[1], "company": "'t Hooft", "tags": ["@handle", "+33 1 2"]})
+    );
+}

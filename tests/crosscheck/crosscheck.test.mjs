@@ -8,11 +8,17 @@
 //   - the one documented server-only rule: a speaker with no account yet must bring
 //     firstName and lastName (400 `required` on exactly those, the package said []).
 // Anything else (5xx, 413, a dropped connection, a panic in the server log) fails.
+// Edits the same way (issue 12): a record made like the corpus case's `existing` (or one of a
+// pool of records, for generated patches with seeded mutations), read back with GET, then
+// PATCHed with If-Match; the server's errors == validateUserPatch(existing, patch) ==
+// validateUserPatchJson(existingText, patchText) (validateSponsorPatch for sponsors), in
+// order; 200 and 409 only where the package says valid. One speaker: POST
+// /v1/sponsors/{id}/speakers against validateSpeaker (plus the server-only names rule).
 //
 // Run by tests/crosscheck/run.sh from a scratch project with the packed tarball installed.
 // Env: ONBOARD_BIN (the server binary), ONBOARD_CORPUS (shared/corpus/cases.json),
 // CROSSCHECK_COUNT (generated payloads, default 3000), CROSSCHECK_SEED (default 7),
-// CROSSCHECK_CONCURRENCY (default 8).
+// CROSSCHECK_CONCURRENCY (default 8), CROSSCHECK_PATCHES (generated patches, default 600).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -28,6 +34,7 @@ const CORPUS = JSON.parse(readFileSync(process.env.ONBOARD_CORPUS, "utf8"));
 const COUNT = Number(process.env.CROSSCHECK_COUNT ?? 3000);
 const SEED = Number(process.env.CROSSCHECK_SEED ?? 7);
 const CONCURRENCY = Number(process.env.CROSSCHECK_CONCURRENCY ?? 8);
+const PATCHES = Number(process.env.CROSSCHECK_PATCHES ?? 600);
 const RUN = randomBytes(3).toString("hex"); // keeps unique values unique across runs
 
 // ---------------------------------------------------------------- the server
@@ -87,10 +94,10 @@ after(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-async function post(route, text) {
+async function post(route, text, { method = "POST", headers = {} } = {}) {
   const r = await fetch(`${base}${route}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    method,
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...headers },
     body: text,
   });
   const raw = await r.text();
@@ -100,7 +107,12 @@ async function post(route, text) {
   } catch {
     body = { unparsable: raw.slice(0, 200) };
   }
-  return { status: r.status, body };
+  return { status: r.status, body, etag: r.headers.get("etag") };
+}
+
+async function get(route) {
+  const r = await fetch(`${base}${route}`, { headers: { authorization: `Bearer ${key}` } });
+  return { status: r.status, body: await r.json(), etag: r.headers.get("etag") };
 }
 
 // ---------------------------------------------------------------- comparing
@@ -120,7 +132,7 @@ function onlyAccountErrors(payload, serverPairs) {
   });
 }
 
-const stats = { total: 0, byStatus: {}, accountOnly: 0, objectChecked: 0, orderOnly: 0 };
+const stats = { total: 0, byStatus: {}, accountOnly: 0, objectChecked: 0, orderOnly: 0, patches: 0 };
 const orderExamples = [];
 const failures = [];
 
@@ -210,6 +222,9 @@ const SEED_USER = {
     twitter: "https://twitter.com/janedoe", youtube: "https://www.youtube.com/@janedoe" },
   options: { highlight: false, endRegistration: false },
 };
+/** SEED_USER as GET shows a stored user: what a lone e-mail or username patch is checked on. */
+const SEED_USER_SHOWN = { id: "665f1c2e8b3e4a0012345678", ...SEED_USER, description: null,
+  createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:00.000Z" };
 const SEED_SPEAKER = {
   email: "speaker@domain.com", firstName: "Jane", lastName: "Doe", username: "SuperJane",
   avatar: "https://domain.com/image-link.jpg", job: "Tester", company: "Comp Limited",
@@ -367,7 +382,39 @@ function makeGenerator(seed) {
     }
   }
 
-  return { payload, rawText, r, int };
+  /** A merge patch of a user or sponsor: 1 to 4 changes (values, nulls, nested members,
+   *  read-only and unknown keys, a slug), now and then not an object at all. */
+  function patch(kind) {
+    if (r() < 0.03) return pick([[], null, "x", 1, true, [{}]]);
+    const keys = kind === "user" ? USER_KEYS : SPONSOR_KEYS.filter((k) => k !== "speakers");
+    const readOnly = kind === "user" ? ["id", "password", "createdAt", "updatedAt"] : ["id", "speakers", "createdAt", "updatedAt"];
+    const p = {};
+    const n = 1 + int(4);
+    for (let i = 0; i < n; i++) {
+      const roll = r();
+      if (roll < 0.06) setKey(p, pick(readOnly), pick(WRONG.concat(TEXT.slice(0, 4))));
+      else if (roll < 0.12) setKey(p, pick(UNKNOWN_KEYS), pick(WRONG.concat([null])));
+      else if (roll < 0.25) p[pick(keys)] = null;
+      else if (roll < 0.4) {
+        const k = kind === "user" ? pick(["socials", "options"]) : "options";
+        const inner = Object.keys(kind === "user" ? SEED_USER[k] : SEED_SPONSOR.options);
+        const member = pick(inner);
+        p[k] = r() < 0.1 ? pick(POOLS.object) : { [member]: r() < 0.25 ? null : valueFor(k === "socials" ? "website" : "highlight") };
+      } else if (kind === "sponsor" && roll < 0.5) {
+        p.slug = pick(["mega-sponsor", "Mega Sponsor!", "", " ", null, "a--b", "-a", "a".repeat(64), "a".repeat(65), "ok-slug", 3]);
+      } else if (kind === "user" && roll < 0.5) {
+        // The Speaker-only highlight, after the merge.
+        p.type = pick(["Attendee", "Speaker"]);
+        if (r() < 0.5) p.options = { highlight: r() < 0.5 };
+      } else {
+        const k = pick(keys);
+        p[k] = valueFor(k);
+      }
+    }
+    return p;
+  }
+
+  return { payload, rawText, patch, r, int };
 }
 
 /** Valid payloads get unique e-mails, usernames and names, so the database (which the
@@ -402,8 +449,7 @@ test("the server is onboard serve and answers with its key", async () => {
 
 test("the conformance corpus: server and package agree on every case", async () => {
   const before = failures.length;
-  // Kinds the server cannot answer over HTTP yet (patches, one speaker) are left to the
-  // package and native tests until their routes exist.
+  // Creates here; patches and one speaker in the next test.
   const served = CORPUS.filter((c) => ["user", "sponsor", "user_json", "sponsor_json"].includes(c.kind));
   const jobs = served.map((c, i) => async () => {
     if (c.kind === "user_json" || c.kind === "sponsor_json") {
@@ -452,6 +498,186 @@ test(`${COUNT} generated payloads: server and package agree on every one`, async
   // The run must have exercised both sides of the verdict.
   assert.ok((byStatus[201] ?? 0) > COUNT / 20, "enough payloads were created");
   assert.ok((byStatus[400] ?? 0) > COUNT / 4, "enough payloads were refused");
+});
+
+// ---------------------------------------------------------------- edits (issue 12)
+
+const SERVER_FIELDS = ["id", "createdAt", "updatedAt"];
+
+/** The create payload of a record as GET shows it: server fields, nulls, a sponsor's slug and
+ *  speakers left out. */
+function creatable(existing) {
+  const o = {};
+  for (const [k, v] of Object.entries(existing)) {
+    if (SERVER_FIELDS.includes(k) || k === "slug" || k === "speakers" || v === null) continue;
+    if ((k === "socials" || k === "options") && v && typeof v === "object") {
+      o[k] = Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null));
+    } else o[k] = v;
+  }
+  return o;
+}
+
+let made = 0;
+/** A user or sponsor made like `existing` (unique e-mail, username or name), as GET shows it. */
+async function make(kind, existing) {
+  const n = ++made;
+  const o = creatable(existing);
+  if (kind === "user") {
+    o.email = `ed${n}.${RUN}@domain.com`;
+    if ("username" in o) o.username = `ed${n}r${RUN}`;
+  } else o.name = `${String(o.name ?? "Sponsor").slice(0, 150)} ${n}${RUN}`;
+  const route = kind === "user" ? "/v1/users" : "/v1/sponsors";
+  const res = await post(route, JSON.stringify(o));
+  assert.equal(res.status, 201, `${kind} like ${JSON.stringify(existing)}: ${JSON.stringify(res.body)}`);
+  return res.body.id;
+}
+
+/** The package's verdict on a patch of `existing`: object and JSON-text entry points. */
+function packagePatch(kind, existing, text, obj) {
+  // The package checks sponsor patches on objects only: sponsor patches are sent as JSON.stringify(obj).
+  if (kind === "sponsor") return { pkg: pairs(rules.validateSponsorPatch(existing, obj)) };
+  const pkg = pairs(rules.validateUserPatchJson(JSON.stringify(existing), text));
+  if (obj === undefined) return { pkg };
+  return { pkg, pkgObj: pairs(rules.validateUserPatch(existing, obj)) };
+}
+
+/** One patch of the record `id` through both; `expected` (corpus pairs) when known. */
+async function checkPatch(label, kind, id, text, obj, expected) {
+  const route = `/v1/${kind === "user" ? "users" : "sponsors"}/${id}`;
+  const before = await get(route);
+  if (before.status !== 200) {
+    failures.push(`${label}: GET ${route} answered ${before.status}`);
+    return;
+  }
+  const existing = before.body;
+  const { pkg, pkgObj } = packagePatch(kind, existing, text, obj);
+  const show = () => (text.length > 300 ? `${text.slice(0, 300)}… (${text.length} chars)` : text);
+  if (pkgObj && JSON.stringify(pkgObj) !== JSON.stringify(pkg)) {
+    failures.push(`${label}: package object API ${JSON.stringify(pkgObj)} != JSON API ${JSON.stringify(pkg)}\n  ${show()}`);
+  }
+  // The corpus lists a case's errors in no particular order: compared as a multiset.
+  if (expected && JSON.stringify([...expected].sort()) !== JSON.stringify([...pkg].sort())) {
+    failures.push(`${label}: package ${JSON.stringify(pkg)} != corpus ${JSON.stringify(expected)}`);
+  }
+  let res;
+  try {
+    res = await post(route, text, { method: "PATCH", headers: { "content-type": "application/merge-patch+json", "if-match": before.etag } });
+  } catch (e) {
+    failures.push(`${label}: PATCH ${route} failed (${e.cause?.code ?? e.message})\n  ${show()}`);
+    return;
+  }
+  stats.total++;
+  stats.patches++;
+  const status = `PATCH ${res.status}`;
+  stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
+  const srv = pairs(res.body.errors);
+  const fail = (why) =>
+    failures.push(`${label}: ${why}\n  PATCH ${route} ${show()}\n  existing ${JSON.stringify(existing).slice(0, 400)}\n  server ${res.status} ${JSON.stringify(res.body).slice(0, 600)}\n  package ${JSON.stringify(pkg)}`);
+  if (res.status === 200 || res.status === 409) {
+    if (pkg.length !== 0) fail(`server ${res.status}, package reports errors`);
+  } else if (res.status === 400 && (res.body.code === "validation_failed" || res.body.code === "invalid_json")) {
+    if (JSON.stringify(srv) !== JSON.stringify(pkg)) fail("different errors");
+  } else {
+    fail(`unexpected status ${res.status}`);
+  }
+}
+
+/** One speaker through POST /v1/sponsors/{id}/speakers and validateSpeaker. */
+async function checkSpeaker(label, sponsorId, payload, expected) {
+  const text = JSON.stringify(payload);
+  const pkg = pairs(rules.validateSpeaker(payload));
+  if (expected && JSON.stringify([...expected].sort()) !== JSON.stringify([...pkg].sort())) {
+    failures.push(`${label}: package ${JSON.stringify(pkg)} != corpus ${JSON.stringify(expected)}`);
+  }
+  const res = await post(`/v1/sponsors/${sponsorId}/speakers`, text);
+  stats.total++;
+  const status = `speaker ${res.status}`;
+  stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
+  const srv = pairs(res.body.errors);
+  const fail = (why) => failures.push(`${label}: ${why}\n  ${text}\n  server ${res.status} ${JSON.stringify(res.body).slice(0, 400)}\n  package ${JSON.stringify(pkg)}`);
+  if ([200, 201, 409].includes(res.status)) {
+    if (pkg.length !== 0) fail(`server ${res.status}, package reports errors`);
+  } else if (res.status === 400) {
+    if (JSON.stringify(srv) === JSON.stringify(pkg)) return;
+    // The server-only rule: a new account needs the names the payload left out.
+    const namesOnly = pkg.length === 0 && srv.length > 0 &&
+      srv.every((p) => /^(firstName|lastName) required$/.test(p) && isBlank(payload?.[p.split(" ")[0]]));
+    if (namesOnly) stats.accountOnly++;
+    else fail("different errors");
+  } else fail(`unexpected status ${res.status}`);
+}
+
+test("the corpus's patches and speakers: server and package agree on every case", async () => {
+  const before = failures.length;
+  const jobs = [];
+  for (const c of CORPUS) {
+    const expected = pairs(c.errors);
+    if (c.kind === "user_patch" || c.kind === "user_patch_json" || c.kind === "sponsor_patch") {
+      const kind = c.kind === "sponsor_patch" ? "sponsor" : "user";
+      jobs.push(async () => {
+        const id = await make(kind, c.existing);
+        if (c.kind === "user_patch_json") return checkPatch(`corpus "${c.name}"`, kind, id, c.text, undefined, expected);
+        return checkPatch(`corpus "${c.name}"`, kind, id, JSON.stringify(c.patch), c.patch, expected);
+      });
+    }
+  }
+  const speakers = CORPUS.filter((c) => c.kind === "speaker");
+  assert.ok(jobs.length >= 30 && speakers.length >= 5, "the corpus has patch and speaker cases");
+  await pool(jobs, CONCURRENCY);
+  const host = await make("sponsor", { name: "Speaker host", logo: "https://domain.com/logo.png", level: 1 });
+  for (const c of speakers) await checkSpeaker(`corpus "${c.name}"`, host, c.payload, pairs(c.errors));
+  const mine = failures.slice(before);
+  assert.deepEqual(mine, [], `${mine.length} patch or speaker case(s) differ:\n${mine.join("\n")}`);
+});
+
+test(`${PATCHES} generated patches: server and package agree on every one`, async (t) => {
+  const gen = makeGenerator(SEED + 1);
+  const before = failures.length;
+  const start = stats.byStatus["PATCH 200"] ?? 0;
+  const startRefused = stats.byStatus["PATCH 400"] ?? 0;
+  // A pool of records, each patched by one lane in turn, so every patch is checked against
+  // the record exactly as GET showed it just before (If-Match makes sure of it).
+  const lanes = Math.max(1, CONCURRENCY);
+  const records = [];
+  for (let i = 0; i < lanes; i++) {
+    records.push({ kind: "user", id: await make("user", SEED_USER) });
+    records.push({ kind: "sponsor", id: await make("sponsor", { ...SEED_SPONSOR, speakers: undefined }) });
+  }
+  let n = 0;
+  const planned = [];
+  for (let i = 0; i < PATCHES; i++) {
+    const kind = gen.r() < 0.65 ? "user" : "sponsor";
+    planned.push({ i, kind, patch: gen.patch(kind), raw: gen.r() < 0.1 });
+  }
+  const lane = async (l) => {
+    for (let j = l; j < planned.length; j += lanes) {
+      const { i, kind, raw } = planned[j];
+      const patch = structuredClone(planned[j].patch);
+      const record = records[2 * l + (kind === "user" ? 0 : 1)];
+      // Valid unique values stay unique (the package cannot see the database).
+      if (patch && typeof patch === "object" && !Array.isArray(patch)) {
+        n++;
+        if (kind === "user" && typeof patch.email === "string" && rules.validateUserPatch(SEED_USER_SHOWN, { email: patch.email }).length === 0) {
+          patch.email = `gp${n}.${RUN}@domain.com`;
+        }
+        if (kind === "user" && typeof patch.username === "string" && rules.validateUserPatch(SEED_USER_SHOWN, { username: patch.username }).length === 0) {
+          patch.username = `gp${n}r${RUN}`;
+        }
+        if (kind === "sponsor" && typeof patch.slug === "string" && /^[a-z0-9]+(-[a-z0-9]+)*$/.test(patch.slug)) patch.slug = `${patch.slug.slice(0, 40)}-${n}-${RUN}`;
+      }
+      const text = JSON.stringify(patch) ?? "null";
+      if (raw && kind === "user") await checkPatch(`generated patch #${i} (text)`, kind, record.id, gen.rawText("user", text));
+      else await checkPatch(`generated patch #${i}`, kind, record.id, text, patch);
+    }
+  };
+  await Promise.all(Array.from({ length: lanes }, (_, l) => lane(l)));
+  const changed = (stats.byStatus["PATCH 200"] ?? 0) - start;
+  const refused = (stats.byStatus["PATCH 400"] ?? 0) - startRefused;
+  t.diagnostic(`generated ${PATCHES} patches (seed ${SEED + 1}): ${changed} applied, ${refused} refused`);
+  const mine = failures.slice(before);
+  assert.deepEqual(mine.slice(0, 40), [], `${mine.length} of ${PATCHES} generated patches differ (first 40):\n${mine.slice(0, 40).join("\n")}`);
+  assert.ok(changed > PATCHES / 20, "enough patches were applied");
+  assert.ok(refused > PATCHES / 4, "enough patches were refused");
 });
 
 test("the server log has no panic", () => {

@@ -12,6 +12,7 @@ pub(crate) mod keys;
 pub(crate) mod sponsors;
 pub(crate) mod tags;
 pub(crate) mod users;
+pub(crate) mod webhooks;
 
 use crate::AppState;
 use crate::passwords::HashError;

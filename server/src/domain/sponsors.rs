@@ -5,6 +5,7 @@
 //! server supports them, otherwise undone by compensating writes on failure.
 
 use super::users::{Account, speaker_user};
+use super::webhooks::{self, Outbox, Removed};
 use super::{DomainError, IfMatch, Page, id, rfc3339};
 use crate::AppState;
 use crate::hash_budget::Class;
@@ -15,8 +16,8 @@ use crate::store::users::UserDoc;
 use crate::store::{self, Session, StoreError, Unique};
 use mongodb::bson::{DateTime, oid::ObjectId};
 use onboard_shared::{
-    Code, FieldError, NewSpeaker, NewSponsor, SponsorOptions, UserType, check_sponsor_patch,
-    normalize_email, slug_with_suffix, slugify,
+    Code, EventType, FieldError, NewSpeaker, NewSponsor, SponsorOptions, UserType,
+    check_sponsor_patch, normalize_email, slug_with_suffix, slugify,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -317,11 +318,14 @@ fn attendee_ids(speakers: &[Speaker]) -> Vec<ObjectId> {
 struct Done {
     inserted: Vec<ObjectId>,
     granted: Vec<ObjectId>,
+    /// Deliveries recorded (the outbox).
+    events: Vec<ObjectId>,
 }
 
-/// New speakers, then the role grants, then the sponsor: in one transaction, or, without
-/// one, the same writes one by one, undone on failure (new speakers deleted, granted roles
-/// revoked).
+/// New speakers, then the role grants, then the sponsor, then the events (`user.created`
+/// per new speaker, `sponsor.created`): in one transaction, or, without one, the same
+/// writes one by one, undone on failure (events and new speakers deleted, granted roles
+/// revoked). A create that fails emits nothing.
 async fn write(state: &AppState, doc: &SponsorDoc, speakers: &[Speaker]) -> Result<(), WriteFail> {
     let mut session = state.store.session().await?;
     let mut done = Done::default();
@@ -333,6 +337,7 @@ async fn write(state: &AppState, doc: &SponsorDoc, speakers: &[Speaker]) -> Resu
         }
         Err(e) => {
             let undo = async {
+                store::webhooks::delete_deliveries(&state.store, &done.events).await?;
                 store::users::delete_many(&state.store, &done.inserted).await?;
                 store::users::revoke_speaker(&state.store, &done.granted).await
             };
@@ -355,7 +360,7 @@ async fn write_steps(
     for (i, s) in speakers.iter().enumerate() {
         if let Speaker::New(account) = s {
             account
-                .insert_once(&state.store, session.get())
+                .insert_once(state, None, session.get())
                 .await
                 .map_err(|e| match e {
                     StoreError::Duplicate(index) => WriteFail::Speaker(i, index),
@@ -372,7 +377,69 @@ async fn write_steps(
         .map_err(|e| match e {
             StoreError::Duplicate(_) => WriteFail::Slug,
             e => WriteFail::Store(e),
-        })
+        })?;
+    if let Some(outbox) = webhooks::listening(state, EventType::UserCreated).await? {
+        for s in speakers {
+            if let Speaker::New(account) = s {
+                let shown = account.shown(state).await?;
+                let ids = outbox.record(state, session.get(), &shown).await?;
+                done.events.extend(ids);
+            }
+        }
+    }
+    if let Some(outbox) = webhooks::listening(state, EventType::SponsorCreated).await? {
+        let users: HashMap<ObjectId, SpeakerOut> = speakers
+            .iter()
+            .map(|s| {
+                let doc = match s {
+                    Speaker::Existing(doc) => doc,
+                    Speaker::New(account) => account.doc(),
+                };
+                (doc.id, speaker_out(doc))
+            })
+            .collect();
+        let shown = sponsor_view(doc.clone(), &users);
+        done.events
+            .extend(outbox.record(state, session.get(), &shown).await?);
+    }
+    Ok(())
+}
+
+/// Commits a sponsor change with `outbox`'s event (the sponsor as it now is in `session`,
+/// as `GET` will show it). Without a transaction the event is recorded after the write.
+async fn commit_with_event(
+    state: &AppState,
+    outbox: Option<&Outbox>,
+    id: ObjectId,
+    mut session: Session,
+) -> Result<(), DomainError> {
+    if let Some(outbox) = outbox {
+        let recorded = async {
+            let Some(doc) = store::sponsors::find_by_id_in(&state.store, id, session.get()).await?
+            else {
+                return Ok(());
+            };
+            let shown = with_speakers(state, vec![doc]).await?;
+            if let Some(shown) = shown.first() {
+                outbox.record(state, session.get(), shown).await?;
+            }
+            Ok::<(), DomainError>(())
+        };
+        if let Err(e) = recorded.await {
+            session.abort().await;
+            return Err(e);
+        }
+    }
+    Ok(session.commit().await?)
+}
+
+/// A session for a change when a webhook listens (a transaction when the server has
+/// them), none otherwise.
+async fn session_for(state: &AppState, outbox: &Option<Outbox>) -> Result<Session, StoreError> {
+    match outbox {
+        Some(_) => state.store.session().await,
+        None => Ok(Session::none()),
+    }
 }
 
 /// A sponsor as the API shows it, with its speakers' public identity.
@@ -427,42 +494,49 @@ async fn with_speakers(
         .collect();
     let users: HashMap<ObjectId, SpeakerOut> = store::users::find_by_ids(&state.store, &ids)
         .await?
-        .into_iter()
-        .map(|u| {
-            let out = SpeakerOut {
-                id: u.id.to_hex(),
-                email: u.email,
-                first_name: u.first_name,
-                last_name: u.last_name,
-                username: u.username,
-            };
-            (u.id, out)
-        })
+        .iter()
+        .map(|u| (u.id, speaker_out(u)))
         .collect();
     Ok(sponsors
         .into_iter()
-        .map(|s| Sponsor {
-            id: s.id.to_hex(),
-            name: s.name,
-            slug: s.slug,
-            logo: s.logo,
-            level: s.level,
-            has_page: s.has_page,
-            page_content: s.page_content,
-            website: s.website,
-            icon: s.icon,
-            color: s.color,
-            options: s.options,
-            speakers: s
-                .speaker_ids
-                .iter()
-                .filter_map(|id| users.get(id).cloned())
-                .collect(),
-            created_at: rfc3339(s.created_at),
-            updated_at: rfc3339(s.updated_at),
-            version: s.version,
-        })
+        .map(|s| sponsor_view(s, &users))
         .collect())
+}
+
+fn speaker_out(u: &UserDoc) -> SpeakerOut {
+    SpeakerOut {
+        id: u.id.to_hex(),
+        email: u.email.clone(),
+        first_name: u.first_name.clone(),
+        last_name: u.last_name.clone(),
+        username: u.username.clone(),
+    }
+}
+
+/// A sponsor as the API shows it, its speakers taken from `users` (those missing are
+/// not shown: erased meanwhile).
+fn sponsor_view(s: SponsorDoc, users: &HashMap<ObjectId, SpeakerOut>) -> Sponsor {
+    Sponsor {
+        id: s.id.to_hex(),
+        name: s.name,
+        slug: s.slug,
+        logo: s.logo,
+        level: s.level,
+        has_page: s.has_page,
+        page_content: s.page_content,
+        website: s.website,
+        icon: s.icon,
+        color: s.color,
+        options: s.options,
+        speakers: s
+            .speaker_ids
+            .iter()
+            .filter_map(|id| users.get(id).cloned())
+            .collect(),
+        created_at: rfc3339(s.created_at),
+        updated_at: rfc3339(s.updated_at),
+        version: s.version,
+    }
 }
 
 /// One sponsor by id.
@@ -501,7 +575,7 @@ async fn settle_links(
     if !gone.is_empty() {
         for user in &gone {
             // Not a speaker any more (already unlinked by the erasure) is fine.
-            let _ = store::sponsors::remove_speaker(&state.store, sponsor, *user).await?;
+            let _ = store::sponsors::remove_speaker(&state.store, sponsor, *user, None).await?;
         }
         tracing::info!(sponsor_id = %sponsor, unlinked = gone.len(), "speakers erased meanwhile unlinked");
     }
@@ -564,16 +638,40 @@ pub(crate) async fn update(
             .copied()
             .filter(|k| !set.contains_key(*k))
             .collect();
-        match store::sponsors::update_at_version(&state.store, id, doc.version, set, &unset).await {
-            Ok(Ok(())) => {
-                tracing::info!(sponsor_id = %id, fields = ?checked.changed, "sponsor updated");
-                return Ok(read(state, id).await?.1);
+        let outbox = webhooks::listening(state, EventType::SponsorUpdated).await?;
+        let mut session = session_for(state, &outbox).await?;
+        let written = store::sponsors::update_at_version(
+            &state.store,
+            id,
+            doc.version,
+            set,
+            &unset,
+            session.get(),
+        )
+        .await;
+        if let Ok(Ok(())) = written {
+            match commit_with_event(state, outbox.as_ref(), id, session).await {
+                Err(DomainError::Store(StoreError::Transient(_))) if !if_match.is_conditional() => {
+                    continue;
+                }
+                Err(DomainError::Store(StoreError::Transient(_))) => {
+                    return Err(DomainError::PreconditionFailed);
+                }
+                other => other?,
             }
+            tracing::info!(sponsor_id = %id, fields = ?checked.changed, "sponsor updated");
+            return Ok(read(state, id).await?.1);
+        }
+        session.abort().await;
+        match written {
+            Ok(Ok(())) => unreachable!("handled above"),
             Ok(Err(Missed::NotFound)) => return Err(DomainError::NotFound("Sponsor")),
-            Ok(Err(Missed::Changed)) if if_match.is_conditional() => {
+            Ok(Err(Missed::Changed)) | Err(StoreError::Transient(_))
+                if if_match.is_conditional() =>
+            {
                 return Err(DomainError::PreconditionFailed);
             }
-            Ok(Err(Missed::Changed)) => continue,
+            Ok(Err(Missed::Changed)) | Err(StoreError::Transient(_)) => continue,
             Err(StoreError::Duplicate(_)) => {
                 return Err(DomainError::conflict("slug", Code::SlugTaken));
             }
@@ -601,13 +699,30 @@ pub(crate) async fn delete(
     } else {
         None
     };
-    match store::sponsors::delete(&state.store, id, version).await? {
-        Ok(()) => {
+    let outbox = webhooks::listening(state, EventType::SponsorDeleted).await?;
+    let mut session = session_for(state, &outbox).await?;
+    let deleted = async {
+        let r = store::sponsors::delete(&state.store, id, version, session.get()).await?;
+        if let (Ok(()), Some(outbox)) = (&r, &outbox) {
+            let removed = Removed { id: id.to_hex() };
+            outbox.record(state, session.get(), &removed).await?;
+        }
+        Ok::<_, StoreError>(r)
+    }
+    .await;
+    match deleted {
+        Ok(Ok(())) => {
+            session.commit().await?;
             tracing::info!(sponsor_id = %id, "sponsor deleted");
             Ok(())
         }
-        Err(Missed::NotFound) => Err(DomainError::NotFound("Sponsor")),
-        Err(Missed::Changed) => Err(DomainError::PreconditionFailed),
+        other => {
+            session.abort().await;
+            match other? {
+                Err(Missed::NotFound) => Err(DomainError::NotFound("Sponsor")),
+                _ => Err(DomainError::PreconditionFailed),
+            }
+        }
     }
 }
 
@@ -647,13 +762,28 @@ pub(crate) async fn add_speaker(
             if doc.speaker_ids.contains(&user.id) {
                 return Err(already());
             }
-            match store::sponsors::add_speaker(&state.store, id, user.id).await? {
-                Ok(()) => {}
-                Err(SpeakerMiss::NoSponsor) => return Err(DomainError::NotFound("Sponsor")),
-                Err(SpeakerMiss::AlreadyOrNot) => return Err(already()),
+            let outbox = webhooks::listening(state, EventType::SponsorSpeakerAdded).await?;
+            let mut session = session_for(state, &outbox).await?;
+            let linked = async {
+                let r =
+                    store::sponsors::add_speaker(&state.store, id, user.id, session.get()).await?;
+                if r.is_ok() && user.user_type == UserType::Attendee {
+                    store::users::grant_speaker(&state.store, &[user.id], session.get()).await?;
+                }
+                Ok::<_, StoreError>(r)
             }
-            if user.user_type == UserType::Attendee {
-                store::users::grant_speaker(&state.store, &[user.id], None).await?;
+            .await;
+            match linked {
+                Ok(Ok(())) => commit_with_event(state, outbox.as_ref(), id, session).await?,
+                other => {
+                    session.abort().await;
+                    match other? {
+                        Err(SpeakerMiss::NoSponsor) => {
+                            return Err(DomainError::NotFound("Sponsor"));
+                        }
+                        _ => return Err(already()),
+                    }
+                }
             }
             settle_links(state, id, &[user.id]).await?;
             tracing::info!(sponsor_id = %id, user_id = %user.id, "speaker linked");
@@ -677,7 +807,7 @@ pub(crate) async fn add_speaker(
         };
         let mut account =
             Account::new(state, &speaker_user(speaker), tag_ids, Class::Single).await?;
-        match account.insert(&state.store).await {
+        match account.insert(state).await {
             Ok(()) => {}
             // Made by someone else since the lookup: start again, and link it.
             Err(DomainError::Conflict(e)) if e.iter().any(|e| e.code == Code::EmailTaken) => {
@@ -685,9 +815,16 @@ pub(crate) async fn add_speaker(
             }
             Err(e) => return Err(e),
         }
-        match store::sponsors::add_speaker(&state.store, id, account.id()).await? {
-            Ok(()) => {}
-            Err(miss) => {
+        let outbox = webhooks::listening(state, EventType::SponsorSpeakerAdded).await?;
+        let mut session = session_for(state, &outbox).await?;
+        match store::sponsors::add_speaker(&state.store, id, account.id(), session.get()).await {
+            Ok(Ok(())) => commit_with_event(state, outbox.as_ref(), id, session).await?,
+            Err(e) => {
+                session.abort().await;
+                return Err(e.into());
+            }
+            Ok(Err(miss)) => {
+                session.abort().await;
                 // The sponsor went away meanwhile: like a sponsor create, all or nothing.
                 store::users::delete_many(&state.store, &[account.id()]).await?;
                 return Err(match miss {
@@ -718,11 +855,17 @@ pub(crate) async fn remove_speaker(
 ) -> Result<(), DomainError> {
     let id = id(id_text, "Sponsor")?;
     let user = super::id(user_text, "Speaker")?;
-    match store::sponsors::remove_speaker(&state.store, id, user).await? {
-        Ok(()) => {
-            tracing::info!(sponsor_id = %id, user_id = %user, "speaker unlinked");
-            Ok(())
-        }
+    let outbox = webhooks::listening(state, EventType::SponsorSpeakerRemoved).await?;
+    let mut session = session_for(state, &outbox).await?;
+    let removed = store::sponsors::remove_speaker(&state.store, id, user, session.get()).await;
+    if let Ok(Ok(())) = removed {
+        commit_with_event(state, outbox.as_ref(), id, session).await?;
+        tracing::info!(sponsor_id = %id, user_id = %user, "speaker unlinked");
+        return Ok(());
+    }
+    session.abort().await;
+    match removed? {
+        Ok(()) => Ok(()),
         Err(SpeakerMiss::NoSponsor) => Err(DomainError::NotFound("Sponsor")),
         Err(SpeakerMiss::AlreadyOrNot) => Err(DomainError::NotFound("Speaker")),
     }

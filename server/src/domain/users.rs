@@ -7,24 +7,26 @@
 //! A user's fields change one way too: [`patch_user`] (a `PATCH`, or a bulk row applied as
 //! an update), which writes with [`write_patch`].
 
+use super::webhooks::{self, Outbox, Removed};
 use super::{DomainError, IfMatch, Page, id, rfc3339, tags};
 use crate::AppState;
 use crate::hash_budget::Class;
 use crate::passwords::{HashError, Password};
 use crate::store::users::{Missed, UserDoc, UserFilter, UserUpdate, name_key};
-use crate::store::{self, Store, StoreError, Unique};
+use crate::store::{self, StoreError, Unique};
 
 use futures_util::StreamExt;
 use mongodb::ClientSession;
 use mongodb::bson::{DateTime, oid::ObjectId};
 use onboard_shared::{
-    BulkRow, Code, FieldError, NewSpeaker, NewUser, OnExisting, Status, UserOptions, UserPatch,
-    UserType, bulk_row_key, bulk_row_patch, check_user_patch, check_users, check_users_update,
-    generate_username, normalize_email, normalize_username,
+    BulkRow, Code, EventType, FieldError, NewSpeaker, NewUser, OnExisting, Status, UserOptions,
+    UserPatch, UserType, bulk_row_key, bulk_row_patch, check_user_patch, check_users,
+    check_users_update, generate_username, normalize_email, normalize_username,
 };
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 use utoipa::ToSchema;
 
@@ -64,18 +66,45 @@ impl Account {
         self.doc.id
     }
 
+    pub(crate) fn doc(&self) -> &UserDoc {
+        &self.doc
+    }
+
+    /// The new user as `GET` will show it (its tags by name).
+    pub(crate) async fn shown(&self, state: &AppState) -> Result<User, StoreError> {
+        let names = store::tags::names(&state.store, &self.doc.tag_ids).await?;
+        Ok(User::new(self.doc.clone(), &names))
+    }
+
     /// The account's password, for the one answer that shows it.
     pub(crate) fn into_parts(self) -> (ObjectId, String, Password) {
         (self.doc.id, self.doc.email, self.password)
     }
 
     /// One insert, in `session` when given: the unique indexes decide, never a read.
+    /// With `outbox`, its `user.created` event is recorded in the same session (without
+    /// one, right after: a failed record then deletes the user again).
     pub(crate) async fn insert_once(
         &self,
-        store: &Store,
-        session: Option<&mut ClientSession>,
+        state: &AppState,
+        outbox: Option<&Outbox>,
+        mut session: Option<&mut ClientSession>,
     ) -> Result<(), StoreError> {
-        store::users::insert(store, &self.doc, session).await
+        store::users::insert(&state.store, &self.doc, session.as_deref_mut()).await?;
+        let Some(outbox) = outbox else {
+            return Ok(());
+        };
+        let recorded = match self.shown(state).await {
+            Ok(shown) => outbox.record(state, session.as_deref_mut(), &shown).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = recorded {
+            if session.is_none() {
+                store::users::delete_many(&state.store, &[self.doc.id]).await?;
+            }
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// After a username collision: a new generated username, or false when the username
@@ -89,13 +118,34 @@ impl Account {
         self.generated
     }
 
-    /// Inserts outside any transaction. A generated username that collides is generated
-    /// again; a chosen one that is taken, or a taken e-mail, is a conflict.
-    pub(crate) async fn insert(&mut self, store: &Store) -> Result<(), DomainError> {
-        for _ in 0..USERNAME_TRIES {
-            let taken = match self.insert_once(store, None).await {
+    /// Inserts the user, with its `user.created` event in one transaction when a webhook
+    /// listens. A generated username that collides is generated again; a chosen one that
+    /// is taken, or a taken e-mail, is a conflict.
+    pub(crate) async fn insert(&mut self, state: &AppState) -> Result<(), DomainError> {
+        let store = &state.store;
+        let outbox = webhooks::listening(state, EventType::UserCreated).await?;
+        for attempt in 0..USERNAME_TRIES {
+            let inserted = match &outbox {
+                None => self.insert_once(state, None, None).await,
+                Some(outbox) => {
+                    let mut session = store.session().await?;
+                    match self.insert_once(state, Some(outbox), session.get()).await {
+                        Ok(()) => session.commit().await,
+                        Err(e) => {
+                            session.abort().await;
+                            Err(e)
+                        }
+                    }
+                }
+            };
+            let taken = match inserted {
                 Ok(()) => return Ok(()),
                 Err(StoreError::Duplicate(index)) => index,
+                // Another transaction wrote the same key: its outcome decides the next try.
+                Err(StoreError::Transient(_)) => {
+                    tokio::time::sleep(Duration::from_millis(5 * (attempt as u64 + 1))).await;
+                    continue;
+                }
                 Err(e) => return Err(e.into()),
             };
             let email_taken = match taken {
@@ -190,22 +240,17 @@ pub(crate) struct Created {
     pub(crate) tags_saved: bool,
 }
 
-/// Creates one user.
+/// Creates one user. Its tags are upserted first (shared, idempotent data) and stored
+/// with it in the insert, so its `user.created` event shows them.
 pub(crate) async fn create(state: &AppState, user: &NewUser) -> Result<Created, DomainError> {
-    let mut account = Account::new(state, user, Vec::new(), Class::Single).await?;
-    account.insert(&state.store).await?;
-    let mut tags_saved = true;
-    if !user.tags.is_empty() {
-        // The user exists now; a failing tag step must not turn the create into an error.
-        let tagged = async {
-            let ids = store::tags::upsert_many(&state.store, &user.tags).await?;
-            store::users::set_tags(&state.store, account.id(), &ids).await
-        };
-        if let Err(e) = tagged.await {
-            tracing::warn!(user_id = %account.id(), error = %e, "tags could not be attached");
-            tags_saved = false;
-        }
-    }
+    let tag_ids = if user.tags.is_empty() {
+        Vec::new()
+    } else {
+        store::tags::upsert_many(&state.store, &user.tags).await?
+    };
+    let mut account = Account::new(state, user, tag_ids, Class::Single).await?;
+    account.insert(state).await?;
+    let tags_saved = true;
     tracing::info!(user_id = %account.id(), "user created");
     let (id, email, password) = account.into_parts();
     Ok(Created {
@@ -413,7 +458,7 @@ async fn create_row(
         Ok(account) => account,
         Err(e) => return failed(e.into()),
     };
-    match account.insert(&state.store).await {
+    match account.insert(state).await {
         Ok(()) => {
             let (id, email, password) = account.into_parts();
             RowOutcome::Created {
@@ -735,7 +780,7 @@ pub(crate) async fn write_patch(
         doc.tag_ids.clone()
     };
     let update = patched(doc, &checked.user, tag_ids)?;
-    match store::users::update_at_version(&state.store, doc.id, doc.version, update).await {
+    match updated(state, doc, update).await {
         Ok(Ok(())) => {
             tracing::info!(user_id = %doc.id, fields = ?checked.changed, "user updated");
             Ok(Ok(()))
@@ -743,6 +788,60 @@ pub(crate) async fn write_patch(
         Ok(Err(missed)) => Ok(Err(missed)),
         Err(StoreError::Duplicate(index)) => Err(taken(state, index, &checked.user.email).await?),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The write of a patch, with its `user.updated` event (the user as `GET` will show it)
+/// in the same transaction when a webhook listens. A transaction that conflicted with
+/// another write is reported as the user having changed.
+async fn updated(
+    state: &AppState,
+    doc: &UserDoc,
+    update: UserUpdate<'static>,
+) -> Result<Result<(), Missed>, StoreError> {
+    let Some(outbox) = webhooks::listening(state, EventType::UserUpdated).await? else {
+        return store::users::update_at_version(&state.store, doc.id, doc.version, update, None)
+            .await;
+    };
+    let mut session = state.store.session().await?;
+    let steps = async {
+        let written = store::users::update_at_version(
+            &state.store,
+            doc.id,
+            doc.version,
+            update,
+            session.get(),
+        )
+        .await?;
+        // Just written in this session: it is there.
+        if written.is_ok()
+            && let Some(after) =
+                store::users::find_by_id_in(&state.store, doc.id, session.get()).await?
+        {
+            let names = store::tags::names(&state.store, &after.tag_ids).await?;
+            outbox
+                .record(state, session.get(), &User::new(after, &names))
+                .await?;
+        }
+        Ok::<_, StoreError>(written)
+    };
+    match steps.await {
+        Ok(Ok(())) => match session.commit().await {
+            Err(StoreError::Transient(_)) => Ok(Err(Missed::Changed)),
+            other => other.map(Ok),
+        },
+        Ok(missed) => {
+            session.abort().await;
+            Ok(missed)
+        }
+        Err(StoreError::Transient(_)) => {
+            session.abort().await;
+            Ok(Err(Missed::Changed))
+        }
+        Err(e) => {
+            session.abort().await;
+            Err(e)
+        }
     }
 }
 
@@ -825,9 +924,11 @@ async fn erase(state: &AppState, id: ObjectId, version: Option<i64>) -> Result<(
             Err(Missed::NotFound) => return Ok(Err(DomainError::NotFound("User"))),
             Err(Missed::Changed) => return Ok(Err(DomainError::PreconditionFailed)),
         }
-        store::sponsors::unlink_everywhere(&state.store, &[id], session.get())
-            .await
-            .map(Ok)
+        let sponsors =
+            store::sponsors::unlink_everywhere(&state.store, &[id], session.get()).await?;
+        let removed = Removed { id: id.to_hex() };
+        webhooks::emit(state, session.get(), EventType::UserDeleted, &removed).await?;
+        Ok::<_, StoreError>(Ok(sponsors))
     };
     match steps.await {
         Ok(Ok(sponsors)) => {
@@ -856,12 +957,11 @@ pub(crate) struct ListFilter {
     pub(crate) q: Option<String>,
 }
 
-/// One page of users and the cursor of the next.
-pub(crate) async fn list(
+/// The store's filter of `filter`; `None` when no user can match (an unknown tag).
+async fn store_filter(
     state: &AppState,
     filter: &ListFilter,
-    page: Page,
-) -> Result<(Vec<User>, Option<String>), DomainError> {
+) -> Result<Option<UserFilter>, DomainError> {
     let mut f = UserFilter {
         email_norm: filter.email.as_deref().map(normalize_email),
         user_type: filter.user_type,
@@ -872,9 +972,72 @@ pub(crate) async fn list(
         match store::tags::find_by_name(&state.store, tag).await? {
             Some(id) => f.tag_id = Some(id),
             // No such tag: no user can carry it.
-            None => return Ok((Vec::new(), None)),
+            None => return Ok(None),
         }
     }
+    Ok(Some(f))
+}
+
+/// One page of users and the cursor of the next.
+pub(crate) async fn list(
+    state: &AppState,
+    filter: &ListFilter,
+    page: Page,
+) -> Result<(Vec<User>, Option<String>), DomainError> {
+    let Some(f) = store_filter(state, filter).await? else {
+        return Ok((Vec::new(), None));
+    };
     let (users, next) = store::users::list(&state.store, &f, page).await?;
     Ok((with_tags(state, users).await?, next))
+}
+
+/// Users an export reads per query: one such page is all it holds in memory.
+pub(crate) const EXPORT_PAGE: i64 = 500;
+
+/// Every user a filter matches, read [`EXPORT_PAGE`] at a time in id order (keyset pages,
+/// as the list's), for an export of any size: [`Pages::next`] until it answers `None`.
+/// A user created or removed while the pages are read is listed or not depending on its
+/// id's place relative to the pages already read; none is listed twice.
+pub(crate) struct Pages {
+    state: Arc<AppState>,
+    /// `None` once the last page was read (or when no user can match).
+    filter: Option<UserFilter>,
+    after: Option<ObjectId>,
+}
+
+/// The pages of every user `filter` matches, after the id `after` when given.
+pub(crate) async fn pages(
+    state: Arc<AppState>,
+    filter: &ListFilter,
+    after: Option<ObjectId>,
+) -> Result<Pages, DomainError> {
+    let filter = store_filter(&state, filter).await?;
+    Ok(Pages {
+        state,
+        filter,
+        after,
+    })
+}
+
+impl Pages {
+    /// The next page of users (never empty), or `None` after the last one.
+    pub(crate) async fn next(&mut self) -> Result<Option<Vec<User>>, DomainError> {
+        let Some(filter) = &self.filter else {
+            return Ok(None);
+        };
+        let page = Page {
+            limit: EXPORT_PAGE,
+            after: self.after,
+        };
+        let (users, next) = store::users::list(&self.state.store, filter, page).await?;
+        if next.is_some() {
+            self.after = users.last().map(|u| u.id);
+        } else {
+            self.filter = None;
+        }
+        if users.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(with_tags(&self.state, users).await?))
+    }
 }

@@ -21,6 +21,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(900);
 pub struct Client {
     http: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
     endpoint: http::Uri,
+    /// The `--url`, without a trailing slash.
+    base: String,
     key: Secret,
 }
 
@@ -96,8 +98,35 @@ impl Client {
         Ok(Client {
             http: HyperClient::builder(TokioExecutor::new()).build(connector),
             endpoint,
+            base: base.to_string(),
             key,
         })
+    }
+
+    /// `GET {url}{path_and_query}` with the key and `Accept: accept`: the response with its
+    /// body still to read (`onboard export` streams it). Errors say what failed.
+    pub(crate) async fn get(
+        &self,
+        path_and_query: &str,
+        accept: &str,
+    ) -> Result<http::Response<hyper::body::Incoming>, String> {
+        let url = format!("{}{path_and_query}", self.base);
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e| format!("--url is not a URL: {e}"))?;
+        let request = http::Request::get(uri)
+            .header("authorization", format!("Bearer {}", self.key.expose()))
+            .header("accept", accept)
+            .header(
+                "user-agent",
+                concat!("onboard-export/", env!("CARGO_PKG_VERSION")),
+            )
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| e.to_string())?;
+        tokio::time::timeout(Duration::from_secs(60), self.http.request(request))
+            .await
+            .map_err(|_| format!("no answer from {url} within 60 s"))?
+            .map_err(|e| format!("cannot reach {url}: {e}"))
     }
 
     async fn send(&self, body: &Bytes, idempotency_key: &str) -> Result<Answer, SendError> {
@@ -224,7 +253,7 @@ fn backoff(attempt: u32, retry_after: Option<u64>) -> Duration {
 }
 
 /// The `message` of an error body, or the raw text.
-fn error_message(body: &[u8]) -> String {
+pub(crate) fn error_message(body: &[u8]) -> String {
     serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| v["message"].as_str().map(str::to_string))

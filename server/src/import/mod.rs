@@ -1,11 +1,13 @@
 //! `onboard import FILE.csv`: a spreadsheet of attendees or speakers checked row by row with
 //! the rulebook on this machine first (a dry run stops there), then sent in chunks to
-//! `POST /v1/users/bulk` with a progress bar, and every row's outcome written to
-//! `FILE.results.csv`. Passwords go to that file only (mode 0600), never to the terminal.
+//! `POST /v1/users/bulk` (with `--on-existing`'s `onExisting`) with a progress bar, and
+//! every row's outcome written to `FILE.results.csv`, or the first of `FILE.results-2.csv`,
+//! `-3`... that does not exist yet: a results file is never overwritten. Passwords go to
+//! that file only (mode 0600), never to the terminal; its cells go through `csv_safe_cell`.
 
-mod client;
+pub(crate) mod client;
 pub mod csv_rows;
-mod url_guard;
+pub(crate) mod url_guard;
 
 pub use csv_rows::Mapping;
 use sha2::Digest;
@@ -143,9 +145,7 @@ fn separator_name(c: char) -> String {
 pub async fn run(opts: Options) -> Result<Outcome, String> {
     let bytes = std::fs::read(&opts.file)
         .map_err(|e| format!("cannot read {}: {e}", opts.file.display()))?;
-    // Each chunk's Idempotency-Key: this file's hash, this run and the chunk's index. The
-    // run's random part keeps a deliberate second import of the file a new request (its
-    // rows then show as `exists`) while a retry within the run replays the first answer.
+    // This file's hash and this run, for each chunk's Idempotency-Key (see `Sender::send`).
     let file_hash: String = sha2::Sha256::digest(&bytes)
         .iter()
         .take(16)

@@ -18,6 +18,7 @@ pub(crate) mod sponsors;
 pub(crate) mod tags;
 pub(crate) mod users;
 mod web;
+pub(crate) mod webhooks;
 
 use crate::auth::{self, Caller, Need};
 use crate::domain::{IfMatch, Page, cursor};
@@ -25,7 +26,7 @@ use crate::error::{ApiError, BODY_LIMIT, BULK_BODY_LIMIT, handle_rejection};
 use crate::rate_limit::Budget;
 use crate::transport::ClientAddr;
 use crate::{AppState, idempotency, request};
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_util::future::BoxFuture;
 use futures_util::{Stream, StreamExt};
 use mongodb::bson::oid::ObjectId;
@@ -630,6 +631,150 @@ pub(crate) static ROUTES: &[Route] = &[
             versioned: false,
         },
     },
+    Route {
+        method: Method::POST,
+        path: "/v1/webhooks",
+        access: WRITE,
+        body: JSON,
+        handler: |r| Box::pin(webhooks::create(r)),
+        doc: Doc {
+            id: "createWebhook",
+            summary: "Create a webhook endpoint (standard keys only)",
+            tag: "webhooks",
+            ok: (
+                201,
+                "Created; the signing secret is shown only here.",
+                Some("WebhookCreated"),
+            ),
+            input: Some("WebhookInput"),
+            query: None,
+            answers: &[],
+            versioned: false,
+        },
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/webhooks",
+        access: READ,
+        body: Body::None,
+        handler: |r| Box::pin(webhooks::list(r)),
+        doc: Doc {
+            id: "listWebhooks",
+            summary: "List webhook endpoints (never their secrets)",
+            tag: "webhooks",
+            ok: (200, "A page of webhook endpoints.", Some("WebhookList")),
+            input: None,
+            query: Some(&[]),
+            answers: &[],
+            versioned: false,
+        },
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/webhooks/{id}",
+        access: READ,
+        body: Body::None,
+        handler: |r| Box::pin(webhooks::get_one(r)),
+        doc: Doc {
+            id: "getWebhook",
+            summary: "Get a webhook endpoint",
+            tag: "webhooks",
+            ok: (200, "The endpoint.", Some("Webhook")),
+            input: None,
+            query: None,
+            answers: &[NOT_FOUND],
+            versioned: false,
+        },
+    },
+    Route {
+        method: Method::PATCH,
+        path: "/v1/webhooks/{id}",
+        access: WRITE,
+        body: JSON,
+        handler: |r| Box::pin(webhooks::patch(r)),
+        doc: Doc {
+            id: "updateWebhook",
+            summary: "Change a webhook endpoint (url, events, description, disabled)",
+            tag: "webhooks",
+            ok: (200, "The endpoint after the change.", Some("Webhook")),
+            input: Some("WebhookPatch"),
+            query: None,
+            answers: &[NOT_FOUND],
+            versioned: false,
+        },
+    },
+    Route {
+        method: Method::DELETE,
+        path: "/v1/webhooks/{id}",
+        access: WRITE,
+        body: Body::None,
+        handler: |r| Box::pin(webhooks::delete(r)),
+        doc: Doc {
+            id: "deleteWebhook",
+            summary: "Delete a webhook endpoint and its deliveries",
+            tag: "webhooks",
+            ok: (204, "Deleted.", None),
+            input: None,
+            query: None,
+            answers: &[NOT_FOUND],
+            versioned: false,
+        },
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/webhooks/{id}/rotate-secret",
+        access: WRITE,
+        body: Body::None,
+        handler: |r| Box::pin(webhooks::rotate_secret(r)),
+        doc: Doc {
+            id: "rotateWebhookSecret",
+            summary: "Replace a webhook endpoint's signing secret",
+            tag: "webhooks",
+            ok: (
+                200,
+                "The new secret, shown only here; it signs every delivery from the next one on.",
+                Some("WebhookSecret"),
+            ),
+            input: None,
+            query: None,
+            answers: &[NOT_FOUND],
+            versioned: false,
+        },
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/webhooks/{id}/deliveries",
+        access: READ,
+        body: Body::None,
+        handler: |r| Box::pin(webhooks::deliveries(r)),
+        doc: Doc {
+            id: "listWebhookDeliveries",
+            summary: "List an endpoint's deliveries, oldest first",
+            tag: "webhooks",
+            ok: (200, "A page of deliveries.", Some("WebhookDeliveryList")),
+            input: None,
+            query: Some(&[]),
+            answers: &[NOT_FOUND],
+            versioned: false,
+        },
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/webhooks/{id}/deliveries/{deliveryId}/retry",
+        access: WRITE,
+        body: Body::None,
+        handler: |r| Box::pin(webhooks::retry(r)),
+        doc: Doc {
+            id: "retryWebhookDelivery",
+            summary: "Send a delivery again now (same webhook-id), from the start of the retry schedule",
+            tag: "webhooks",
+            ok: (202, "Due now.", Some("WebhookDelivery")),
+            input: None,
+            query: None,
+            answers: &[(404, "No such endpoint, or no such delivery of it.")],
+            versioned: false,
+        },
+    },
 ];
 
 /// The API, and the static page (with the one rejection handler) for other paths.
@@ -1027,6 +1172,61 @@ pub(crate) struct List<T> {
 /// A JSON response with `status`.
 pub(crate) fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
     crate::error::json_response(status, body)
+}
+
+/// Where a streamed body's producer sends its chunks ([`streamed`]).
+pub(crate) struct Chunks(tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>);
+
+impl Chunks {
+    /// Sends one chunk once the client has taken the previous one; false when the client
+    /// is gone (stop producing).
+    pub(crate) async fn send(&self, chunk: Bytes) -> bool {
+        self.0.send(Ok(chunk)).await.is_ok()
+    }
+}
+
+/// The receiving end of [`Chunks`], as the response body's stream.
+struct ChunkStream(tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>);
+
+impl Stream for ChunkStream {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+/// A 200 whose body is `head` and then whatever `produce` sends, chunk by chunk, each
+/// sent only when the client has taken the one before (one chunk in flight: a slow
+/// client slows the producer instead of growing memory). The status is already sent when
+/// `produce` fails: the failure is logged with the request id and the body is cut short,
+/// so the client sees an incomplete transfer, never a shorter answer that looks whole.
+pub(crate) fn streamed<F, Fut>(head: Bytes, produce: F) -> Response
+where
+    F: FnOnce(Chunks) -> Fut,
+    Fut: std::future::Future<Output = Result<(), ApiError>> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let failed = tx.clone();
+    let producing = produce(Chunks(tx));
+    let request_id = request::current_id();
+    tokio::spawn(async move {
+        if failed.send(Ok(head)).await.is_err() {
+            return;
+        }
+        if let Err(e) = producing.await {
+            tracing::error!(request_id, error = %e, "streamed answer cut short");
+            let _ = failed
+                .send(Err(std::io::Error::other(
+                    "the answer could not be completed",
+                )))
+                .await;
+        }
+    });
+    warp::reply::stream(ChunkStream(rx)).into_response()
 }
 
 /// An empty 204.

@@ -14,6 +14,7 @@ mod rewrite;
 pub(crate) mod sponsors;
 pub(crate) mod tags;
 pub(crate) mod users;
+pub(crate) mod webhooks;
 
 use mongodb::bson::{Document, doc, oid::ObjectId};
 use mongodb::error::{Error as DbError, ErrorKind, WriteFailure};
@@ -105,6 +106,11 @@ impl From<DbError> for StoreError {
 pub(crate) struct Session(Option<ClientSession>);
 
 impl Session {
+    /// No transaction: each write stands alone.
+    pub(crate) fn none() -> Session {
+        Session(None)
+    }
+
     /// The session to pass to each write (`None` outside a transaction).
     pub(crate) fn get(&mut self) -> Option<&mut ClientSession> {
         self.0.as_mut()
@@ -252,6 +258,9 @@ impl Store {
                     )
                     .build(),
             )
+            .await?;
+        self.collection::<Document>(webhooks::DELIVERIES)
+            .create_indexes(webhooks::indexes())
             .await?;
         // Idempotent answers are kept 24 hours, then the database drops them.
         self.collection::<Document>(idempotency::COLLECTION)

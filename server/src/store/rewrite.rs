@@ -11,6 +11,7 @@
 //! (`old_unique_values_are_free_after_a_change`).
 
 use super::{Store, StoreError};
+use mongodb::ClientSession;
 use mongodb::bson::{Bson, Document};
 
 /// How often a rewrite whose transaction conflicted with another write runs again. A rerun
@@ -45,6 +46,27 @@ impl Store {
                 other => return other,
             }
         }
+    }
+
+    /// [`Store::update_unique`] inside `session` when given (the caller's transaction,
+    /// which then also settles conflicts and commits), else in its own.
+    pub(crate) async fn update_unique_in(
+        &self,
+        collection: &str,
+        filter: Document,
+        change: Document,
+        session: Option<&mut ClientSession>,
+    ) -> Result<bool, StoreError> {
+        let Some(s) = session else {
+            return self.update_unique(collection, filter, change).await;
+        };
+        let coll = self.collection::<Document>(collection);
+        let Some(mut doc) = coll.find_one_and_delete(filter).session(&mut *s).await? else {
+            return Ok(false);
+        };
+        apply(&mut doc, &change);
+        coll.insert_one(doc).session(s).await?;
+        Ok(true)
     }
 
     async fn rewrite(

@@ -65,6 +65,20 @@ pub(crate) async fn find_by_id(
     Ok(coll(store).find_one(doc! { "_id": id }).await?)
 }
 
+/// [`find_by_id`] inside `session` when given (a transaction reads its own writes).
+pub(crate) async fn find_by_id_in(
+    store: &Store,
+    id: ObjectId,
+    session: Option<&mut ClientSession>,
+) -> Result<Option<SponsorDoc>, StoreError> {
+    let coll = coll(store);
+    let action = coll.find_one(doc! { "_id": id });
+    Ok(match session {
+        Some(s) => action.session(s).await?,
+        None => action.await?,
+    })
+}
+
 /// Which of `candidates` are already sponsor slugs. Exact matches on the unique index:
 /// a pattern on the base would miss the shortened forms that long names get.
 pub(crate) async fn taken_slugs(
@@ -126,6 +140,7 @@ pub(crate) async fn update_at_version(
     version: i64,
     set: Document,
     unset: &[&str],
+    session: Option<&mut ClientSession>,
 ) -> Result<Result<(), Missed>, StoreError> {
     let new_slug = set.contains_key("slug");
     let mut change = doc! { "$set": set };
@@ -140,14 +155,16 @@ pub(crate) async fn update_at_version(
     let matched = if new_slug {
         // A new slug: see `rewrite` for why it is not `update_one`.
         store
-            .update_unique(COLLECTION, filter, touched(change))
+            .update_unique_in(COLLECTION, filter, touched(change), session)
             .await?
     } else {
-        coll(store)
-            .update_one(filter, touched(change))
-            .await?
-            .matched_count
-            == 1
+        let coll = coll(store);
+        let action = coll.update_one(filter, touched(change));
+        let r = match session {
+            Some(s) => action.session(s).await?,
+            None => action.await?,
+        };
+        r.matched_count == 1
     };
     if matched {
         return Ok(Ok(()));
@@ -160,12 +177,18 @@ pub(crate) async fn delete(
     store: &Store,
     id: ObjectId,
     version: Option<i64>,
+    session: Option<&mut ClientSession>,
 ) -> Result<Result<(), Missed>, StoreError> {
     let mut filter = doc! { "_id": id };
     if let Some(v) = version {
         filter.insert("version", v);
     }
-    let r = coll(store).delete_one(filter).await?;
+    let coll = coll(store);
+    let action = coll.delete_one(filter);
+    let r = match session {
+        Some(s) => action.session(s).await?,
+        None => action.await?,
+    };
     if r.deleted_count == 1 {
         return Ok(Ok(()));
     }
@@ -186,13 +209,17 @@ pub(crate) async fn add_speaker(
     store: &Store,
     id: ObjectId,
     user: ObjectId,
+    session: Option<&mut ClientSession>,
 ) -> Result<Result<(), SpeakerMiss>, StoreError> {
-    let r = coll(store)
-        .update_one(
-            doc! { "_id": id, "speakerIds": { "$ne": user } },
-            touched(doc! { "$push": { "speakerIds": user } }),
-        )
-        .await?;
+    let coll = coll(store);
+    let action = coll.update_one(
+        doc! { "_id": id, "speakerIds": { "$ne": user } },
+        touched(doc! { "$push": { "speakerIds": user } }),
+    );
+    let r = match session {
+        Some(s) => action.session(s).await?,
+        None => action.await?,
+    };
     speaker_outcome(store, id, r.matched_count).await
 }
 
@@ -201,13 +228,17 @@ pub(crate) async fn remove_speaker(
     store: &Store,
     id: ObjectId,
     user: ObjectId,
+    session: Option<&mut ClientSession>,
 ) -> Result<Result<(), SpeakerMiss>, StoreError> {
-    let r = coll(store)
-        .update_one(
-            doc! { "_id": id, "speakerIds": user },
-            touched(doc! { "$pull": { "speakerIds": user } }),
-        )
-        .await?;
+    let coll = coll(store);
+    let action = coll.update_one(
+        doc! { "_id": id, "speakerIds": user },
+        touched(doc! { "$pull": { "speakerIds": user } }),
+    );
+    let r = match session {
+        Some(s) => action.session(s).await?,
+        None => action.await?,
+    };
     speaker_outcome(store, id, r.matched_count).await
 }
 

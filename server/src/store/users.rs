@@ -102,6 +102,20 @@ pub(crate) async fn find_by_id(store: &Store, id: ObjectId) -> Result<Option<Use
         .await?)
 }
 
+/// [`find_by_id`] inside `session` when given (a transaction reads its own writes).
+pub(crate) async fn find_by_id_in(
+    store: &Store,
+    id: ObjectId,
+    session: Option<&mut ClientSession>,
+) -> Result<Option<UserDoc>, StoreError> {
+    let coll = coll(store);
+    let action = coll.find_one(doc! { "_id": id }).projection(public());
+    Ok(match session {
+        Some(s) => action.session(s).await?,
+        None => action.await?,
+    })
+}
+
 pub(crate) async fn email_exists(store: &Store, email_norm: &str) -> Result<bool, StoreError> {
     Ok(coll(store)
         .count_documents(doc! { "emailNorm": email_norm })
@@ -205,20 +219,6 @@ pub(crate) async fn set_password_hash(
     Ok(r.matched_count == 1)
 }
 
-pub(crate) async fn set_tags(
-    store: &Store,
-    id: ObjectId,
-    tag_ids: &[ObjectId],
-) -> Result<(), StoreError> {
-    coll(store)
-        .update_one(
-            doc! { "_id": id },
-            doc! { "$set": { "tagIds": tag_ids, "updatedAt": DateTime::now() }, "$inc": { "version": 1 } },
-        )
-        .await?;
-    Ok(())
-}
-
 /// Grants the Speaker role to these attendees; returns how many changed. Only `type` and
 /// `updatedAt` change: an existing account is never updated with sponsor data.
 pub(crate) async fn grant_speaker(
@@ -291,6 +291,7 @@ pub(crate) async fn update_at_version(
     id: ObjectId,
     version: i64,
     update: UserUpdate<'_>,
+    session: Option<&mut ClientSession>,
 ) -> Result<Result<(), Missed>, StoreError> {
     let mut set = update.set;
     set.insert("updatedAt", DateTime::now());
@@ -305,7 +306,12 @@ pub(crate) async fn update_at_version(
     }
     // The change holds the e-mail and username: see `rewrite` for why it is not `update_one`.
     if store
-        .update_unique(COLLECTION, doc! { "_id": id, "version": version }, change)
+        .update_unique_in(
+            COLLECTION,
+            doc! { "_id": id, "version": version },
+            change,
+            session,
+        )
         .await?
     {
         return Ok(Ok(()));

@@ -1,0 +1,668 @@
+//! Webhooks end to end (issue 15): a real receiver (tests/webhooks/receiver.mjs, Node)
+//! verifies every delivery with the Standard Webhooks reference package from npm, and the
+//! deliveries are verified again with the reference package from PyPI
+//! (tests/webhooks/verify.py in the project's venv). The server is the real one on the
+//! test binary's `secantusd-rs`; the retry schedule and timeout are shortened through
+//! the configuration, as an operator would.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The Node receiver, stopped when dropped.
+struct Receiver {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let dir = repo_root().join("tests/webhooks");
+        assert!(
+            dir.join("node_modules/standardwebhooks").is_dir(),
+            "tests/webhooks/node_modules is missing: run scripts/setup.sh (npm ci in tests/webhooks)"
+        );
+        let mut child = Command::new("node")
+            .arg("receiver.mjs")
+            .current_dir(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node runs the receiver");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = serde_json::from_str::<Value>(&line).expect("the receiver's port")["port"]
+            .as_u64()
+            .unwrap();
+        Receiver {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn control(&self, path: &str, secrets: &[&str], plan: &[&str]) {
+        let r = self
+            .http
+            .post(self.url("/_control"))
+            .json(&json!({ "path": path, "secrets": secrets, "plan": plan }))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+
+    async fn log(&self, path: &str) -> Vec<Value> {
+        self.http
+            .get(self.url(&format!("/_log?path={path}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The log of `path` once `done` says it is complete; panics (with the log) after a
+    /// minute. Waiting is not timing: the deadline only ends a test that would hang.
+    async fn wait_for(&self, path: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let log = self.log(path).await;
+            if done(&log) {
+                return log;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the receiver did not get what was expected at {path}:\n{}",
+                serde_json::to_string_pretty(&log).unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// The deliveries that were answered 2xx, as parsed bodies with their `webhook-id`.
+fn delivered(log: &[Value]) -> Vec<(String, Value)> {
+    log.iter()
+        .filter(|d| d["action"] == "ok")
+        .map(|d| {
+            (
+                d["id"].as_str().unwrap().to_string(),
+                serde_json::from_str(d["body"].as_str().unwrap()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn webhook_config() -> onboard::config::Config {
+    let mut config = test_config();
+    config.webhook_allow_private = true;
+    config.webhook_retry_schedule = vec![Duration::from_millis(300); 5];
+    config.webhook_timeout = Duration::from_secs(1);
+    config
+}
+
+/// Creates an endpoint for `url` (every event type); answers (id, secret).
+async fn create_hook(app: &TestApp, url: &str) -> (String, String) {
+    let r = app
+        .post(
+            "/v1/webhooks",
+            &json!({ "url": url, "description": "receiver" }),
+        )
+        .await;
+    let (status, headers, body) = checked(r, "POST", "/v1/webhooks").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        headers["location"].to_str().unwrap(),
+        format!("/v1/webhooks/{id}")
+    );
+    let secret = body["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"));
+    (id, secret)
+}
+
+/// Every delivery of `log` verified by the Python reference package with `secrets[i]`
+/// (`verifiedWith` from the Node receiver says which).
+fn verify_with_python(log: &[Value], secrets: &[&str]) {
+    let python = std::env::var_os("ONBOARD_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".tools/venv/bin/python"));
+    let input: Vec<Value> = log
+        .iter()
+        .map(|d| {
+            let i = d["verifiedWith"]
+                .as_u64()
+                .expect("verified by the npm package") as usize;
+            json!({ "secret": secrets[i], "id": d["id"], "timestamp": d["timestamp"],
+                    "signature": d["signature"], "body": d["body"] })
+        })
+        .collect();
+    let mut child = Command::new(&python)
+        .arg(repo_root().join("tests/webhooks/verify.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} (the project's venv, made by scripts/setup.sh): {e}",
+                python.display()
+            )
+        });
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(&input).unwrap().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the PyPI standardwebhooks package refused a delivery: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        input.len().to_string()
+    );
+}
+
+async fn get_json(app: &TestApp, path: &str) -> Value {
+    let r = app.get(path).await;
+    assert_eq!(r.status(), StatusCode::OK, "{path}");
+    r.json().await.unwrap()
+}
+
+async fn send(app: &TestApp, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    let mut req = app.req(method.clone(), path);
+    if let Some(b) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(b.to_string());
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert!(status.is_success(), "{method} {path}: {status} {text}");
+    if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn every_event_type_reaches_a_verifying_receiver_with_the_documented_bodies() {
+    let receiver = Receiver::start();
+    let app = spawn_with(webhook_config()).await;
+    let (hook, secret) = create_hook(&app, &receiver.url("/hook/all")).await;
+    receiver.control("/hook/all", &[&secret], &[]).await;
+    use reqwest::Method;
+
+    // Each change, and what GET answers right after it: the body the event must carry.
+    let mut expected: Vec<(&str, Value)> = Vec::new();
+    let mut u = user("webhook.jane@domain.com");
+    u["tags"] = json!(["Mentor"]);
+    let created = app.create_user(&u).await;
+    let uid = created["id"].as_str().unwrap().to_string();
+    expected.push((
+        "user.created",
+        get_json(&app, &format!("/v1/users/{uid}")).await,
+    ));
+    send(
+        &app,
+        Method::PATCH,
+        &format!("/v1/users/{uid}"),
+        Some(json!({ "city": "Lyon" })),
+    )
+    .await;
+    expected.push((
+        "user.updated",
+        get_json(&app, &format!("/v1/users/{uid}")).await,
+    ));
+
+    // A bulk import: one user.created per created row, none for the existing e-mail.
+    let bulk = send(
+        &app,
+        Method::POST,
+        "/v1/users/bulk",
+        Some(
+            json!({ "users": [user("webhook.bulk@domain.com"), user("webhook.jane@domain.com")] }),
+        ),
+    )
+    .await;
+    let bulk_id = bulk["results"][0]["id"].as_str().unwrap().to_string();
+    expected.push((
+        "user.created",
+        get_json(&app, &format!("/v1/users/{bulk_id}")).await,
+    ));
+
+    // A sponsor with a new speaker (user.created) and an existing one.
+    let sponsor = send(
+        &app,
+        Method::POST,
+        "/v1/sponsors",
+        Some(json!({ "name": "Webhook Corp", "logo": "https://domain.com/l.png", "level": 2,
+            "speakers": [ { "email": "webhook.speaker@domain.com", "firstName": "Sam", "lastName": "Speaker" },
+                          { "email": "webhook.bulk@domain.com" } ] })),
+    )
+    .await;
+    let sid = sponsor["id"].as_str().unwrap().to_string();
+    let speaker_id = sponsor["speakers"][0]["id"].as_str().unwrap().to_string();
+    expected.push((
+        "user.created",
+        get_json(&app, &format!("/v1/users/{speaker_id}")).await,
+    ));
+    expected.push((
+        "sponsor.created",
+        get_json(&app, &format!("/v1/sponsors/{sid}")).await,
+    ));
+    send(
+        &app,
+        Method::PATCH,
+        &format!("/v1/sponsors/{sid}"),
+        Some(json!({ "level": 3 })),
+    )
+    .await;
+    expected.push((
+        "sponsor.updated",
+        get_json(&app, &format!("/v1/sponsors/{sid}")).await,
+    ));
+    send(
+        &app,
+        Method::POST,
+        &format!("/v1/sponsors/{sid}/speakers"),
+        Some(json!({ "email": "webhook.jane@domain.com" })),
+    )
+    .await;
+    expected.push((
+        "sponsor.speaker_added",
+        get_json(&app, &format!("/v1/sponsors/{sid}")).await,
+    ));
+    send(
+        &app,
+        Method::DELETE,
+        &format!("/v1/sponsors/{sid}/speakers/{speaker_id}"),
+        None,
+    )
+    .await;
+    expected.push((
+        "sponsor.speaker_removed",
+        get_json(&app, &format!("/v1/sponsors/{sid}")).await,
+    ));
+    send(&app, Method::DELETE, &format!("/v1/sponsors/{sid}"), None).await;
+    expected.push(("sponsor.deleted", json!({ "id": sid })));
+    send(&app, Method::DELETE, &format!("/v1/users/{uid}"), None).await;
+    expected.push(("user.deleted", json!({ "id": uid })));
+
+    let log = receiver
+        .wait_for("/hook/all", |log| delivered(log).len() >= expected.len())
+        .await;
+    assert_eq!(log.len(), expected.len(), "one delivery per event, no more");
+    assert!(
+        log.iter().all(|d| d["verifiedWith"] == 0),
+        "every delivery verifies with the npm package"
+    );
+    let got = delivered(&log);
+    let ids: HashSet<&String> = got.iter().map(|(id, _)| id).collect();
+    assert_eq!(ids.len(), expected.len(), "one webhook-id per event");
+    // In the order of the changes (the endpoint kept up), with the documented bodies.
+    for ((_, body), (kind, data)) in got.iter().zip(&expected) {
+        assert_eq!(body["type"], *kind, "{body}");
+        assert_eq!(&body["data"], data, "{kind}");
+        assert!(body["timestamp"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(
+            body.as_object().unwrap().len(),
+            3,
+            "{{type, timestamp, data}}"
+        );
+    }
+    let kinds: HashSet<&str> = expected.iter().map(|(k, _)| *k).collect();
+    for (name, _) in onboard_shared::EVENT_TYPES {
+        assert!(kinds.contains(name), "{name} is covered");
+    }
+    for d in &log {
+        let text = d["body"].as_str().unwrap().to_lowercase();
+        assert!(
+            !text.contains("password") && !text.contains("hash") && !text.contains("onb_"),
+            "{text}"
+        );
+    }
+    verify_with_python(&log, &[&secret]);
+
+    // The deliveries as the API lists them.
+    let r = app.get(&format!("/v1/webhooks/{hook}/deliveries")).await;
+    let (status, _, list) = checked(r, "GET", "/v1/webhooks/{id}/deliveries").await;
+    assert_eq!(status, StatusCode::OK);
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), expected.len());
+    for (item, (kind, _)) in items.iter().zip(&expected) {
+        assert_eq!(item["type"], *kind);
+        assert_eq!(item["state"], "delivered");
+        assert_eq!(item["attempts"], 1);
+        assert_eq!(item["lastStatus"], 204);
+        assert!(ids.contains(&item["webhookId"].as_str().unwrap().to_string()));
+    }
+}
+
+#[tokio::test]
+async fn the_api_manages_endpoints_and_restricted_keys_only_read_them() {
+    let receiver = Receiver::start();
+    let app = spawn_with(webhook_config()).await;
+    let (id, _) = create_hook(&app, &receiver.url("/hook/api")).await;
+    let restricted = app.new_key("restricted").await;
+
+    let r = app
+        .get_with_key(&format!("/v1/webhooks/{id}"), &restricted)
+        .await;
+    let (status, _, one) = checked(r, "GET", "/v1/webhooks/{id}").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(one.get("secret").is_none(), "a read never shows the secret");
+    assert_eq!(one["events"], json!([]));
+    let r = app.get_with_key("/v1/webhooks", &restricted).await;
+    let (status, _, list) = checked(r, "GET", "/v1/webhooks").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let r = app
+        .post_with_key(
+            "/v1/webhooks",
+            &restricted,
+            &json!({ "url": receiver.url("/x") }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    let r = app
+        .req(reqwest::Method::PATCH, &format!("/v1/webhooks/{id}"))
+        .header("content-type", "application/merge-patch+json")
+        .body(json!({ "events": ["user.created", "user.deleted"], "description": null, "disabled": true }).to_string())
+        .send()
+        .await
+        .unwrap();
+    let (status, _, patched) = checked(r, "PATCH", "/v1/webhooks/{id}").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(patched["events"], json!(["user.created", "user.deleted"]));
+    assert_eq!(patched["description"], Value::Null);
+    assert_eq!(patched["disabled"], true);
+
+    let r = app
+        .post(
+            "/v1/webhooks",
+            &json!({ "url": receiver.url("/y"), "events": ["user.made"], "extra": 1 }),
+        )
+        .await;
+    let (status, _, bad) = checked(r, "POST", "/v1/webhooks").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        pairs(&bad),
+        [
+            ("events[0]".to_string(), "invalid_choice".to_string()),
+            ("extra".to_string(), "unknown_field".to_string())
+        ]
+    );
+
+    let r = app
+        .req(
+            reqwest::Method::POST,
+            &format!("/v1/webhooks/{id}/rotate-secret"),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (status, _, rotated) = checked(r, "POST", "/v1/webhooks/{id}/rotate-secret").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(rotated["secret"].as_str().unwrap().starts_with("whsec_"));
+
+    let r = app
+        .req(reqwest::Method::DELETE, &format!("/v1/webhooks/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = app.get(&format!("/v1/webhooks/{id}")).await;
+    let (status, _, _) = checked(r, "GET", "/v1/webhooks/{id}").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_rotated_secret_signs_the_next_delivery() {
+    let receiver = Receiver::start();
+    let app = spawn_with(webhook_config()).await;
+    let (id, old) = create_hook(&app, &receiver.url("/hook/rotate")).await;
+    receiver.control("/hook/rotate", &[&old], &[]).await;
+    app.create_user(&user("rotate.one@domain.com")).await;
+    receiver
+        .wait_for("/hook/rotate", |log| delivered(log).len() == 1)
+        .await;
+    let rotated = send(
+        &app,
+        reqwest::Method::POST,
+        &format!("/v1/webhooks/{id}/rotate-secret"),
+        None,
+    )
+    .await;
+    let new = rotated["secret"].as_str().unwrap().to_string();
+    assert_ne!(new, old);
+    receiver.control("/hook/rotate", &[&old, &new], &[]).await;
+    app.create_user(&user("rotate.two@domain.com")).await;
+    let log = receiver
+        .wait_for("/hook/rotate", |log| delivered(log).len() == 2)
+        .await;
+    assert_eq!(log[0]["verifiedWith"], 0);
+    assert_eq!(
+        log[1]["verifiedWith"], 1,
+        "signed with the new secret only (the old one no longer verifies)"
+    );
+    verify_with_python(&log, &[&old, &new]);
+}
+
+#[tokio::test]
+async fn failures_and_a_timeout_are_retried_with_one_webhook_id_until_delivered() {
+    let receiver = Receiver::start();
+    let app = spawn_with(webhook_config()).await;
+    let (hook, secret) = create_hook(&app, &receiver.url("/hook/flaky")).await;
+    receiver
+        .control("/hook/flaky", &[&secret], &["fail", "fail", "fail", "hang"])
+        .await;
+    let created = app.create_user(&user("flaky.one@domain.com")).await;
+    let log = receiver
+        .wait_for("/hook/flaky", |log| !delivered(log).is_empty())
+        .await;
+    assert_eq!(
+        log.iter()
+            .map(|d| d["action"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["fail", "fail", "fail", "hang", "ok"]
+    );
+    let ids: HashSet<&str> = log.iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 1, "the same webhook-id on every attempt");
+    assert!(log.iter().all(|d| d["verifiedWith"] == 0));
+    let (_, body) = &delivered(&log)[0];
+    assert_eq!(body["data"]["id"], created["id"]);
+    verify_with_python(&log, &[&secret]);
+
+    let list = get_json(&app, &format!("/v1/webhooks/{hook}/deliveries")).await;
+    let d = &list["items"][0];
+    assert_eq!(d["attempts"], 5);
+    assert_eq!(d["state"], "delivered");
+    assert_eq!(d["lastError"], Value::Null);
+}
+
+#[tokio::test]
+async fn gone_disables_the_endpoint_and_a_retry_sends_again() {
+    let receiver = Receiver::start();
+    let app = spawn_with(webhook_config()).await;
+    let (hook, secret) = create_hook(&app, &receiver.url("/hook/gone")).await;
+    receiver.control("/hook/gone", &[&secret], &["gone"]).await;
+    app.create_user(&user("gone.one@domain.com")).await;
+    receiver.wait_for("/hook/gone", |log| log.len() == 1).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let endpoint = loop {
+        let e = get_json(&app, &format!("/v1/webhooks/{hook}")).await;
+        if e["disabled"] == true || Instant::now() > deadline {
+            break e;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(endpoint["disabled"], true, "{endpoint}");
+    assert!(endpoint["disabledReason"].as_str().unwrap().contains("410"));
+    let list = get_json(&app, &format!("/v1/webhooks/{hook}/deliveries")).await;
+    let d = list["items"][0].clone();
+    assert_eq!(d["state"], "failed");
+    assert_eq!(d["lastStatus"], 410);
+
+    // Enabled again and retried: the same webhook-id arrives.
+    send(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/v1/webhooks/{hook}"),
+        Some(json!({ "disabled": false })),
+    )
+    .await;
+    let r = app
+        .req(
+            reqwest::Method::POST,
+            &format!(
+                "/v1/webhooks/{hook}/deliveries/{}/retry",
+                d["id"].as_str().unwrap()
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (status, _, retried) =
+        checked(r, "POST", "/v1/webhooks/{id}/deliveries/{deliveryId}/retry").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(retried["state"], "pending");
+    let log = receiver
+        .wait_for("/hook/gone", |log| delivered(log).len() == 1)
+        .await;
+    assert_eq!(log[0]["id"], log[1]["id"]);
+}
+
+#[tokio::test]
+async fn an_endpoint_failing_for_the_whole_schedule_is_disabled_and_its_deliveries_stay_listed() {
+    let receiver = Receiver::start();
+    let mut config = webhook_config();
+    config.webhook_retry_schedule = vec![Duration::from_millis(200); 2];
+    let app = spawn_with(config).await;
+    let (hook, secret) = create_hook(&app, &receiver.url("/hook/down")).await;
+    receiver
+        .control("/hook/down", &[&secret], &["fail"; 10])
+        .await;
+    app.create_user(&user("down.one@domain.com")).await;
+    // The first attempt and one per step of the schedule.
+    receiver.wait_for("/hook/down", |log| log.len() == 3).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let e = get_json(&app, &format!("/v1/webhooks/{hook}")).await;
+        if e["disabled"] == true {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not disabled: {e}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let list = get_json(&app, &format!("/v1/webhooks/{hook}/deliveries")).await;
+    let d = &list["items"][0];
+    assert_eq!(d["state"], "failed");
+    assert_eq!(d["attempts"], 3);
+    assert_eq!(d["lastStatus"], 500);
+    assert_eq!(d["nextAttemptAt"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_sponsor_create_that_fails_halfway_emits_nothing() {
+    let receiver = Receiver::start();
+    let app = spawn_with(webhook_config()).await;
+    let mut taken = user("halfway.taken@domain.com");
+    taken["username"] = json!("taken.name");
+    app.create_user(&taken).await;
+    let (_, secret) = create_hook(&app, &receiver.url("/hook/halfway")).await;
+    receiver.control("/hook/halfway", &[&secret], &[]).await;
+
+    // The second speaker's chosen username is taken: its insert fails after the first
+    // speaker's, and the whole create is undone.
+    let r = app
+        .post(
+            "/v1/sponsors",
+            &json!({ "name": "Halfway Inc", "logo": "https://domain.com/l.png", "level": 1,
+                "speakers": [
+                    { "email": "halfway.one@domain.com", "firstName": "One", "lastName": "Speaker" },
+                    { "email": "halfway.two@domain.com", "firstName": "Two", "lastName": "Speaker", "username": "taken.name" }
+                ] }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    // A later change, delivered after anything the failed create could have recorded.
+    let marker = app.create_user(&user("halfway.marker@domain.com")).await;
+    let log = receiver
+        .wait_for("/hook/halfway", |log| !delivered(log).is_empty())
+        .await;
+    assert_eq!(log.len(), 1, "only the marker: {log:?}");
+    let (_, body) = &delivered(&log)[0];
+    assert_eq!(body["data"]["id"], marker["id"]);
+}
+
+#[tokio::test]
+async fn destinations_must_be_https_and_public() {
+    let app = spawn_app().await;
+    // The machine's own name resolves to a loopback or private address.
+    let own = String::from_utf8(Command::new("hostname").output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    for (url, code) in [
+        ("http://hooks.example.com/x".to_string(), "url_not_https"),
+        ("https://127.0.0.1/x".to_string(), "url_invalid"),
+        ("https://10.0.0.1/x".to_string(), "url_invalid"),
+        ("https://[::1]/x".to_string(), "url_invalid"),
+        ("https://169.254.169.254/latest".to_string(), "url_invalid"),
+        ("https://localhost:8443/x".to_string(), "url_invalid"),
+        (format!("https://{own}/x"), "url_invalid"),
+    ] {
+        let r = app.post("/v1/webhooks", &json!({ "url": url })).await;
+        let (status, _, body) = checked(r, "POST", "/v1/webhooks").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{url}: {body}");
+        assert_eq!(
+            pairs(&body),
+            [("url".to_string(), code.to_string())],
+            "{url}"
+        );
+    }
+    let r = app.get("/v1/webhooks").await;
+    let list: Value = r.json().await.unwrap();
+    assert_eq!(list["items"], json!([]), "nothing was created");
+    // A name that does not resolve now is accepted (DNS changes; each delivery checks).
+    let r = app
+        .post("/v1/webhooks", &json!({ "url": "https://hooks.invalid/x" }))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
