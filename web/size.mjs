@@ -1,10 +1,10 @@
 // Measures the page's budget: JS + CSS + wasm in dist/, gzipped (level 9, as a server would
 // precompress them). The first load is what dist/index.html references, everything those
 // scripts import statically, the rulebook (assets/rules.js and its static imports, loaded
-// right after first paint) and the .wasm; it is checked against the budget. Everything else
-// is fetched on demand (the Import tab's assets/import.js, the People and Sponsors views'
-// assets/people.js and assets/sponsors.js and any chunk only they import) and is reported
-// apart. Exits 1 when the first load is above the budget or a lazy view is missing.
+// right after first paint) and the .wasm those scripts fetch; it is checked against the budget.
+// Everything else is fetched on demand (the Import tab's assets/import.js and the spreadsheet
+// rulebook's .wasm it fetches, the People and Sponsors views' assets/people.js and
+// assets/sponsors.js and any chunk only they import) and is reported apart. Exits 1 when the first load is above the budget or a lazy view is missing.
 import { readdirSync, readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
@@ -16,7 +16,7 @@ const files = readdirSync(dir).filter((f) => /\.(js|css|wasm)$/.test(f)).sort();
 
 // Static imports (`import … from "./x.js"`, `import "./x.js"`), never `import("…")`.
 const IMPORT = /\b(?:from|import)\s*["']\.\/([^"']+)["']/g;
-const first = new Set(files.filter((f) => f.endsWith(".wasm")));
+const first = new Set();
 const html = readFileSync(new URL("index.html", dist), "utf8");
 const queue = [...html.matchAll(/(?:src|href)="\/assets\/([^"]+)"/g)].map((m) => m[1]);
 queue.push("rules.js");
@@ -24,7 +24,11 @@ while (queue.length) {
   const f = queue.pop();
   if (first.has(f) || !files.includes(f)) continue;
   first.add(f);
-  if (f.endsWith(".js")) for (const m of readFileSync(new URL(f, dir), "utf8").matchAll(IMPORT)) queue.push(m[1]);
+  if (!f.endsWith(".js")) continue;
+  const code = readFileSync(new URL(f, dir), "utf8");
+  for (const m of code.matchAll(IMPORT)) queue.push(m[1]);
+  // A .wasm this script fetches (`new URL("x.wasm", import.meta.url)` after bundling).
+  for (const w of files) if (w.endsWith(".wasm") && code.includes(w)) queue.push(w);
 }
 
 let initial = 0;
@@ -35,7 +39,8 @@ for (const f of files) {
   const isFirst = first.has(f);
   if (isFirst) initial += gz;
   else lazy += gz;
-  const tag = isFirst ? "" : `  (${VIEWS[f] ?? "shared by views"}, on demand)`;
+  const user = f.endsWith(".wasm") && Object.keys(VIEWS).find((v) => files.includes(v) && readFileSync(new URL(v, dir), "utf8").includes(f));
+  const tag = isFirst ? "" : `  (${VIEWS[f] ?? (user ? VIEWS[user] : "shared by views")}, on demand)`;
   console.log(`${f.padEnd(40)} ${String(raw.length).padStart(7)} B  gzip ${String(gz).padStart(6)} B${tag}`);
 }
 const kb = (n) => `${(n / 1000).toFixed(1)} kB`;

@@ -48,8 +48,13 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The bootstrap admin key; when unset and no key is stored, one is generated.
     pub api_key: Option<Secret>,
-    /// Requests per minute per key; 0 disables the limit.
+    /// Writes (every method but GET and HEAD) per minute per key, over all instances; 0
+    /// disables rate limiting altogether (reads too).
     pub rate_limit: u32,
+    /// Reads (GET, HEAD) per minute per key, over all instances; 0: reads unlimited.
+    pub read_rate_limit: u32,
+    /// The rate limits' window: a minute, shorter only in tests.
+    pub rate_window: Duration,
     /// Static files served at `/` (the web page's build).
     pub web_dir: PathBuf,
     pub transactions: TransactionMode,
@@ -103,6 +108,8 @@ impl Config {
             data_dir: PathBuf::from("./data"),
             api_key: None,
             rate_limit: 0,
+            read_rate_limit: DEFAULT_READ_RATE_LIMIT,
+            rate_window: Duration::from_secs(60),
             web_dir: PathBuf::from("web/dist"),
             transactions: TransactionMode::Auto,
             hash_workers: 0,
@@ -132,6 +139,14 @@ impl Config {
         }
     }
 }
+
+/// Default of `ONBOARD_RATE_LIMIT`: writes per minute per key. A person at the page or an
+/// import (1,000 rows a request) stays far below it; a runaway script does not.
+pub const DEFAULT_RATE_LIMIT: u32 = 100;
+/// Default of `ONBOARD_READ_RATE_LIMIT`: reads per minute per key. Listing 10,000 users at
+/// the default page size of 20 is 500 requests, so a whole listing (or two) fits in a
+/// minute; the People view's search sends one request per pause in typing.
+pub const DEFAULT_READ_RATE_LIMIT: u32 = 1200;
 
 /// Defaults of the hardening settings, shared with the command line.
 pub const DEFAULT_HEADER_TIMEOUT_S: u64 = 10;

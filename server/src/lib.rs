@@ -43,7 +43,7 @@ use crate::auth::KeyCache;
 use crate::config::Config;
 use crate::embedded_db::{EmbeddedDb, EmbeddedError};
 use crate::passwords::PasswordPool;
-use crate::rate_limit::{FailedAuthLimiter, RateLimiter};
+use crate::rate_limit::{FailedAuthLimiter, SharedLimiter};
 use crate::store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -58,7 +58,7 @@ pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) passwords: PasswordPool,
     pub(crate) keys: Arc<KeyCache>,
-    pub(crate) limiter: RateLimiter,
+    pub(crate) limiter: SharedLimiter,
     /// The most API keys that may exist (`ONBOARD_MAX_KEYS`).
     pub(crate) max_keys: u64,
     /// Failed authentications per client address.
@@ -198,10 +198,22 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
     let watcher = tokio::spawn(auth::watch_revocations(store.clone(), keys.clone()));
     tracing::info!(database = %config.database, transactions = store.transactions, "database ready");
     let state = Arc::new(AppState {
-        store,
+        store: store.clone(),
         passwords: PasswordPool::new(config.hash_workers, config.hash_queue),
         keys,
-        limiter: RateLimiter::new(config.rate_limit),
+        limiter: SharedLimiter::new(
+            store.clone(),
+            rate_limit::Limits {
+                write: config.rate_limit,
+                // 0 for writes turns limiting off altogether, as it always did.
+                read: if config.rate_limit == 0 {
+                    0
+                } else {
+                    config.read_rate_limit
+                },
+                window: config.rate_window,
+            },
+        ),
         max_keys: config.max_keys,
         auth_failures: FailedAuthLimiter::new(config.auth_failures),
         webhooks: domain::webhooks::Settings {

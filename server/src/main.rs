@@ -218,9 +218,16 @@ struct ServeArgs {
     /// (0600) when stderr is not a terminal.
     #[arg(long, env = "ONBOARD_API_KEY", hide_env_values = true)]
     api_key: Option<Secret>,
-    /// Requests per minute per API key (token bucket); 0 disables rate limiting.
-    #[arg(long, env = "ONBOARD_RATE_LIMIT", default_value_t = 100)]
+    /// Writes (POST, PATCH, DELETE...) per minute per API key, over all instances; 0
+    /// disables rate limiting altogether (reads too).
+    #[arg(long, env = "ONBOARD_RATE_LIMIT", default_value_t = config::DEFAULT_RATE_LIMIT)]
     rate_limit: u32,
+    /// Reads (GET, HEAD) per minute per API key, over all instances; 0: reads unlimited.
+    #[arg(long, env = "ONBOARD_READ_RATE_LIMIT", default_value_t = config::DEFAULT_READ_RATE_LIMIT)]
+    read_rate_limit: u32,
+    /// The rate limits' window in milliseconds (tests only; the limits are per minute).
+    #[arg(long, env = "ONBOARD_RATE_WINDOW_MS", default_value_t = 60_000, hide = true, value_parser = clap::value_parser!(u64).range(100..))]
+    rate_window_ms: u64,
     /// Log format (logs go to stderr).
     #[arg(long, env = "ONBOARD_LOG_FORMAT", value_enum, default_value = "pretty")]
     log_format: LogFormat,
@@ -421,6 +428,8 @@ async fn async_main() -> ExitCode {
                 data_dir: args.data_dir,
                 api_key: args.api_key,
                 rate_limit: args.rate_limit,
+                read_rate_limit: args.read_rate_limit,
+                rate_window: Duration::from_millis(args.rate_window_ms),
                 web_dir: args.web_dir,
                 transactions: args.transactions,
                 hash_workers: args.hash_workers,

@@ -57,7 +57,7 @@ struct BuildLabels {
 }
 
 /// The `budget` label of `onboard_rate_limited_total`.
-pub(crate) const RATE_BUDGETS: [&str; 2] = ["requests", "auth_failures"];
+pub(crate) const RATE_BUDGETS: [&str; 3] = ["read", "write", "auth_failures"];
 
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 

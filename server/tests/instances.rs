@@ -641,3 +641,121 @@ async fn metrics_count_requests_by_route_template_and_show_no_identifier() {
         .unwrap();
     assert_eq!(other.status(), StatusCode::NOT_FOUND);
 }
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// Sleeps until `margin_ms` after the next start of a rate-limit window (windows are
+/// aligned to Unix time, so the test knows where they start).
+async fn next_window(window_ms: u64, margin_ms: u64) -> u64 {
+    let now = unix_ms();
+    let start = (now / window_ms + 1) * window_ms;
+    tokio::time::sleep(Duration::from_millis(start + margin_ms - now)).await;
+    start / window_ms
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_key_sending_through_three_instances_gets_at_most_its_limit_per_window() {
+    // The bound, per window: at most 1.1 × L + 3 accepted. The window is 3 s here
+    // (a hidden setting for tests) instead of a minute.
+    const LIMIT: u64 = 200;
+    const WINDOW_MS: u64 = 3_000;
+    let cluster = Arc::new(Cluster::start_with(&[
+        ("ONBOARD_RATE_LIMIT", "100"),
+        ("ONBOARD_READ_RATE_LIMIT", &LIMIT.to_string()),
+        ("ONBOARD_RATE_WINDOW_MS", &WINDOW_MS.to_string()),
+    ]));
+    let window = next_window(WINDOW_MS, 20).await;
+    // Stop sending well before the window ends, so every answer belongs to this window.
+    let stop_at = (window + 1) * WINDOW_MS - 400;
+    let senders = (0..24).map(|n| {
+        let cluster = cluster.clone();
+        tokio::spawn(async move {
+            let (mut ok, mut limited, mut i) = (0u64, 0u64, n);
+            while unix_ms() < stop_at {
+                let r = cluster
+                    .http
+                    .get(format!("{}/v1/tags", cluster.url(i)))
+                    .header("authorization", format!("Bearer {}", cluster.key))
+                    .send()
+                    .await
+                    .unwrap();
+                match r.status() {
+                    StatusCode::OK => {
+                        assert_eq!(r.headers()["ratelimit-limit"], LIMIT.to_string().as_str());
+                        ok += 1;
+                    }
+                    StatusCode::TOO_MANY_REQUESTS => {
+                        assert!(r.headers().contains_key("retry-after"));
+                        limited += 1;
+                    }
+                    other => panic!("{other}"),
+                }
+                i += 1;
+            }
+            (ok, limited)
+        })
+    });
+    let (mut ok, mut limited) = (0, 0);
+    for s in futures_util::future::join_all(senders).await {
+        let (o, l) = s.unwrap();
+        ok += o;
+        limited += l;
+    }
+    eprintln!("one window: {ok} accepted, {limited} refused (limit {LIMIT})");
+    assert!(
+        ok as f64 <= 1.1 * LIMIT as f64 + 3.0,
+        "{ok} accepted in one window (limit {LIMIT}), {limited} refused"
+    );
+    assert!(limited > 0, "{ok} accepted, none refused");
+    // Tokens an instance took but did not spend are lost at the window's end: at most a
+    // batch (L / 50) per instance.
+    assert!(ok + 3 * (LIMIT / 50) >= LIMIT, "{ok} accepted of {LIMIT}");
+
+    // The window slides: right after this one, most of its spending still counts; a
+    // window later the whole budget is back, on every instance.
+    next_window(WINDOW_MS, 20).await;
+    next_window(WINDOW_MS, 20).await;
+    for i in 0..3 {
+        let (s, _, _) = answer(
+            cluster
+                .http
+                .get(format!("{}/v1/tags", cluster.url(i)))
+                .header("authorization", format!("Bearer {}", cluster.key)),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "instance {i}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn listing_ten_thousand_users_page_by_page_meets_no_429_with_the_default_limits() {
+    let cluster = Cluster::start_with(&[(
+        "ONBOARD_RATE_LIMIT",
+        &onboard::config::DEFAULT_RATE_LIMIT.to_string(),
+    )]);
+    // 10,000 users at the default page size (20) are 500 pages and the empty last one.
+    // The limit counts requests, whatever a page holds, so the same number of list
+    // requests stands for the listing.
+    let pages = 10_000usize.div_ceil(20) + 1;
+    for page in 0..pages {
+        let (s, h, b) = answer(
+            cluster
+                .http
+                .get(format!("{}/v1/users?limit=20", cluster.url(0)))
+                .header("authorization", format!("Bearer {}", cluster.key)),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "page {page}: {b}");
+        assert_eq!(
+            h["ratelimit-limit"],
+            onboard::config::DEFAULT_READ_RATE_LIMIT
+                .to_string()
+                .as_str()
+        );
+    }
+}

@@ -433,14 +433,17 @@ describe("banners for the server's refusals", () => {
   });
 
   test("429 tells when to retry", async () => {
-    const limited = await startServer({ ONBOARD_RATE_LIMIT: "1" });
+    const limited = await startServer({ ONBOARD_RATE_LIMIT: "1", ONBOARD_READ_RATE_LIMIT: "1" });
     try {
       const page = await openPage(browser, limited.url, { key: null });
       await fillUser(page);
-      // The one token of the minute goes to this request; the page's check of the key and
-      // its create get a 429.
-      const first = await fetch(`${limited.url}/v1/users/000000000000000000000000`, { headers: { authorization: `Bearer ${API_KEY}` } });
+      // The one read and the one write of the minute go to these requests; the page's
+      // check of the key (a read) and its create (a write) get a 429.
+      const auth = { authorization: `Bearer ${API_KEY}` };
+      const first = await fetch(`${limited.url}/v1/users/000000000000000000000000`, { headers: auth });
       assert.notEqual(first.status, 429);
+      const write = await fetch(`${limited.url}/v1/users/000000000000000000000000`, { method: "DELETE", headers: auth });
+      assert.notEqual(write.status, 429);
       await page.fill("#api-key", API_KEY);
       await keySettled(page);
       const [res] = await Promise.all([

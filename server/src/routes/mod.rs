@@ -23,6 +23,7 @@ pub(crate) mod webhooks;
 use crate::auth::{self, Caller, Need};
 use crate::domain::{IfMatch, Page, cursor};
 use crate::error::{ApiError, BODY_LIMIT, BULK_BODY_LIMIT, handle_rejection};
+use crate::rate_limit::Budget;
 use crate::transport::ClientAddr;
 use crate::{AppState, idempotency, request};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -905,7 +906,7 @@ where
     };
     let answer = async {
         let caller = match route.access {
-            Access::Key(need) => Some(authorize(&state, &headers, client, need).await?),
+            Access::Key(need) => Some(authorize(&state, &headers, client, need, &method).await?),
             Access::Public => None,
         };
         let idempotency_key = if idempotency::applies(&route.method, route.path) {
@@ -949,12 +950,13 @@ where
     Ok(res)
 }
 
-/// Authenticates the caller for `need`, then takes one token from its rate-limit bucket.
+/// Authenticates the caller for `need`, then spends one token of its read or write budget.
 async fn authorize(
     state: &AppState,
     headers: &HeaderMap,
     client: Option<IpAddr>,
     need: Need,
+    method: &Method,
 ) -> Result<Caller, ApiError> {
     let header = auth::authorization(headers)?;
     let caller = auth::authenticate(
@@ -967,12 +969,13 @@ async fn authorize(
     )
     .await?;
     request::set_key_id(caller.key_id.to_hex());
-    match state.limiter.check(&caller.key_id.to_hex()) {
+    let budget = Budget::of(method);
+    match state.limiter.check(caller.key_id, budget).await {
         Ok(Some(info)) => request::set_rate(info),
         Ok(None) => {}
         Err(info) => {
             request::set_rate(info);
-            crate::metrics::get().rate_limited("requests");
+            crate::metrics::get().rate_limited(budget.name());
             return Err(ApiError::RateLimited(info));
         }
     }

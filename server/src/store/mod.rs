@@ -9,6 +9,7 @@
 
 pub(crate) mod idempotency;
 pub(crate) mod keys;
+pub(crate) mod rate_limits;
 mod rewrite;
 pub(crate) mod sponsors;
 pub(crate) mod tags;
@@ -243,6 +244,20 @@ impl Store {
             .await?;
         self.collection::<Document>(keys::COLLECTION)
             .create_index(unique(doc! { "hash": 1 }, "hash_unique"))
+            .await?;
+        // A rate-limit window's counts are dropped once the window is over.
+        self.collection::<Document>(rate_limits::COLLECTION)
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "expiresAt": 1 })
+                    .options(
+                        IndexOptions::builder()
+                            .name("expiresAt_ttl".to_string())
+                            .expire_after(Duration::from_secs(0))
+                            .build(),
+                    )
+                    .build(),
+            )
             .await?;
         self.collection::<Document>(webhooks::DELIVERIES)
             .create_indexes(webhooks::indexes())
