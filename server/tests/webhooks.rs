@@ -358,13 +358,25 @@ async fn every_event_type_reaches_a_verifying_receiver_with_the_documented_bodie
     }
     verify_with_python(&log, &[&secret]);
 
-    // The deliveries as the API lists them.
+    // The deliveries as the API lists them: the erased user's own events are gone with
+    // them (no copy of their data stays), `user.deleted` stays.
+    let listed: Vec<&(&str, Value)> = expected
+        .iter()
+        .filter(|(kind, data)| {
+            *kind == "user.deleted" || !(kind.starts_with("user.") && data["id"] == json!(uid))
+        })
+        .collect();
+    assert_eq!(
+        listed.len(),
+        expected.len() - 2,
+        "user.created and user.updated of {uid}"
+    );
     let r = app.get(&format!("/v1/webhooks/{hook}/deliveries")).await;
     let (status, _, list) = checked(r, "GET", "/v1/webhooks/{id}/deliveries").await;
     assert_eq!(status, StatusCode::OK);
     let items = list["items"].as_array().unwrap();
-    assert_eq!(items.len(), expected.len());
-    for (item, (kind, _)) in items.iter().zip(&expected) {
+    assert_eq!(items.len(), listed.len());
+    for (item, (kind, _)) in items.iter().zip(listed) {
         assert_eq!(item["type"], *kind);
         assert_eq!(item["state"], "delivered");
         assert_eq!(item["attempts"], 1);
@@ -886,4 +898,89 @@ async fn two_instances_on_one_database_deliver_every_event_once() {
         a.delivered_metric("retry").await + b.delivered_metric("retry").await,
         0.0
     );
+}
+
+/// Erasure reaches the outbox (found in review: delivery bodies kept an erased person's
+/// e-mail and names for 30 days). Events about the person are gone, sponsor events keep
+/// the sponsor and the other speakers, and `user.deleted` is recorded.
+#[tokio::test]
+async fn erasing_a_user_leaves_no_copy_of_them_in_recorded_deliveries() {
+    let app = spawn_with(webhook_config()).await;
+    // Nothing listens on port 9: deliveries stay recorded, bodies and all.
+    create_hook(&app, "http://127.0.0.1:9/hook").await;
+    let gone = app.create_user(&user("erased.person@domain.com")).await;
+    let gone_id = gone["id"].as_str().unwrap().to_string();
+    send(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/v1/users/{gone_id}"),
+        Some(json!({ "job": "Leaving" })),
+    )
+    .await;
+    let sponsor = app
+        .post(
+            "/v1/sponsors",
+            &json!({ "name": "Kept Co", "logo": "https://domain.com/l.png", "level": 1,
+                "speakers": [
+                    { "email": "erased.person@domain.com" },
+                    { "email": "kept.speaker@domain.com", "firstName": "Kept", "lastName": "Speaker" }
+                ] }),
+        )
+        .await;
+    assert_eq!(sponsor.status(), StatusCode::CREATED);
+    let deliveries = app
+        .mongo()
+        .await
+        .collection::<mongodb::bson::Document>("webhook_deliveries");
+    let bodies = || async {
+        use futures_util::TryStreamExt;
+        deliveries
+            .find(mongodb::bson::doc! {})
+            .await
+            .unwrap()
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| {
+                (
+                    d.get_str("type").unwrap().to_string(),
+                    d.get_str("body").unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let before = bodies().await;
+    assert!(
+        before
+            .iter()
+            .any(|(_, b)| b.contains("erased.person@domain.com")),
+        "the events name the person before: {before:?}"
+    );
+
+    let r = app
+        .req(reqwest::Method::DELETE, &format!("/v1/users/{gone_id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+
+    let after = bodies().await;
+    for (kind, body) in &after {
+        assert!(
+            !body.contains("erased.person"),
+            "{kind} still names them: {body}"
+        );
+        if body.contains(&gone_id) {
+            assert_eq!(kind, "user.deleted", "{body}");
+        }
+    }
+    let kinds: Vec<&str> = after.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(kinds.contains(&"user.deleted"), "{kinds:?}");
+    let sponsor_event = after
+        .iter()
+        .find(|(k, _)| k == "sponsor.created")
+        .expect("the sponsor's event stays");
+    assert!(sponsor_event.1.contains("kept.speaker@domain.com"));
+    assert!(!kinds.contains(&"user.updated"), "{kinds:?}");
 }

@@ -926,6 +926,7 @@ async fn erase(state: &AppState, id: ObjectId, version: Option<i64>) -> Result<(
         }
         let sponsors =
             store::sponsors::unlink_everywhere(&state.store, &[id], session.get()).await?;
+        webhooks::forget_person(state, session.get(), id).await?;
         let removed = Removed { id: id.to_hex() };
         webhooks::emit(state, session.get(), EventType::UserDeleted, &removed).await?;
         Ok::<_, StoreError>(Ok(sponsors))

@@ -395,6 +395,38 @@ impl Outbox {
     }
 }
 
+/// Erasure (`DELETE /v1/users/{id}`) reaches the outbox too: no copy of the person's data
+/// stays in a recorded delivery. Events about the user are deleted, delivered or not (the
+/// `user.deleted` recorded after this tells the endpoints); sponsor events that list them
+/// as a speaker lose that speaker from their body (the other speakers and the sponsor are
+/// still delivered).
+pub(crate) async fn forget_person(
+    state: &AppState,
+    mut session: Option<&mut ClientSession>,
+    user: ObjectId,
+) -> Result<(), StoreError> {
+    let found =
+        store::webhooks::deliveries_naming(&state.store, user, session.as_deref_mut()).await?;
+    let hex = user.to_hex();
+    let mut gone = Vec::new();
+    let mut rewritten = Vec::new();
+    for d in found {
+        let body: Option<serde_json::Value> = serde_json::from_str(&d.body).ok();
+        let speakers = body.as_ref().and_then(|b| b["data"]["speakers"].as_array());
+        match (body.clone(), speakers) {
+            (Some(mut body), Some(_)) if !d.event_type.starts_with("user.") => {
+                if let Some(list) = body["data"]["speakers"].as_array_mut() {
+                    list.retain(|s| s["id"].as_str() != Some(hex.as_str()));
+                }
+                rewritten.push((d.id, body.to_string()));
+            }
+            // A user event about them (or a body naming them that cannot be edited).
+            _ => gone.push(d.id),
+        }
+    }
+    store::webhooks::forget(&state.store, &gone, &rewritten, session).await
+}
+
 /// Records `kind` with `data` when someone listens: for events whose `data` costs nothing
 /// to build (deletions).
 pub(crate) async fn emit<T: Serialize>(

@@ -9,6 +9,7 @@
 //! No `Debug` on [`EndpointDoc`]: it holds the signing secret.
 
 use super::{Page, Store, StoreError, find_page};
+use futures_util::TryStreamExt;
 use mongodb::ClientSession;
 use mongodb::bson::{DateTime, Document, doc, oid::ObjectId};
 use serde::{Deserialize, Serialize};
@@ -178,6 +179,53 @@ pub(crate) async fn delete_deliveries(store: &Store, ids: &[ObjectId]) -> Result
         deliveries(store)
             .delete_many(doc! { "_id": { "$in": ids } })
             .await?;
+    }
+    Ok(())
+}
+
+/// Deliveries whose recorded body names `id` (24 hex characters): the events about that
+/// user and the sponsor events listing them as a speaker, for erasure.
+pub(crate) async fn deliveries_naming(
+    store: &Store,
+    id: ObjectId,
+    session: Option<&mut ClientSession>,
+) -> Result<Vec<DeliveryDoc>, StoreError> {
+    let coll = deliveries(store);
+    let action = coll.find(doc! { "body": { "$regex": id.to_hex() } });
+    Ok(match session {
+        Some(s) => {
+            action
+                .session(&mut *s)
+                .await?
+                .stream(s)
+                .try_collect()
+                .await?
+        }
+        None => action.await?.try_collect().await?,
+    })
+}
+
+/// Deletes deliveries (`ids`) and replaces the body of others (`bodies`), in `session`.
+pub(crate) async fn forget(
+    store: &Store,
+    ids: &[ObjectId],
+    bodies: &[(ObjectId, String)],
+    mut session: Option<&mut ClientSession>,
+) -> Result<(), StoreError> {
+    let coll = deliveries(store);
+    if !ids.is_empty() {
+        let action = coll.delete_many(doc! { "_id": { "$in": ids } });
+        match session.as_deref_mut() {
+            Some(s) => action.session(s).await?,
+            None => action.await?,
+        };
+    }
+    for (id, body) in bodies {
+        let action = coll.update_one(doc! { "_id": id }, doc! { "$set": { "body": body } });
+        match session.as_deref_mut() {
+            Some(s) => action.session(s).await?,
+            None => action.await?,
+        };
     }
     Ok(())
 }
