@@ -9,28 +9,9 @@ use serde_json::json;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 async fn import(app: &TestApp, file: &Path, extra: &[&str]) -> Run {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_onboard"))
-        .arg("import")
-        .arg(file)
-        .args(["--url", &app.url])
-        .args(extra)
-        .env("ONBOARD_API_KEY", &app.key)
-        .env_remove("ONBOARD_URL")
-        .output()
-        .await
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let file = file.to_str().expect("a UTF-8 path");
+    app.cli(&[&["import", file], extra].concat()).await
 }
 
 fn write_csv(name: &str, text: &str) -> PathBuf {

@@ -311,27 +311,8 @@ async fn formula_cells_are_neutralised_and_the_importer_restores_them() {
     assert_eq!(report["rows"][0]["errors"], json!([]));
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 async fn export(app: &TestApp, args: &[&str]) -> Run {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_onboard"))
-        .arg("export")
-        .args(["--url", &app.url])
-        .args(args)
-        .env("ONBOARD_API_KEY", &app.key)
-        .env_remove("ONBOARD_URL")
-        .output()
-        .await
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    app.cli(&[&["export"], args].concat()).await
 }
 
 fn mode(path: &Path) -> u32 {

@@ -337,3 +337,30 @@ pub fn capture_output(child: &mut std::process::Child) -> std::sync::Arc<Mutex<S
     }
     output
 }
+
+/// How one run of the `onboard` binary ended, and what it printed.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl TestApp {
+    /// Runs `onboard <args> --url <this app>` with this app's key in `ONBOARD_API_KEY` (and
+    /// no `ONBOARD_URL` from the environment), as an organizer would from a shell.
+    pub async fn cli(&self, args: &[&str]) -> Run {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_onboard"))
+            .args(args)
+            .args(["--url", &self.url])
+            .env("ONBOARD_API_KEY", &self.key)
+            .env_remove("ONBOARD_URL")
+            .output()
+            .await
+            .unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
