@@ -983,4 +983,13 @@ async fn erasing_a_user_leaves_no_copy_of_them_in_recorded_deliveries() {
         .expect("the sponsor's event stays");
     assert!(sponsor_event.1.contains("kept.speaker@domain.com"));
     assert!(!kinds.contains(&"user.updated"), "{kinds:?}");
+    // The sponsor lost a speaker: its endpoints hear of it, with the sponsor as it is now.
+    let removed = after
+        .iter()
+        .find(|(k, _)| k == "sponsor.speaker_removed")
+        .expect("the unlink is an event");
+    let body: Value = serde_json::from_str(&removed.1).unwrap();
+    let speakers = body["data"]["speakers"].as_array().unwrap();
+    assert_eq!(speakers.len(), 1, "{body}");
+    assert_eq!(speakers[0]["email"], "kept.speaker@domain.com");
 }

@@ -433,6 +433,30 @@ async fn commit_with_event(
     Ok(session.commit().await?)
 }
 
+/// Records `sponsor.speaker_removed` for each of `sponsors`, as they now stand in
+/// `session`: what an erasure that unlinked a speaker from them tells the endpoints.
+pub(crate) async fn record_speaker_removed(
+    state: &AppState,
+    mut session: Option<&mut mongodb::ClientSession>,
+    sponsors: &[ObjectId],
+) -> Result<(), DomainError> {
+    if sponsors.is_empty() {
+        return Ok(());
+    }
+    let Some(outbox) = webhooks::listening(state, EventType::SponsorSpeakerRemoved).await? else {
+        return Ok(());
+    };
+    for id in sponsors {
+        let doc = store::sponsors::find_by_id_in(&state.store, *id, session.as_deref_mut()).await?;
+        if let Some(doc) = doc
+            && let Some(shown) = with_speakers(state, vec![doc]).await?.first()
+        {
+            outbox.record(state, session.as_deref_mut(), shown).await?;
+        }
+    }
+    Ok(())
+}
+
 /// A session for a change when a webhook listens (a transaction when the server has
 /// them), none otherwise.
 async fn session_for(state: &AppState, outbox: &Option<Outbox>) -> Result<Session, StoreError> {

@@ -924,12 +924,14 @@ async fn erase(state: &AppState, id: ObjectId, version: Option<i64>) -> Result<(
             Err(Missed::NotFound) => return Ok(Err(DomainError::NotFound("User"))),
             Err(Missed::Changed) => return Ok(Err(DomainError::PreconditionFailed)),
         }
+        let listing = store::sponsors::listing(&state.store, id, session.get()).await?;
         let sponsors =
             store::sponsors::unlink_everywhere(&state.store, &[id], session.get()).await?;
         webhooks::forget_person(state, session.get(), id).await?;
         let removed = Removed { id: id.to_hex() };
         webhooks::emit(state, session.get(), EventType::UserDeleted, &removed).await?;
-        Ok::<_, StoreError>(Ok(sponsors))
+        super::sponsors::record_speaker_removed(state, session.get(), &listing).await?;
+        Ok::<_, DomainError>(Ok(sponsors))
     };
     match steps.await {
         Ok(Ok(sponsors)) => {
@@ -943,7 +945,7 @@ async fn erase(state: &AppState, id: ObjectId, version: Option<i64>) -> Result<(
         }
         Err(e) => {
             session.abort().await;
-            Err(e.into())
+            Err(e)
         }
     }
 }

@@ -258,6 +258,33 @@ async fn speaker_outcome(
 
 /// Removes `users` from the speakers of every sponsor that lists one of them; answers how
 /// many sponsors changed.
+/// The ids of the sponsors listing `user` as a speaker.
+pub(crate) async fn listing(
+    store: &Store,
+    user: ObjectId,
+    session: Option<&mut ClientSession>,
+) -> Result<Vec<ObjectId>, StoreError> {
+    let coll = store.collection::<Document>(COLLECTION);
+    let action = coll
+        .find(doc! { "speakerIds": user })
+        .projection(doc! { "_id": 1 });
+    let docs: Vec<Document> = match session {
+        Some(s) => {
+            action
+                .session(&mut *s)
+                .await?
+                .stream(s)
+                .try_collect()
+                .await?
+        }
+        None => action.await?.try_collect().await?,
+    };
+    Ok(docs
+        .iter()
+        .filter_map(|d| d.get_object_id("_id").ok())
+        .collect())
+}
+
 pub(crate) async fn unlink_everywhere(
     store: &Store,
     users: &[ObjectId],
