@@ -277,6 +277,11 @@ async fn every_event_type_reaches_a_verifying_receiver_with_the_documented_bodie
     .await;
     let sid = sponsor["id"].as_str().unwrap().to_string();
     let speaker_id = sponsor["speakers"][0]["id"].as_str().unwrap().to_string();
+    // The existing Attendee linked became a Speaker: a change of that user.
+    expected.push((
+        "user.updated",
+        get_json(&app, &format!("/v1/users/{bulk_id}")).await,
+    ));
     expected.push((
         "user.created",
         get_json(&app, &format!("/v1/users/{speaker_id}")).await,
@@ -303,6 +308,11 @@ async fn every_event_type_reaches_a_verifying_receiver_with_the_documented_bodie
         Some(json!({ "email": "webhook.jane@domain.com" })),
     )
     .await;
+    // Jane, an Attendee, became a Speaker by the link.
+    expected.push((
+        "user.updated",
+        get_json(&app, &format!("/v1/users/{uid}")).await,
+    ));
     expected.push((
         "sponsor.speaker_added",
         get_json(&app, &format!("/v1/sponsors/{sid}")).await,
@@ -374,8 +384,8 @@ async fn every_event_type_reaches_a_verifying_receiver_with_the_documented_bodie
         .collect();
     assert_eq!(
         listed.len(),
-        expected.len() - 2,
-        "user.created and user.updated of {uid}"
+        expected.len() - 3,
+        "user.created and the two user.updated of {uid}"
     );
     let r = app.get(&format!("/v1/webhooks/{hook}/deliveries")).await;
     let (status, _, list) = checked(r, "GET", "/v1/webhooks/{id}/deliveries").await;

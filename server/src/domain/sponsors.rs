@@ -372,6 +372,8 @@ async fn write_steps(
     let attendees = attendee_ids(speakers);
     done.granted.clone_from(&attendees);
     store::users::grant_speaker(&state.store, &attendees, session.get()).await?;
+    let granted = super::users::record_updated(state, session.get(), &attendees).await?;
+    done.events.extend(granted);
     store::sponsors::insert(&state.store, doc, session.get())
         .await
         .map_err(|e| match e {
@@ -793,6 +795,7 @@ pub(crate) async fn add_speaker(
                     store::sponsors::add_speaker(&state.store, id, user.id, session.get()).await?;
                 if r.is_ok() && user.user_type == UserType::Attendee {
                     store::users::grant_speaker(&state.store, &[user.id], session.get()).await?;
+                    super::users::record_updated(state, session.get(), &[user.id]).await?;
                 }
                 Ok::<_, StoreError>(r)
             }

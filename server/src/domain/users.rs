@@ -884,6 +884,32 @@ fn patched(
     Ok(UserUpdate { set, unset })
 }
 
+/// Records `user.updated` for each of `ids` as they stand in `session`, when a webhook
+/// listens: for a change another write path makes to users (the Speaker role a sponsor's
+/// link grants). Answers the deliveries' ids, for a caller that must undo them.
+pub(crate) async fn record_updated(
+    state: &AppState,
+    mut session: Option<&mut ClientSession>,
+    ids: &[ObjectId],
+) -> Result<Vec<ObjectId>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(outbox) = webhooks::listening(state, EventType::UserUpdated).await? else {
+        return Ok(Vec::new());
+    };
+    let mut recorded = Vec::new();
+    for id in ids {
+        let found = store::users::find_by_id_in(&state.store, *id, session.as_deref_mut()).await?;
+        if let Some(after) = found {
+            let names = store::tags::names(&state.store, &after.tag_ids).await?;
+            let shown = User::new(after, &names);
+            recorded.extend(outbox.record(state, session.as_deref_mut(), &shown).await?);
+        }
+    }
+    Ok(recorded)
+}
+
 /// Erases a user: the one write path of a removal. The document goes (the e-mail and
 /// username are free at once) and every sponsor stops listing it, in one transaction when
 /// the server has them. Without one, the sponsors are cleaned right after the delete;
