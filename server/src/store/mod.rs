@@ -330,6 +330,21 @@ fn is_unavailable(e: &DbError) -> bool {
     ) || e.contains_label("RetryableWriteError")
 }
 
+/// Every document `find` matches, read in `session` when given.
+pub(crate) async fn find_all<T>(
+    find: mongodb::action::Find<'_, T>,
+    session: Option<&mut ClientSession>,
+) -> Result<Vec<T>, StoreError>
+where
+    T: serde::de::DeserializeOwned + Send + Sync,
+{
+    use futures_util::TryStreamExt;
+    Ok(match session {
+        Some(s) => find.session(&mut *s).await?.stream(s).try_collect().await?,
+        None => find.await?.try_collect().await?,
+    })
+}
+
 /// Parses a 24-hex id from a URL or cursor; anything else cannot exist.
 pub(crate) fn parse_id(s: &str) -> Option<ObjectId> {
     if s.len() != 24 {

@@ -265,20 +265,10 @@ pub(crate) async fn listing(
     session: Option<&mut ClientSession>,
 ) -> Result<Vec<ObjectId>, StoreError> {
     let coll = store.collection::<Document>(COLLECTION);
-    let action = coll
+    let find = coll
         .find(doc! { "speakerIds": user })
         .projection(doc! { "_id": 1 });
-    let docs: Vec<Document> = match session {
-        Some(s) => {
-            action
-                .session(&mut *s)
-                .await?
-                .stream(s)
-                .try_collect()
-                .await?
-        }
-        None => action.await?.try_collect().await?,
-    };
+    let docs = super::find_all(find, session).await?;
     Ok(docs
         .iter()
         .filter_map(|d| d.get_object_id("_id").ok())

@@ -9,7 +9,6 @@
 //! No `Debug` on [`EndpointDoc`]: it holds the signing secret.
 
 use super::{Page, Store, StoreError, find_page};
-use futures_util::TryStreamExt;
 use mongodb::ClientSession;
 use mongodb::bson::{DateTime, Document, doc, oid::ObjectId};
 use serde::{Deserialize, Serialize};
@@ -191,18 +190,8 @@ pub(crate) async fn deliveries_naming(
     session: Option<&mut ClientSession>,
 ) -> Result<Vec<DeliveryDoc>, StoreError> {
     let coll = deliveries(store);
-    let action = coll.find(doc! { "body": { "$regex": id.to_hex() } });
-    Ok(match session {
-        Some(s) => {
-            action
-                .session(&mut *s)
-                .await?
-                .stream(s)
-                .try_collect()
-                .await?
-        }
-        None => action.await?.try_collect().await?,
-    })
+    let find = coll.find(doc! { "body": { "$regex": id.to_hex() } });
+    super::find_all(find, session).await
 }
 
 /// Deletes deliveries (`ids`) and replaces the body of others (`bodies`), in `session`.

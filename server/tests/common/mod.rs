@@ -349,18 +349,27 @@ impl TestApp {
     /// Runs `onboard <args> --url <this app>` with this app's key in `ONBOARD_API_KEY` (and
     /// no `ONBOARD_URL` from the environment), as an organizer would from a shell.
     pub async fn cli(&self, args: &[&str]) -> Run {
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_onboard"))
+        run(onboard_command()
             .args(args)
             .args(["--url", &self.url])
-            .env("ONBOARD_API_KEY", &self.key)
-            .env_remove("ONBOARD_URL")
-            .output()
-            .await
-            .unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+            .env("ONBOARD_API_KEY", &self.key))
+        .await
+    }
+}
+
+/// The `onboard` binary, with no `ONBOARD_URL` from the environment.
+pub fn onboard_command() -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_onboard"));
+    cmd.env_remove("ONBOARD_URL");
+    cmd
+}
+
+/// Runs `cmd` to its end.
+pub async fn run(cmd: &mut tokio::process::Command) -> Run {
+    let out = cmd.output().await.unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
