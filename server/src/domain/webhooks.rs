@@ -411,17 +411,20 @@ pub(crate) async fn forget_person(
     let mut gone = Vec::new();
     let mut rewritten = Vec::new();
     for d in found {
-        let body: Option<serde_json::Value> = serde_json::from_str(&d.body).ok();
-        let speakers = body.as_ref().and_then(|b| b["data"]["speakers"].as_array());
-        match (body.clone(), speakers) {
-            (Some(mut body), Some(_)) if !d.event_type.starts_with("user.") => {
-                if let Some(list) = body["data"]["speakers"].as_array_mut() {
-                    list.retain(|s| s["id"].as_str() != Some(hex.as_str()));
-                }
-                rewritten.push((d.id, body.to_string()));
+        let mut body: Option<serde_json::Value> = serde_json::from_str(&d.body).ok();
+        let speakers = body
+            .as_mut()
+            .filter(|_| !d.event_type.starts_with("user."))
+            .and_then(|b| b.pointer_mut("/data/speakers"))
+            .and_then(serde_json::Value::as_array_mut);
+        match speakers {
+            Some(list) => {
+                list.retain(|s| s["id"].as_str() != Some(hex.as_str()));
+                let body = body.map(|b| b.to_string()).unwrap_or_default();
+                rewritten.push((d.id, body));
             }
             // A user event about them (or a body naming them that cannot be edited).
-            _ => gone.push(d.id),
+            None => gone.push(d.id),
         }
     }
     store::webhooks::forget(&state.store, &gone, &rewritten, session).await
