@@ -52,9 +52,41 @@ mkdir -p "$PKG/web" "$PKG/node"
 for mod in wasm sheet; do
   in="$OUT/onboard_main.wasm"
   [[ $mod == sheet ]] && in="$OUT/onboard_sheet.wasm"
-  wasm-bindgen --target web --out-dir "$PKG/web" --out-name "onboard_$mod" "$in"
-  wasm-bindgen --target nodejs --out-dir "$PKG/node" --out-name "onboard_$mod" "$in"
+  # --encode-into always: TextEncoder.encodeInto without a polyfill (every engine that runs
+  # this package has it: it needs top-level await and wasm reference types, which came later).
+  wasm-bindgen --target web --encode-into always --out-dir "$PKG/web" --out-name "onboard_$mod" "$in"
+  wasm-bindgen --target nodejs --encode-into always --out-dir "$PKG/node" --out-name "onboard_$mod" "$in"
   for dir in web node; do
+    # Every string into wasm (the JSON text of validate*Json, the JSON.stringify text of a
+    # JS object) goes through the glue's passStringToWasm0. wasm-bindgen's copies ASCII one
+    # charCodeAt at a time in JS, which took 1.6 us of the seed user's 583 bytes and 14 us of
+    # the 20-speaker sponsor's 5 KB (bench/results.md, issue 16); TextEncoder.encodeInto
+    # copies the same bytes in 0.1-0.3 us. Same bytes either way (UTF-8, a lone surrogate
+    # as U+FFFD), so the function is replaced by one that calls encodeInto at once: into the
+    # string's length in bytes (all of ASCII text fits), then, for what did not fit, into
+    # three bytes per UTF-16 unit, as wasm-bindgen's own non-ASCII path does.
+    PASS_STRING='function passStringToWasm0(arg, malloc, realloc) {
+    let len = arg.length;
+    let ptr = malloc(len, 1) >>> 0;
+    let ret = cachedTextEncoder.encodeInto(arg, getUint8ArrayMemory0().subarray(ptr, ptr + len));
+    let offset = ret.written;
+    if (ret.read !== len) {
+        arg = arg.slice(ret.read);
+        ptr = realloc(ptr, len, len = offset + arg.length * 3, 1) >>> 0;
+        ret = cachedTextEncoder.encodeInto(arg, getUint8ArrayMemory0().subarray(ptr + offset, ptr + len));
+        offset += ret.written;
+        ptr = realloc(ptr, len, offset, 1) >>> 0;
+    }
+    WASM_VECTOR_LEN = offset;
+    return ptr;
+}
+' perl -0777 -i -pe '$n += s{^function passStringToWasm0\(arg, malloc, realloc\) \{\n.*?^    WASM_VECTOR_LEN = offset;\n    return ptr;\n\}\n}{$ENV{PASS_STRING}}ms;
+      END { exit($n == 1 ? 0 : 1) }' "$PKG/$dir/onboard_$mod.js" ||
+      { echo "$dir/onboard_$mod.js: passStringToWasm0 is not the one build.sh replaces (wasm-bindgen changed?)" >&2; exit 1; }
+    # (It always has a realloc: wasm-bindgen passes one wherever the module exports it.)
+    if grep -qE 'passStringToWasm0\([^,()]*, [^,()]*\)' "$PKG/$dir/onboard_$mod.js"; then
+      echo "$dir/onboard_$mod.js: a passStringToWasm0 call without realloc" >&2; exit 1
+    fi
     # shellcheck disable=SC2086 # WASM_OPT_FLAGS is a list of flags
     "$WASM_OPT" ${WASM_OPT_FLAGS:--Oz --converge} --strip-producers --strip-target-features "$PKG/$dir/onboard_${mod}_bg.wasm" -o "$PKG/$dir/onboard_${mod}_bg.wasm"
   done
