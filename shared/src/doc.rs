@@ -52,7 +52,7 @@ impl<'a> Members<'a> {
 impl<'a> Node for Json<'a> {
     type Object = Members<'a>;
 
-    #[inline]
+    #[inline(always)]
     fn kind(&self) -> Kind<'_, Self> {
         match self {
             Json::Null => Kind::Null,
