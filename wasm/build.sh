@@ -31,11 +31,14 @@ else
   # -inline-threshold=50: opt-level "z" inlines almost nothing (threshold 5), leaving every
   # slice iterator step and Cow deref a call; 50 (opt-level "s"'s) made validation about 1.5x
   # faster for under 1 KB gzipped. 40 since issue 16: 0.6 KB smaller than 50, which kept the
-  # package under 50 KB once the edit checks were added (bench/results.md). WASM_INLINE and WASM_RUSTFLAGS are
+  # package under 50 KB once the edit checks were added (bench/results.md).
+  # --cfg onboard_speed: the JSON parser's functions compiled for speed, `#[optimize(speed)]`,
+  # a nightly attribute (shared/src/lib.rs; issue 16: ~10 % faster for ~110 B gzipped).
+  # WASM_INLINE and WASM_RUSTFLAGS are
   # for experiments; so is WASM_OPT_FLAGS (--converge repeats -Oz until it gains nothing).
   RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER="wasm-ld-$llvm" \
-    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Cllvm-args=-inline-threshold=${WASM_INLINE:-40} ${WASM_RUSTFLAGS:-}" \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Cllvm-args=-inline-threshold=${WASM_INLINE:-40} --cfg onboard_speed ${WASM_RUSTFLAGS:-}" \
     CARGO_TARGET_DIR="$ROOT/target/wasm-build" \
     /usr/bin/cargo build -q --profile "$PROFILE" --target wasm32-unknown-unknown \
     -Z build-std=std,panic_abort -p onboard-wasm $1
