@@ -32,6 +32,9 @@ else
   # slice iterator step and Cow deref a call; 50 (opt-level "s"'s) made validation about 1.5x
   # faster for under 1 KB gzipped. 40 since issue 16: 0.6 KB smaller than 50, which kept the
   # package under 50 KB once the edit checks were added (bench/results.md).
+  # -Z build-std-features=optimize_for_size: std and core pick their smaller algorithms
+  # (sorts, number formatting); 0.75 KB gzipped smaller, no measurable change in speed
+  # (bench/results.md, issue 16).
   # --cfg onboard_speed: the JSON parser's functions compiled for speed, `#[optimize(speed)]`,
   # a nightly attribute (shared/src/lib.rs; issue 16: ~10 % faster for ~110 B gzipped).
   # WASM_INLINE and WASM_RUSTFLAGS are
@@ -41,7 +44,7 @@ else
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Cllvm-args=-inline-threshold=${WASM_INLINE:-40} --cfg onboard_speed ${WASM_RUSTFLAGS:-}" \
     CARGO_TARGET_DIR="$ROOT/target/wasm-build" \
     /usr/bin/cargo build -q --profile "$PROFILE" --target wasm32-unknown-unknown \
-    -Z build-std=std,panic_abort -p onboard-wasm $1
+    -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size -p onboard-wasm $1
   OUT="$ROOT/target/wasm-build/wasm32-unknown-unknown/$PROFILE"
 fi
 }

