@@ -31,11 +31,14 @@ else
   # -inline-threshold=50: opt-level "z" inlines almost nothing (threshold 5), leaving every
   # slice iterator step and Cow deref a call; 50 (opt-level "s"'s) made validation about 1.5x
   # faster for under 1 KB gzipped. 40 since issue 16: 0.6 KB smaller than 50, which kept the
-  # package under 50 KB once the edit checks were added (bench/results.md). WASM_INLINE and WASM_RUSTFLAGS are
+  # package under 50 KB once the edit checks were added (bench/results.md).
+  # --cfg onboard_speed: the JSON parser's functions compiled for speed, `#[optimize(speed)]`,
+  # a nightly attribute (shared/src/lib.rs; issue 16: ~10 % faster for ~110 B gzipped).
+  # WASM_INLINE and WASM_RUSTFLAGS are
   # for experiments; so is WASM_OPT_FLAGS (--converge repeats -Oz until it gains nothing).
   RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER="wasm-ld-$llvm" \
-    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Cllvm-args=-inline-threshold=${WASM_INLINE:-40} ${WASM_RUSTFLAGS:-}" \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Cllvm-args=-inline-threshold=${WASM_INLINE:-40} --cfg onboard_speed ${WASM_RUSTFLAGS:-}" \
     CARGO_TARGET_DIR="$ROOT/target/wasm-build" \
     /usr/bin/cargo build -q --profile "$PROFILE" --target wasm32-unknown-unknown \
     -Z build-std=std,panic_abort -p onboard-wasm $1
@@ -52,9 +55,41 @@ mkdir -p "$PKG/web" "$PKG/node"
 for mod in wasm sheet; do
   in="$OUT/onboard_main.wasm"
   [[ $mod == sheet ]] && in="$OUT/onboard_sheet.wasm"
-  wasm-bindgen --target web --out-dir "$PKG/web" --out-name "onboard_$mod" "$in"
-  wasm-bindgen --target nodejs --out-dir "$PKG/node" --out-name "onboard_$mod" "$in"
+  # --encode-into always: TextEncoder.encodeInto without a polyfill (every engine that runs
+  # this package has it: it needs top-level await and wasm reference types, which came later).
+  wasm-bindgen --target web --encode-into always --out-dir "$PKG/web" --out-name "onboard_$mod" "$in"
+  wasm-bindgen --target nodejs --encode-into always --out-dir "$PKG/node" --out-name "onboard_$mod" "$in"
   for dir in web node; do
+    # Every string into wasm (the JSON text of validate*Json, the JSON.stringify text of a
+    # JS object) goes through the glue's passStringToWasm0. wasm-bindgen's copies ASCII one
+    # charCodeAt at a time in JS, which took 1.6 us of the seed user's 583 bytes and 14 us of
+    # the 20-speaker sponsor's 5 KB (bench/results.md, issue 16); TextEncoder.encodeInto
+    # copies the same bytes in 0.1-0.3 us. Same bytes either way (UTF-8, a lone surrogate
+    # as U+FFFD), so the function is replaced by one that calls encodeInto at once: into the
+    # string's length in bytes (all of ASCII text fits), then, for what did not fit, into
+    # three bytes per UTF-16 unit, as wasm-bindgen's own non-ASCII path does.
+    PASS_STRING='function passStringToWasm0(arg, malloc, realloc) {
+    let len = arg.length;
+    let ptr = malloc(len, 1) >>> 0;
+    let ret = cachedTextEncoder.encodeInto(arg, getUint8ArrayMemory0().subarray(ptr, ptr + len));
+    let offset = ret.written;
+    if (ret.read !== len) {
+        arg = arg.slice(ret.read);
+        ptr = realloc(ptr, len, len = offset + arg.length * 3, 1) >>> 0;
+        ret = cachedTextEncoder.encodeInto(arg, getUint8ArrayMemory0().subarray(ptr + offset, ptr + len));
+        offset += ret.written;
+        ptr = realloc(ptr, len, offset, 1) >>> 0;
+    }
+    WASM_VECTOR_LEN = offset;
+    return ptr;
+}
+' perl -0777 -i -pe '$n += s{^function passStringToWasm0\(arg, malloc, realloc\) \{\n.*?^    WASM_VECTOR_LEN = offset;\n    return ptr;\n\}\n}{$ENV{PASS_STRING}}ms;
+      END { exit($n == 1 ? 0 : 1) }' "$PKG/$dir/onboard_$mod.js" ||
+      { echo "$dir/onboard_$mod.js: passStringToWasm0 is not the one build.sh replaces (wasm-bindgen changed?)" >&2; exit 1; }
+    # (It always has a realloc: wasm-bindgen passes one wherever the module exports it.)
+    if grep -qE 'passStringToWasm0\([^,()]*, [^,()]*\)' "$PKG/$dir/onboard_$mod.js"; then
+      echo "$dir/onboard_$mod.js: a passStringToWasm0 call without realloc" >&2; exit 1
+    fi
     # shellcheck disable=SC2086 # WASM_OPT_FLAGS is a list of flags
     "$WASM_OPT" ${WASM_OPT_FLAGS:--Oz --converge} --strip-producers --strip-target-features "$PKG/$dir/onboard_${mod}_bg.wasm" -o "$PKG/$dir/onboard_${mod}_bg.wasm"
   done

@@ -9,9 +9,17 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 /// The eight bytes at `i` (the caller checked `i + 8 <= b.len()`).
 #[inline(always)]
 pub(crate) fn word(b: &[u8], i: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&b[i..i + 8]);
-    u64::from_le_bytes(w)
+    // Byte by byte, which LLVM turns into one 8-byte load: `copy_from_slice` stayed a call
+    // in the size-first wasm build (through a stack temporary), on every word of every scan.
+    let b = &b[i..i + 8];
+    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+}
+
+/// The four bytes at `i` (the caller checked `i + 4 <= b.len()`).
+#[inline(always)]
+fn word4(b: &[u8], i: usize) -> u32 {
+    let b = &b[i..i + 4];
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
 /// Bytes equal to `c`.
@@ -51,8 +59,7 @@ pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
         return word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8);
     }
     if (4..8).contains(&n) {
-        let w4 = |s: &[u8], i: usize| u32::from_le_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]);
-        return w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4);
+        return word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4);
     }
     a == b
 }

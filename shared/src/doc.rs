@@ -52,7 +52,7 @@ impl<'a> Members<'a> {
 impl<'a> Node for Json<'a> {
     type Object = Members<'a>;
 
-    #[inline]
+    #[inline(always)]
     fn kind(&self) -> Kind<'_, Self> {
         match self {
             Json::Null => Kind::Null,
@@ -186,6 +186,9 @@ impl<'a> Parser<'a> {
         }
     }
 
+    // The parser's functions are compiled for speed in the size-first wasm package (see
+    // `onboard_speed` in lib.rs): a tenth of a validation for about 110 bytes.
+    #[cfg_attr(onboard_speed, optimize(speed))]
     fn value(&mut self, depth: usize) -> Result<Json<'a>, Fail> {
         self.skip_ws();
         let Some(b) = self.peek() else {
@@ -363,6 +366,7 @@ impl<'a> Parser<'a> {
     // Inlined natively, where a call per string was a tenth of the parse; in the size-first
     // wasm build a second copy of the loop costs more bytes than it saves time.
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(onboard_speed, optimize(speed))]
     fn string(&mut self) -> Result<Cow<'a, str>, Fail> {
         self.pos += 1;
         let start = self.pos;
@@ -506,6 +510,7 @@ impl<'a> Parser<'a> {
         Ok(n)
     }
 
+    #[cfg_attr(onboard_speed, optimize(speed))]
     fn array(&mut self, depth: usize) -> Result<Json<'a>, Fail> {
         self.pos += 1;
         let mut items = Vec::with_capacity(4);
@@ -535,6 +540,7 @@ impl<'a> Parser<'a> {
         }
     }
 
+    #[cfg_attr(onboard_speed, optimize(speed))]
     fn object(&mut self, depth: usize) -> Result<Json<'a>, Fail> {
         self.pos += 1;
         // Payload objects have about 2 to 17 members: start big enough for most.

@@ -30,6 +30,11 @@
 //! assert_eq!(slugify("Super Sponsor"), "super-sponsor");
 //! assert_eq!(PasswordPolicy::default().generate().len(), 20);
 //! ```
+// `onboard_speed` is set by wasm/build.sh for the package, built size-first (opt-level "z"),
+// where the parser's functions are compiled for speed instead: about 10 % of a validation
+// for about 110 bytes gzipped (bench/results.md, issue 16). That build's compiler accepts
+// nightly attributes (RUSTC_BOOTSTRAP, as for build-std); native builds never set it.
+#![cfg_attr(onboard_speed, feature(optimize_attribute))]
 
 mod batch;
 mod bytes;

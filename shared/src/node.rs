@@ -64,7 +64,7 @@ impl Object for Map<String, Value> {
 }
 
 /// A member of `obj` that is present and not null (null means "not given").
-#[inline]
+#[inline(always)]
 pub(crate) fn given<'v, O: Object>(obj: &'v O, key: &str) -> Option<&'v O::Node> {
     obj.get(key).filter(|v| !matches!(v.kind(), Kind::Null))
 }
