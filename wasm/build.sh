@@ -98,6 +98,11 @@ for mod in wasm sheet; do
   done
   mv "$PKG/node/onboard_$mod.js" "$PKG/node/onboard_$mod.cjs"
 done
+# validateField's JavaScript side (wasm/npm/field.js, without its comments) joins the main
+# module's glue, whose __validateField it calls; the Node copy as CommonJS, as below.
+field_js="$(perl -ne 'print unless m{^\s*//}' wasm/npm/field.js)"
+echo "$field_js" >> "$PKG/web/onboard_wasm.js"
+echo "$field_js" | sed -E 's/^export function ([A-Za-z_$][A-Za-z0-9_$]*)/exports.\1 = function \1/' >> "$PKG/node/onboard_wasm.cjs"
 # The JS helper of wasm/src/lib.rs (inline_js) is copied verbatim, ES-module syntax, into
 # */snippets/; the nodejs glue require()s it, and this package is "type": "module", so the
 # Node copy becomes CommonJS (.cjs, `export function f` -> `exports.f = function f`).

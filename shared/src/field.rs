@@ -78,9 +78,39 @@ pub fn validate_field_json(
     value: Option<&str>,
     context: Option<&str>,
 ) -> Vec<FieldError> {
-    let value = match value.map(parse).transpose() {
-        Ok(v) => v,
-        Err(errors) => return errors,
+    validate_field(kind, path, value.map(FormValue::Json), context)
+}
+
+/// A field's value as a form holds it: a string as is, or the JSON text of any value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormValue<'a> {
+    /// A string, as typed (no JSON quoting): a keystroke's usual value.
+    Text(&'a str),
+    /// Any value as JSON text (`"jane@"`, `true`, `3`, `null`, `["a"]`).
+    Json(&'a str),
+}
+
+/// [`validate_field_json`] with the value as a form holds it (the npm package's
+/// `validateField`): a string is neither quoted nor parsed.
+///
+/// ```
+/// use onboard_shared::{validate_field, Code, FormValue, PayloadKind};
+/// let errors = validate_field(PayloadKind::User, "email", Some(FormValue::Text("jane@")), None);
+/// assert_eq!((errors[0].field.as_str(), errors[0].code), ("email", Code::EmailInvalid));
+/// ```
+pub fn validate_field(
+    kind: PayloadKind,
+    path: &str,
+    value: Option<FormValue<'_>>,
+    context: Option<&str>,
+) -> Vec<FieldError> {
+    let value = match value {
+        None => None,
+        Some(FormValue::Text(s)) => Some(Json::Str(Cow::Borrowed(s))),
+        Some(FormValue::Json(text)) => match parse(text) {
+            Ok(v) => Some(v),
+            Err(errors) => return errors,
+        },
     };
     let payload = if path.is_empty() {
         // The whole payload: the value is it.

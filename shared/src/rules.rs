@@ -540,17 +540,18 @@ impl<'p> At<'p> {
 /// A checker may be focused on one path (`validate_field`): it then keeps only the errors at
 /// or under that path, and drops the others before building their path or message.
 #[derive(Default)]
-pub(crate) struct Checker {
+pub(crate) struct Checker<'f> {
     pub errors: Vec<FieldError>,
-    focus: Option<String>,
+    /// Borrowed: a keystroke's check makes no copy of its path.
+    focus: Option<&'f str>,
 }
 
-impl Checker {
+impl<'f> Checker<'f> {
     /// A checker that keeps only the errors at or under `path` (`""` keeps all).
-    pub fn focused(path: &str) -> Self {
+    pub fn focused(path: &'f str) -> Self {
         Checker {
             errors: Vec::new(),
-            focus: (!path.is_empty()).then(|| path.to_owned()),
+            focus: (!path.is_empty()).then_some(path),
         }
     }
 
@@ -578,7 +579,7 @@ impl Checker {
     fn relation(&self, at: At<'_>) -> Option<bool> {
         let mut digits = [0u8; 20];
         let (pieces, n) = at.pieces(&mut digits);
-        relation(self.focus.as_deref().unwrap_or(""), &pieces[..n])
+        relation(self.focus.unwrap_or(""), &pieces[..n])
     }
 
     pub fn push(

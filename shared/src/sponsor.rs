@@ -157,10 +157,10 @@ pub(crate) fn is_field(key: &str) -> bool {
     FIELDS.contains(&key)
 }
 
-fn check_sponsor_with<N: Node>(
-    mut c: Checker,
-    payload: &N,
-) -> Result<SponsorDraft<'_>, Vec<FieldError>> {
+fn check_sponsor_with<'v, N: Node>(
+    mut c: Checker<'_>,
+    payload: &'v N,
+) -> Result<SponsorDraft<'v>, Vec<FieldError>> {
     let sponsor = c
         .object("", payload)
         .and_then(|obj| sponsor_fields(&mut c, obj));

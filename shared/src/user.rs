@@ -171,7 +171,10 @@ pub(crate) fn is_field(key: &str) -> bool {
     FIELDS.contains(&key)
 }
 
-fn check_user_with<N: Node>(mut c: Checker, payload: &N) -> Result<UserDraft<'_>, Vec<FieldError>> {
+fn check_user_with<'v, N: Node>(
+    mut c: Checker<'_>,
+    payload: &'v N,
+) -> Result<UserDraft<'v>, Vec<FieldError>> {
     let user = c
         .object("", payload)
         .and_then(|obj| user_fields(&mut c, obj));

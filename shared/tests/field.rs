@@ -6,8 +6,8 @@
 //! the whole payload as the context.
 
 use onboard_shared::{
-    Code, FieldError, PayloadKind, field_context, validate_field_json, validate_sponsor_json,
-    validate_user_json,
+    Code, FieldError, FormValue, PayloadKind, field_context, validate_field, validate_field_json,
+    validate_sponsor_json, validate_user_json,
 };
 use onboard_shared::{SPONSOR_FIELDS, USER_FIELDS};
 use serde_json::Value;
@@ -76,6 +76,14 @@ fn parents(field: &str, out: &mut BTreeSet<String>) {
     }
 }
 
+/// A value as a form holds it: a string as is, any other value as its JSON text.
+fn form<'a>(v: Option<&'a Value>, json: Option<&'a str>) -> Option<FormValue<'a>> {
+    match v {
+        Some(Value::String(s)) => Some(FormValue::Text(s)),
+        _ => json.map(FormValue::Json),
+    }
+}
+
 #[test]
 fn every_field_answer_equals_the_whole_answer_on_its_path() {
     let cases: Vec<Value> = serde_json::from_str(include_str!("../corpus/cases.json")).unwrap();
@@ -110,12 +118,12 @@ fn every_field_answer_equals_the_whole_answer_on_its_path() {
             }
         }
         for path in &paths {
-            let value = if path.is_empty() {
+            let node = if path.is_empty() {
                 Some(payload)
             } else {
                 at(payload, path, known)
             };
-            let value = value.map(|v| serde_json::to_string(v).unwrap());
+            let value = node.map(|v| serde_json::to_string(v).unwrap());
             let want: Vec<FieldError> = whole
                 .iter()
                 .filter(|e| under(&e.field, path))
@@ -143,6 +151,13 @@ fn every_field_answer_equals_the_whole_answer_on_its_path() {
             assert!(
                 same(&got),
                 "{name}: path {path:?}, whole payload as context: {got:?}"
+            );
+            // As a form holds it (`validate_field`, the package's keystroke path): a string
+            // as is, any other value as JSON text.
+            let got = validate_field(kind, path, form(node, value.as_deref()), needed.as_deref());
+            assert!(
+                same(&got),
+                "{name}: path {path:?}, as a form holds it: {got:?} vs {want:?}"
             );
             checked += 1;
         }

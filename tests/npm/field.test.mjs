@@ -78,7 +78,11 @@ test("validateField on a form's keystrokes", () => {
   const sponsor = { speakers: [{ email: "a@x.com" }, { email: "A@X.com" }] };
   assert.deepEqual(rules.validateField("sponsor", "speakers[0].email", "a@x.com", sponsor), []);
   assert.deepEqual(rules.validateField("sponsor", "speakers[1].email", "A@X.com", sponsor).map((e) => e.code), ["duplicate_email"]);
-  // What JSON cannot hold is refused, as for the whole payload.
+  // What JSON cannot hold is refused, as for the whole payload: a number like NaN, a string
+  // with a lone surrogate (a string crosses as it is, unless it holds one).
   assert.deepEqual(rules.validateField("sponsor", "level", NaN).map((e) => e.code), ["invalid_json"]);
+  assert.deepEqual(rules.validateField("user", "firstName", "Ja\ud800ne").map((e) => e.code), ["invalid_json"]);
+  assert.deepEqual(rules.validateField("user", "firstName", "Ja\ud83d\ude00ne \ufffd"), []);
+  assert.deepEqual(rules.validateField("user", "lastName", "Do\u0000e").map((e) => e.code), ["invalid_characters"]);
   assert.throws(() => rules.validateField("guest", "email", "x"), /kind/);
 });

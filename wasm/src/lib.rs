@@ -453,30 +453,33 @@ export function validateField(kind: "user" | "sponsor", path: string, value: unk
 export function generatePassword(policy?: PasswordPolicy | null): string;
 "##;
 
-/// The errors of one field, the same as the whole payload's errors at or under its path:
-/// `validateField("user", "email", "jane@")`. `path` is an error path (`socials.twitter`,
-/// `speakers[1].email`); `value` the field's value (`undefined`: not given); `context` the
-/// form's payload, read only where a rule looks beyond the field (a user's `type` for
-/// `options.highlight`, the earlier speakers for a speaker's e-mail). Throws on an unknown
-/// `kind`.
-// Declared in VALIDATE_FIELD_TYPES: wasm-bindgen cannot mark `context` optional.
+// `validateField` itself is JavaScript (wasm/npm/field.js, which wasm/build.sh appends to the
+// glue): it checks `kind` and passes a string value also as `text`, so it crosses as it is (no
+// JSON.stringify, no parse in wasm), and answers `[]` for `undefined`, so no errors need no
+// array made by a call out of wasm. Both are a keystroke's usual case.
+
+/// `validateField` (see VALIDATE_FIELD_TYPES) for a user or a `sponsor`, with `text` the
+/// value when it is a string that crosses as it is. No errors are `undefined`.
 #[cfg(not(feature = "sheet"))]
-#[wasm_bindgen(js_name = validateField, skip_typescript)]
+#[wasm_bindgen(js_name = __validateField, skip_typescript)]
 pub fn validate_field(
-    kind: &str,
+    sponsor: bool,
     path: &str,
+    text: Option<String>,
     value: JsValue,
     context: JsValue,
-) -> Result<JsValue, JsError> {
-    let kind = rules::PayloadKind::from_name(kind)
-        .ok_or_else(|| JsError::new("kind must be \"user\" or \"sponsor\""))?;
-    let value = if value.is_undefined() {
-        None
-    } else {
-        match from_js(&value) {
-            Ok(text) => Some(text),
-            Err(e) => return Ok(errors_to_js(&[e])),
-        }
+) -> JsValue {
+    let kind = match sponsor {
+        true => rules::PayloadKind::Sponsor,
+        false => rules::PayloadKind::User,
+    };
+    let value = match text {
+        Some(_) => None,
+        None if value.is_undefined() => None,
+        None => match from_js(&value) {
+            Ok(json) => Some(json),
+            Err(e) => return errors_to_js(&[e]),
+        },
     };
     let member = match rules::field_context(kind, path) {
         Some(key) if !context.is_undefined() => pick_member(&context, key),
@@ -486,16 +489,19 @@ pub fn validate_field(
         None
     } else {
         match from_js(&member) {
-            Ok(text) => Some(text),
-            Err(e) => return Ok(errors_to_js(&[e])),
+            Ok(json) => Some(json),
+            Err(e) => return errors_to_js(&[e]),
         }
     };
-    Ok(errors_to_js(&rules::validate_field_json(
-        kind,
-        path,
-        value.as_deref(),
-        context.as_deref(),
-    )))
+    let value = match &text {
+        Some(t) => Some(rules::FormValue::Text(t)),
+        None => value.as_deref().map(rules::FormValue::Json),
+    };
+    let errors = rules::validate_field(kind, path, value, context.as_deref());
+    match errors.is_empty() {
+        true => JsValue::UNDEFINED,
+        false => errors_to_js(&errors),
+    }
 }
 
 // ---- Edits (issue 12): merge patches, one speaker, spreadsheet cells. ----

@@ -1,0 +1,9 @@
+// validateField: the one export with a JavaScript side. wasm/build.sh appends this to the glue,
+// beside `__validateField` (wasm/src/lib.rs). A string value also crosses as it is, unless it
+// holds a lone surrogate (the text encoder would replace it, where its JSON escape is refused
+// as the whole payload's check refuses it); `undefined` back means no errors.
+export function validateField(kind, path, value, context) {
+  if (kind !== "user" && kind !== "sponsor") throw new Error('kind must be "user" or "sponsor"');
+  const text = typeof value === "string" && !/\p{Cs}/u.test(value) ? value : undefined;
+  return __validateField(kind === "sponsor", path, text, value, context) ?? [];
+}
