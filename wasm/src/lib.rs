@@ -168,16 +168,22 @@ function unrepresentable(v, depth) {
     case "object": {
       if (v === null || typeof v.toJSON === "function") return 0;
       if (depth >= 127) return 3;
+      // Strings and booleans (most values) are skipped without a call; Object.values
+      // reads what Object.keys and v[k] did, in half the time (bench/results.md).
       let found = 0;
       if (Array.isArray(v)) {
         for (let i = 0; i < v.length; i++) {
-          const w = unrepresentable(v[i], depth + 1);
+          const x = v[i];
+          if (typeof x === "string") continue;
+          const w = unrepresentable(x, depth + 1);
           if (w !== 0 && w !== 4) return w;
           found |= w;
         }
       } else {
-        for (const k of Object.keys(v)) {
-          const w = unrepresentable(v[k], depth + 1);
+        for (const x of Object.values(v)) {
+          const t = typeof x;
+          if (t === "string" || t === "boolean") continue;
+          const w = unrepresentable(x, depth + 1);
           if (w !== 0 && w !== 4) return w;
           found |= w;
         }
