@@ -69,16 +69,25 @@ for (const input of INPUTS) {
   parts.push({ input: input.id, label: input.label, total, toJson, inWasm, errorsBack: errors.length ? errorsBack : null });
 }
 
+// validateField, and with FIELD_VS=<a wasm/pkg directory> (say, a build of an earlier
+// commit) the same calls on that package too, interleaved with these.
+const vs = process.env.FIELD_VS ? require(join(process.env.FIELD_VS, "node", "index.cjs")) : null;
 const sponsor20 = INPUTS[2].object;
+const form = INPUTS[0].object;
 const fieldCalls = [
-  ['validateField("user", "email", "jane@domain.com")', () => onboard.validateField("user", "email", "jane@domain.com").length],
-  ['validateField("user", "email", "jane@") (1 error back)', () => onboard.validateField("user", "email", "jane@").length],
-  ['validateField("user", "options.highlight", true, {type: "Speaker"})', () => onboard.validateField("user", "options.highlight", true, { type: "Speaker" }).length],
-  ['validateField("sponsor", "speakers[19].email", …, 20-speaker sponsor)', () =>
-    onboard.validateField("sponsor", "speakers[19].email", sponsor20.speakers[19].email, sponsor20).length],
-  ["validateUser(seed user) (the whole payload, for comparison)", () => onboard.validateUser(INPUTS[0].object).length],
+  ['validateField("user", "email", "jane@domain.com")', (w) => w.validateField("user", "email", "jane@domain.com").length],
+  ['validateField("user", "email", "jane@") (1 error back)', (w) => w.validateField("user", "email", "jane@").length],
+  ['validateField("user", "options.highlight", true, {type: "Speaker"})', (w) => w.validateField("user", "options.highlight", true, { type: "Speaker" }).length],
+  ['validateField("sponsor", "speakers[19].email", …, 20-speaker sponsor)', (w) =>
+    w.validateField("sponsor", "speakers[19].email", sponsor20.speakers[19].email, sponsor20).length],
+  ['validateField("user", "firstName", form.firstName, form) (as the page calls it: the form as context)', (w) =>
+    w.validateField("user", "firstName", form.firstName, form).length],
+  ["validateUser(seed user) (the whole payload, for comparison)", (w) => w.validateUser(INPUTS[0].object).length],
+  // The boundary floor: a call into wasm with a short string and a short string back, no work.
+  ['csvCellValue("x") (boundary floor: a string in, a string out)', (w) => w.csvCellValue("x").length],
 ];
-const field = fastest(fieldCalls.map(([, fn]) => fn)).map((us, i) => ({ call: fieldCalls[i][0], us }));
+const fieldTimes = fastest(fieldCalls.flatMap(([, fn]) => (vs ? [() => fn(onboard), () => fn(vs)] : [() => fn(onboard)])));
+const field = fieldCalls.map(([call], i) => (vs ? { call, us: fieldTimes[2 * i], vs: fieldTimes[2 * i + 1] } : { call, us: fieldTimes[i] }));
 
 writeFileSync(new URL("./minresults.json", import.meta.url), JSON.stringify({ batch: BATCH, rounds: ROUNDS, sink, rows, parts, field }, null, 2));
 const IMPLS = IMPLEMENTATIONS.map((i) => i.name);
@@ -98,6 +107,11 @@ for (const p of parts) {
   const back = p.errorsBack === null ? "no errors" : `${p.errorsBack.toFixed(2)} µs`;
   console.log(`| ${p.label} | ${p.total.toFixed(2)} µs | ${p.toJson.toFixed(2)} µs | ${p.inWasm.toFixed(2)} µs | ${Math.round((100 * p.toJson) / p.total)} % | ${back} |`);
 }
-console.log("\n| call | µs |\n|---|--:|");
-for (const f of field) console.log(`| \`${f.call}\` | ${f.us.toFixed(3)} |`);
+if (vs) {
+  console.log(`\n| call | µs | µs (FIELD_VS) |\n|---|--:|--:|`);
+  for (const f of field) console.log(`| \`${f.call}\` | ${f.us.toFixed(3)} | ${f.vs.toFixed(3)} |`);
+} else {
+  console.log("\n| call | µs |\n|---|--:|");
+  for (const f of field) console.log(`| \`${f.call}\` | ${f.us.toFixed(3)} |`);
+}
 if (sink < 0) console.log(sink);
