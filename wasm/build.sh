@@ -18,7 +18,7 @@ PROFILE=wasm-release
 build_wasm() { # $1: extra cargo arguments
 if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   # A normal rustup machine: the plain target.
-  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Cllvm-args=-inline-threshold=${WASM_INLINE:-40} ${WASM_RUSTFLAGS:-}" \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Cllvm-args=-inline-threshold=${WASM_INLINE:-80} ${WASM_RUSTFLAGS:-}" \
     cargo build -q --profile "$PROFILE" --target wasm32-unknown-unknown -p onboard-wasm
   OUT="$ROOT/target/wasm32-unknown-unknown/$PROFILE"
 else
@@ -31,7 +31,8 @@ else
   # -inline-threshold=50: opt-level "z" inlines almost nothing (threshold 5), leaving every
   # slice iterator step and Cow deref a call; 50 (opt-level "s"'s) made validation about 1.5x
   # faster for under 1 KB gzipped. 40 since issue 16: 0.6 KB smaller than 50, which kept the
-  # package under 50 KB once the edit checks were added (bench/results.md).
+  # package under 50 KB once the edit checks were added; 80 since talc replaced dlmalloc
+  # (wasm/src/lib.rs), which freed 1.6 KB: 5-13 % faster for 0.85 KB (bench/results.md).
   # -Z build-std-features=optimize_for_size: std and core pick their smaller algorithms
   # (sorts, number formatting); 0.75 KB gzipped smaller, no measurable change in speed
   # (bench/results.md, issue 16).
@@ -41,7 +42,7 @@ else
   # for experiments; so is WASM_OPT_FLAGS (--converge repeats -Oz until it gains nothing).
   RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER="wasm-ld-$llvm" \
-    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Cllvm-args=-inline-threshold=${WASM_INLINE:-40} --cfg onboard_speed ${WASM_RUSTFLAGS:-}" \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Cllvm-args=-inline-threshold=${WASM_INLINE:-80} --cfg onboard_speed ${WASM_RUSTFLAGS:-}" \
     CARGO_TARGET_DIR="$ROOT/target/wasm-build" \
     /usr/bin/cargo build -q --profile "$PROFILE" --target wasm32-unknown-unknown \
     -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size -p onboard-wasm $1
