@@ -149,10 +149,16 @@ export function errorList(text) {
 }
 // validateField: from the form's payload, only the member the field's rules read
 // (`field_context`), so a keystroke does not serialize the whole form.
-export function pickMember(context, key) {
-  if (context === null || typeof context !== "object" || Array.isArray(context)) return undefined;
-  if (!Object.prototype.hasOwnProperty.call(context, key)) return undefined;
-  return { [key]: context[key] };
+// For an item of a list (`earlier_items`: index `item`, reading `of` of the earlier items),
+// only that member of the items before it, the item whole, and null after it.
+export function pickMember(context, key, item, of) {
+  const own = (o, k) => o !== null && typeof o === "object" && !Array.isArray(o) && Object.prototype.hasOwnProperty.call(o, k);
+  if (!own(context, key)) return undefined;
+  let v = context[key];
+  if (item >= 0 && Array.isArray(v)) {
+    v = v.map((s, j) => (j > item ? null : j === item || s === null || typeof s !== "object" || Array.isArray(s) ? s : own(s, of) ? { [of]: s[of] } : {}));
+  }
+  return { [key]: v };
 }
 // 0: plain JSON data; 1: a function or symbol; 2: NaN or an infinity; 3: nested deeper than
 // the parser's 127 levels (or cyclic); 4: a BigInt (converted to a number, nothing worse).
@@ -199,7 +205,7 @@ extern "C" {
     #[wasm_bindgen(js_name = payloadJson)]
     fn payload_json(value: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = pickMember)]
-    fn pick_member(context: &JsValue, key: &str) -> JsValue;
+    fn pick_member(context: &JsValue, key: &str, item: f64, of: &str) -> JsValue;
     #[wasm_bindgen(js_name = errorList)]
     fn error_list(text: &str) -> JsValue;
 }
@@ -488,7 +494,11 @@ pub fn validate_field(
         },
     };
     let member = match rules::field_context(kind, path) {
-        Some(key) if !context.is_undefined() => pick_member(&context, key),
+        Some(key) if !context.is_undefined() => {
+            let (item, of) =
+                rules::earlier_items(kind, path).map_or((-1.0, ""), |(i, of)| (i as f64, of));
+            pick_member(&context, key, item, of)
+        }
         _ => JsValue::UNDEFINED,
     };
     let context = if member.is_undefined() {
