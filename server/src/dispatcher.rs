@@ -3,8 +3,16 @@
 //! Each endpoint's deliveries are sent by whichever instance holds the endpoint's lease in
 //! MongoDB (`store::webhooks::take_lease`), one at a time, oldest due first: with several
 //! instances each attempt is made once, and a crashed instance's lease runs out (twice the
-//! timeout plus 10 s) and another instance takes over. Every endpoint has its own task, so
-//! a slow endpoint only delays itself; the API never waits for a delivery.
+//! timeout plus 10 s) and another instance takes over. Every endpoint has its own task (a
+//! [`Sender`]), so a slow endpoint only delays itself; the API never waits for a delivery.
+//!
+//! What a delivery costs the database is kept small, since it shares the machine with the
+//! API (bench/results.md, "Webhooks"): a sender keeps its lease while events keep coming
+//! (renewed once a second, and for [`LINGER`] after the last one), reads due deliveries in
+//! batches and writes the delivered ones' outcomes per batch; the dispatcher itself only
+//! looks at the endpoints once a second, or when an endpoint has no sender here yet.
+//! A crash between an attempt and its written outcome sends that delivery again, with the
+//! same `webhook-id`, which is what Standard Webhooks receivers deduplicate on.
 //!
 //! An attempt resolves the host again, refuses non-public addresses (unless
 //! `ONBOARD_WEBHOOK_ALLOW_PRIVATE`) and connects only to the addresses it checked: the
@@ -30,13 +38,30 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 type Client = HyperClient<HttpsConnector<HttpConnector<Guarded>>, Full<Bytes>>;
 
-/// How often the dispatcher looks for due deliveries when nothing woke it.
+/// How often the dispatcher looks at every endpoint (for one that no sender here holds:
+/// created on another instance, a retry due, another instance's lease run out), and how
+/// often an idle sender looks for due deliveries.
 const TICK: Duration = Duration::from_secs(1);
+
+/// How often a sender renews its lease and reads its endpoint again (a secret rotated,
+/// the endpoint disabled or deleted on another instance; on this one a change is seen
+/// before the next attempt).
+const RENEW: Duration = Duration::from_secs(1);
+
+/// How long a sender with nothing due keeps its lease, waiting for the next event.
+const LINGER: Duration = Duration::from_secs(5);
+
+/// Deliveries a sender reads at once; their outcomes are written together after them.
+const BATCH: i64 = 50;
+
+/// After a wake-up call, the wait before reading: the change that rang is committing, and
+/// events recorded meanwhile are read in the same batch.
+const SETTLE: Duration = Duration::from_millis(20);
 
 /// The resolver of every delivery: the host's addresses, only the public ones (all of them
 /// when private destinations are allowed); none left is an error.
@@ -105,30 +130,58 @@ pub(crate) fn spawn(state: Arc<AppState>) -> JoinHandle<()> {
     tokio::spawn(run(state))
 }
 
+/// The endpoints that have a sender on this instance.
+type Busy = Arc<Mutex<HashSet<ObjectId>>>;
+
 async fn run(state: Arc<AppState>) {
     let owner = format!("{:032x}", rand::random::<u128>());
     let http = client(state.webhooks.allow_private, state.webhooks.timeout);
-    let busy: Arc<Mutex<HashSet<ObjectId>>> = Arc::default();
+    let busy: Busy = Arc::default();
+    let mut wake = state.webhooks.wake_up_calls();
+    // The enabled endpoints at the last look, and when that was.
+    let mut known: Vec<ObjectId> = Vec::new();
+    let mut looked: Option<(Instant, u64)> = None;
     loop {
         tokio::select! {
-            _ = state.webhooks.wake.notified() => {
-                // The change that rang is committing: give it a moment.
-                tokio::time::sleep(Duration::from_millis(20)).await;
+            r = wake.changed() => {
+                if r.is_err() {
+                    return;
+                }
+                tokio::time::sleep(SETTLE).await;
             }
             _ = tokio::time::sleep(TICK) => {}
         }
-        if let Err(e) = tick(&state, &owner, &http, &busy).await {
-            tracing::debug!(error = %e, "webhook dispatcher could not look for work");
+        // A wake-up call needs no look when every endpoint already has its sender here (it
+        // hears the call too); a second passed or an endpoint changed here does.
+        let fresh = looked.is_some_and(|(at, generation)| {
+            at.elapsed() < TICK && generation == state.webhooks.generation()
+        });
+        if fresh
+            && busy
+                .lock()
+                .is_ok_and(|b| known.iter().all(|id| b.contains(id)))
+        {
+            continue;
+        }
+        let generation = state.webhooks.generation();
+        match look(&state, &owner, &http, &busy).await {
+            Ok(endpoints) => {
+                known = endpoints;
+                looked = Some((Instant::now(), generation));
+            }
+            Err(e) => tracing::debug!(error = %e, "webhook dispatcher could not look for work"),
         }
     }
 }
 
-async fn tick(
+/// Starts a sender for each enabled endpoint that has a delivery due, no sender here, and
+/// no other instance holding its lease; answers the enabled endpoints.
+async fn look(
     state: &Arc<AppState>,
     owner: &str,
     http: &Client,
-    busy: &Arc<Mutex<HashSet<ObjectId>>>,
-) -> Result<(), StoreError> {
+    busy: &Busy,
+) -> Result<Vec<ObjectId>, StoreError> {
     let endpoints = store::webhooks::enabled_endpoints(&state.store).await?;
     let ids: Vec<ObjectId> = endpoints.iter().map(|e| e.id).collect();
     let age = match store::webhooks::oldest_pending(&state.store, &ids).await? {
@@ -146,29 +199,30 @@ async fn tick(
         if taken || !store::webhooks::has_due(&state.store, endpoint.id).await? {
             continue;
         }
+        let generation = state.webhooks.generation();
         let until = lease_end(state);
-        if store::webhooks::take_lease(&state.store, endpoint.id, owner, until)
-            .await?
-            .is_none()
-        {
+        let Some(ep) = store::webhooks::take_lease(&state.store, endpoint.id, owner, until).await?
+        else {
             continue;
-        }
+        };
         if let Ok(mut b) = busy.lock() {
             b.insert(endpoint.id);
         }
         let (state, owner, http, busy) =
             (state.clone(), owner.to_string(), http.clone(), busy.clone());
         tokio::spawn(async move {
-            if let Err(e) = drain(&state, endpoint.id, &owner, &http).await {
-                tracing::warn!(webhook_id = %endpoint.id, error = %e, "webhook deliveries paused");
+            let id = ep.id;
+            let mut sender = Sender::new(ep, generation);
+            if let Err(e) = sender.drain(&state, &owner, &http).await {
+                tracing::warn!(webhook_id = %id, error = %e, "webhook deliveries paused");
             }
-            let _ = store::webhooks::release_lease(&state.store, endpoint.id, &owner).await;
+            let _ = store::webhooks::release_lease(&state.store, id, &owner).await;
             if let Ok(mut b) = busy.lock() {
-                b.remove(&endpoint.id);
+                b.remove(&id);
             }
         });
     }
-    Ok(())
+    Ok(ids)
 }
 
 fn lease_end(state: &AppState) -> DateTime {
@@ -176,28 +230,110 @@ fn lease_end(state: &AppState) -> DateTime {
     DateTime::from_millis(DateTime::now().timestamp_millis() + lease.as_millis() as i64)
 }
 
-/// Sends the endpoint's due deliveries, oldest first, while this instance holds its lease.
-async fn drain(
-    state: &AppState,
-    endpoint: ObjectId,
-    owner: &str,
-    http: &Client,
-) -> Result<(), StoreError> {
-    loop {
-        // Renewed before each attempt; the endpoint as it is now (its secret rotated, it
-        // disabled or deleted meanwhile).
-        let Some(ep) =
-            store::webhooks::take_lease(&state.store, endpoint, owner, lease_end(state)).await?
-        else {
-            return Ok(());
-        };
-        let Some(delivery) = store::webhooks::next_due(&state.store, endpoint).await? else {
-            return Ok(());
-        };
-        let outcome = attempt(state, http, &ep, &delivery).await;
-        if !settle(state, &ep, &delivery, outcome).await? {
+/// One endpoint's sender: while this instance holds the endpoint's lease it sends the due
+/// deliveries, oldest first, and waits a little for more before giving the lease back.
+/// The lease (which is also a fresh read of the endpoint) is renewed every [`RENEW`] and
+/// whenever an endpoint changed on this instance; delivered outcomes are written per
+/// batch, so a crash may send a delivered event again, with its same `webhook-id`.
+struct Sender {
+    ep: EndpointDoc,
+    renewed: Instant,
+    /// `Settings::generation` when `ep` was read.
+    generation: u64,
+    /// Delivered, not yet written: `(delivery, status)`.
+    delivered: Vec<(ObjectId, u16)>,
+}
+
+impl Sender {
+    fn new(ep: EndpointDoc, generation: u64) -> Self {
+        Self {
+            ep,
+            renewed: Instant::now(),
+            generation,
+            delivered: Vec::new(),
+        }
+    }
+
+    async fn drain(
+        &mut self,
+        state: &AppState,
+        owner: &str,
+        http: &Client,
+    ) -> Result<(), StoreError> {
+        let mut wake = state.webhooks.wake_up_calls();
+        let mut idle = Instant::now();
+        loop {
+            if !self.renew(state, owner).await? {
+                return Ok(());
+            }
+            // Calls rung from here on are heard below, whatever the read finds.
+            wake.borrow_and_update();
+            let batch = store::webhooks::due(&state.store, self.ep.id, BATCH).await?;
+            if batch.is_empty() {
+                if idle.elapsed() >= LINGER {
+                    return Ok(());
+                }
+                tokio::select! {
+                    r = wake.changed() => {
+                        if r.is_err() {
+                            return Ok(());
+                        }
+                        tokio::time::sleep(SETTLE).await;
+                    }
+                    _ = tokio::time::sleep(TICK) => {}
+                }
+                continue;
+            }
+            for delivery in &batch {
+                if !self.renew(state, owner).await? {
+                    return self.flush(state).await;
+                }
+                match attempt(state, http, &self.ep, delivery).await {
+                    Outcome::Delivered(status) => self.delivered.push((delivery.id, status)),
+                    outcome => {
+                        self.flush(state).await?;
+                        if !settle(state, &self.ep, delivery, outcome).await? {
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+            self.flush(state).await?;
+            idle = Instant::now();
+        }
+    }
+
+    /// Renews the lease and reads the endpoint again when [`RENEW`] passed or an endpoint
+    /// changed here; false when the lease is lost or the endpoint disabled or deleted.
+    async fn renew(&mut self, state: &AppState, owner: &str) -> Result<bool, StoreError> {
+        let generation = state.webhooks.generation();
+        if self.renewed.elapsed() < RENEW && generation == self.generation {
+            return Ok(true);
+        }
+        self.flush(state).await?;
+        let until = lease_end(state);
+        match store::webhooks::take_lease(&state.store, self.ep.id, owner, until).await? {
+            Some(ep) => {
+                self.ep = ep;
+                self.renewed = Instant::now();
+                self.generation = generation;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Writes the delivered outcomes not written yet.
+    async fn flush(&mut self, state: &AppState) -> Result<(), StoreError> {
+        if self.delivered.is_empty() {
             return Ok(());
         }
+        store::webhooks::record_delivered(&state.store, &self.delivered, DateTime::now()).await?;
+        for (id, _) in self.delivered.drain(..) {
+            crate::metrics::get().webhook_attempt("delivered");
+            tracing::debug!(webhook_id = %self.ep.id, delivery = %id, "webhook delivered");
+        }
+        Ok(())
     }
 }
 
@@ -284,18 +420,8 @@ async fn settle(
     let now = DateTime::now();
     let id = d.id;
     match outcome {
-        Outcome::Delivered(status) => {
-            store::webhooks::record_attempt(
-                &state.store,
-                id,
-                doc! { "state": "delivered", "lastStatus": i32::from(status), "lastAttemptAt": now, "failures": 0 },
-                &["lastError"],
-            )
-            .await?;
-            crate::metrics::get().webhook_attempt("delivered");
-            tracing::debug!(webhook_id = %ep.id, delivery = %id, "webhook delivered");
-            Ok(true)
-        }
+        // Written per batch by `Sender::flush`.
+        Outcome::Delivered(_) => Ok(true),
         Outcome::Gone => {
             store::webhooks::record_attempt(
                 &state.store,

@@ -216,12 +216,11 @@ pub async fn spawn(config: &Config) -> Result<App, StartError> {
         ),
         max_keys: config.max_keys,
         auth_failures: FailedAuthLimiter::new(config.auth_failures),
-        webhooks: domain::webhooks::Settings {
-            allow_private: config.webhook_allow_private,
-            schedule: config.webhook_retry_schedule.clone(),
-            timeout: config.webhook_timeout,
-            wake: tokio::sync::Notify::new(),
-        },
+        webhooks: domain::webhooks::Settings::new(
+            config.webhook_allow_private,
+            config.webhook_retry_schedule.clone(),
+            config.webhook_timeout,
+        ),
     });
     let listener = TcpListener::bind(config.bind)
         .await

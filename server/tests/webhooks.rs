@@ -1009,3 +1009,93 @@ async fn erasing_a_user_leaves_no_copy_of_them_in_recorded_deliveries() {
     assert_eq!(speakers.len(), 1, "{body}");
     assert_eq!(speakers[0]["email"], "kept.speaker@domain.com");
 }
+
+/// A new speaker added to a sponsor deleted meanwhile (found in review: the account and its
+/// `user.created` were committed before the link, and the failed link then deleted the
+/// account with no `user.deleted`, so an endpoint kept a person who never existed). The
+/// sponsor is deleted while the new account's password is hashed, between the request's
+/// look at the sponsor and its writes: the answer is 404, and there is neither an account
+/// nor any event about it.
+#[tokio::test]
+async fn a_speaker_added_to_a_sponsor_deleted_meanwhile_leaves_no_account_and_no_event() {
+    let mut config = webhook_config();
+    // Nothing listens on port 9: deliveries stay recorded, and the endpoint stays enabled
+    // (its first retry is an hour away).
+    config.webhook_retry_schedule = vec![Duration::from_secs(3600)];
+    let app = spawn_with(config).await;
+    create_hook(&app, "http://127.0.0.1:9/hook").await;
+    let sponsor = |name: &str| json!({ "name": name, "logo": "https://domain.com/l.png", "level": 1, "speakers": [] });
+    let speaker =
+        |email: &str| json!({ "email": email, "firstName": "New", "lastName": "Speaker" });
+    // How long adding a new speaker takes here (mostly the password hash).
+    let timing = send(
+        &app,
+        reqwest::Method::POST,
+        "/v1/sponsors",
+        Some(sponsor("Timing Co")),
+    )
+    .await;
+    let path = format!("/v1/sponsors/{}/speakers", timing["id"].as_str().unwrap());
+    let started = Instant::now();
+    let r = app.post(&path, &speaker("timing.speaker@domain.com")).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let took = started.elapsed();
+
+    let db = app.mongo().await;
+    let users = db.collection::<mongodb::bson::Document>("users");
+    let deliveries = db.collection::<mongodb::bson::Document>("webhook_deliveries");
+    let mut raced = 0;
+    for round in 0..8u32 {
+        let s = send(
+            &app,
+            reqwest::Method::POST,
+            "/v1/sponsors",
+            Some(sponsor(&format!("Vanishing {round}"))),
+        )
+        .await;
+        let id = s["id"].as_str().unwrap().to_string();
+        let email = format!("vanishing.{round}@domain.com");
+        let (add_path, body) = (format!("/v1/sponsors/{id}/speakers"), speaker(&email));
+        let add = app.post(&add_path, &body);
+        let delete = async {
+            // Somewhere inside the hash: a third to two thirds of the way.
+            tokio::time::sleep(took * (round % 3 + 1) / 4).await;
+            let r = app
+                .req(reqwest::Method::DELETE, &format!("/v1/sponsors/{id}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        };
+        let (r, ()) = tokio::join!(add, delete);
+        let status = r.status();
+        let account = users
+            .find_one(mongodb::bson::doc! { "email": &email })
+            .await
+            .unwrap();
+        let events = deliveries
+            .count_documents(mongodb::bson::doc! {
+                "type": "user.created",
+                "body": { "$regex": &email },
+            })
+            .await
+            .unwrap();
+        match status {
+            StatusCode::NOT_FOUND => {
+                raced += 1;
+                assert!(account.is_none(), "round {round}: the account stayed");
+                assert_eq!(events, 0, "round {round}: a user.created about nobody");
+            }
+            // Linked before the delete: the account and its event stand.
+            StatusCode::CREATED => {
+                assert!(account.is_some(), "round {round}");
+                assert_eq!(events, 1, "round {round}");
+            }
+            other => panic!("round {round}: {other} {}", r.text().await.unwrap()),
+        }
+    }
+    assert!(
+        raced > 0,
+        "no round deleted the sponsor while its speaker was made"
+    );
+}

@@ -4,7 +4,7 @@
 //! Speaker role granted to existing attendees are written in one transaction when the
 //! server supports them, otherwise undone by compensating writes on failure.
 
-use super::users::{Account, speaker_user};
+use super::users::{self, Account, speaker_user};
 use super::webhooks::{self, Outbox, Removed};
 use super::{DomainError, IfMatch, Page, id, rfc3339};
 use crate::AppState;
@@ -14,6 +14,7 @@ use crate::store::sponsors::{SpeakerMiss, SponsorDoc};
 use crate::store::users::Missed;
 use crate::store::users::UserDoc;
 use crate::store::{self, Session, StoreError, Unique};
+use futures_util::future::BoxFuture;
 use mongodb::bson::{DateTime, oid::ObjectId};
 use onboard_shared::{
     Code, EventType, FieldError, NewSpeaker, NewSponsor, SponsorOptions, UserType,
@@ -415,24 +416,32 @@ async fn commit_with_event(
     id: ObjectId,
     mut session: Session,
 ) -> Result<(), DomainError> {
-    if let Some(outbox) = outbox {
-        let recorded = async {
-            let Some(doc) = store::sponsors::find_by_id_in(&state.store, id, session.get()).await?
-            else {
-                return Ok(());
-            };
-            let shown = with_speakers(state, vec![doc]).await?;
-            if let Some(shown) = shown.first() {
-                outbox.record(state, session.get(), shown).await?;
-            }
-            Ok::<(), DomainError>(())
-        };
-        if let Err(e) = recorded.await {
-            session.abort().await;
-            return Err(e);
-        }
+    if let Err(e) = record_event(state, outbox, id, session.get()).await {
+        session.abort().await;
+        return Err(e);
     }
     Ok(session.commit().await?)
+}
+
+/// Records `outbox`'s event about sponsor `id` as it now is in `session`.
+async fn record_event(
+    state: &AppState,
+    outbox: Option<&Outbox>,
+    id: ObjectId,
+    mut session: Option<&mut mongodb::ClientSession>,
+) -> Result<(), DomainError> {
+    let Some(outbox) = outbox else {
+        return Ok(());
+    };
+    let Some(doc) =
+        store::sponsors::find_by_id_in(&state.store, id, session.as_deref_mut()).await?
+    else {
+        return Ok(());
+    };
+    if let Some(shown) = with_speakers(state, vec![doc]).await?.first() {
+        outbox.record(state, session, shown).await?;
+    }
+    Ok(())
 }
 
 /// Records `sponsor.speaker_removed` for each of `sponsors`, as they now stand in
@@ -769,13 +778,6 @@ pub(crate) async fn add_speaker(
     speaker: &NewSpeaker,
 ) -> Result<AddedSpeaker, DomainError> {
     let id = id(id_text, "Sponsor")?;
-    let already = || {
-        DomainError::Conflict(vec![FieldError::new(
-            "email",
-            Code::AlreadySpeaker,
-            "This person is already a speaker of this sponsor.",
-        )])
-    };
     let norm = normalize_email(&speaker.email);
     for _ in 0..RESTARTS {
         // The sponsor first: an unknown sponsor must not cost an account.
@@ -786,7 +788,7 @@ pub(crate) async fn add_speaker(
             .next();
         if let Some(user) = found {
             if doc.speaker_ids.contains(&user.id) {
-                return Err(already());
+                return Err(already_speaker());
             }
             let outbox = webhooks::listening(state, EventType::SponsorSpeakerAdded).await?;
             let mut session = session_for(state, &outbox).await?;
@@ -808,7 +810,7 @@ pub(crate) async fn add_speaker(
                         Err(SpeakerMiss::NoSponsor) => {
                             return Err(DomainError::NotFound("Sponsor"));
                         }
-                        _ => return Err(already()),
+                        _ => return Err(already_speaker()),
                     }
                 }
             }
@@ -834,31 +836,22 @@ pub(crate) async fn add_speaker(
         };
         let mut account =
             Account::new(state, &speaker_user(speaker), tag_ids, Class::Single).await?;
-        match account.insert(state).await {
+        // The account, its `user.created`, the link and `sponsor.speaker_added` are one
+        // change: a sponsor gone meanwhile leaves neither an account nor an event.
+        let outbox = webhooks::listening(state, EventType::SponsorSpeakerAdded).await?;
+        let link = Link {
+            state,
+            sponsor: id,
+            outbox: outbox.as_ref(),
+        };
+        let linked = account.insert_then(state, outbox.is_some(), &link).await;
+        match linked {
             Ok(()) => {}
             // Made by someone else since the lookup: start again, and link it.
             Err(DomainError::Conflict(e)) if e.iter().any(|e| e.code == Code::EmailTaken) => {
                 continue;
             }
             Err(e) => return Err(e),
-        }
-        let outbox = webhooks::listening(state, EventType::SponsorSpeakerAdded).await?;
-        let mut session = session_for(state, &outbox).await?;
-        match store::sponsors::add_speaker(&state.store, id, account.id(), session.get()).await {
-            Ok(Ok(())) => commit_with_event(state, outbox.as_ref(), id, session).await?,
-            Err(e) => {
-                session.abort().await;
-                return Err(e.into());
-            }
-            Ok(Err(miss)) => {
-                session.abort().await;
-                // The sponsor went away meanwhile: like a sponsor create, all or nothing.
-                store::users::delete_many(&state.store, &[account.id()]).await?;
-                return Err(match miss {
-                    SpeakerMiss::NoSponsor => DomainError::NotFound("Sponsor"),
-                    SpeakerMiss::AlreadyOrNot => already(),
-                });
-            }
         }
         tracing::info!(sponsor_id = %id, user_id = %account.id(), "speaker created");
         let (uid, email, password) = account.into_parts();
@@ -872,6 +865,46 @@ pub(crate) async fn add_speaker(
         });
     }
     Err(DomainError::conflict("email", Code::EmailTaken))
+}
+
+/// The answer to linking someone who already is a speaker of the sponsor.
+fn already_speaker() -> DomainError {
+    DomainError::Conflict(vec![FieldError::new(
+        "email",
+        Code::AlreadySpeaker,
+        "This person is already a speaker of this sponsor.",
+    )])
+}
+
+/// Links a new account to a sponsor in the account's own change
+/// ([`Account::insert_then`]), with the sponsor's `sponsor.speaker_added`.
+struct Link<'a> {
+    state: &'a AppState,
+    sponsor: ObjectId,
+    outbox: Option<&'a Outbox>,
+}
+
+impl users::Then for Link<'_> {
+    fn run<'s>(
+        &'s self,
+        user: ObjectId,
+        mut session: Option<&'s mut mongodb::ClientSession>,
+    ) -> BoxFuture<'s, Result<(), DomainError>> {
+        Box::pin(async move {
+            let link = store::sponsors::add_speaker(
+                &self.state.store,
+                self.sponsor,
+                user,
+                session.as_deref_mut(),
+            )
+            .await?;
+            match link {
+                Ok(()) => record_event(self.state, self.outbox, self.sponsor, session).await,
+                Err(SpeakerMiss::NoSponsor) => Err(DomainError::NotFound("Sponsor")),
+                Err(SpeakerMiss::AlreadyOrNot) => Err(already_speaker()),
+            }
+        })
+    }
 }
 
 /// Unlinks a speaker from a sponsor (the account stays): the one write path of an unlink.

@@ -13,9 +13,10 @@ use crate::AppState;
 use crate::hash_budget::Class;
 use crate::passwords::{HashError, Password};
 use crate::store::users::{Missed, UserDoc, UserFilter, UserUpdate, name_key};
-use crate::store::{self, StoreError, Unique};
+use crate::store::{self, Session, StoreError, Unique};
 
 use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
 use mongodb::ClientSession;
 use mongodb::bson::{DateTime, oid::ObjectId};
 use onboard_shared::{
@@ -83,28 +84,26 @@ impl Account {
 
     /// One insert, in `session` when given: the unique indexes decide, never a read.
     /// With `outbox`, its `user.created` event is recorded in the same session (without
-    /// one, right after: a failed record then deletes the user again).
+    /// one, right after: a failed record then deletes the user again). Answers the
+    /// deliveries recorded, for a caller that must undo them without a transaction.
     pub(crate) async fn insert_once(
         &self,
         state: &AppState,
         outbox: Option<&Outbox>,
         mut session: Option<&mut ClientSession>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<ObjectId>, StoreError> {
         store::users::insert(&state.store, &self.doc, session.as_deref_mut()).await?;
         let Some(outbox) = outbox else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         let recorded = match self.shown(state).await {
             Ok(shown) => outbox.record(state, session.as_deref_mut(), &shown).await,
             Err(e) => Err(e),
         };
-        if let Err(e) = recorded {
-            if session.is_none() {
-                store::users::delete_many(&state.store, &[self.doc.id]).await?;
-            }
-            return Err(e);
+        if recorded.is_err() && session.is_none() {
+            store::users::delete_many(&state.store, &[self.doc.id]).await?;
         }
-        Ok(())
+        recorded
     }
 
     /// After a username collision: a new generated username, or false when the username
@@ -122,31 +121,67 @@ impl Account {
     /// listens. A generated username that collides is generated again; a chosen one that
     /// is taken, or a taken e-mail, is a conflict.
     pub(crate) async fn insert(&mut self, state: &AppState) -> Result<(), DomainError> {
+        self.insert_then(state, false, &()).await
+    }
+
+    /// [`Account::insert`], then `then` (the rest of the same change, given the user's id
+    /// and the session) before the commit: one transaction when a webhook listens for
+    /// `user.created` or `then_records` (it records events too), so that a failed `then`
+    /// leaves neither the user nor an event; without a transaction the user and its
+    /// events are deleted again.
+    pub(crate) async fn insert_then(
+        &mut self,
+        state: &AppState,
+        then_records: bool,
+        then: &dyn Then,
+    ) -> Result<(), DomainError> {
         let store = &state.store;
         let outbox = webhooks::listening(state, EventType::UserCreated).await?;
         for attempt in 0..USERNAME_TRIES {
-            let inserted = match &outbox {
-                None => self.insert_once(state, None, None).await,
-                Some(outbox) => {
-                    let mut session = store.session().await?;
-                    match self.insert_once(state, Some(outbox), session.get()).await {
-                        Ok(()) => session.commit().await,
-                        Err(e) => {
-                            session.abort().await;
-                            Err(e)
-                        }
+            let mut session = if outbox.is_some() || then_records {
+                store.session().await?
+            } else {
+                Session::none()
+            };
+            let inserted = self
+                .insert_once(state, outbox.as_ref(), session.get())
+                .await;
+            let failed = match inserted {
+                Ok(events) => match then.run(self.doc.id, session.get()).await {
+                    Ok(()) => match session.commit().await {
+                        Ok(()) => return Ok(()),
+                        Err(e) => e,
+                    },
+                    // A concurrent write to what `then` wrote: the whole change again.
+                    Err(DomainError::Store(e @ StoreError::Transient(_)))
+                        if session.in_transaction() =>
+                    {
+                        session.abort().await;
+                        e
                     }
+                    Err(e) => {
+                        if session.in_transaction() {
+                            session.abort().await;
+                        } else {
+                            store::webhooks::delete_deliveries(store, &events).await?;
+                            store::users::delete_many(store, &[self.doc.id]).await?;
+                        }
+                        return Err(e);
+                    }
+                },
+                Err(e) => {
+                    session.abort().await;
+                    e
                 }
             };
-            let taken = match inserted {
-                Ok(()) => return Ok(()),
-                Err(StoreError::Duplicate(index)) => index,
+            let taken = match failed {
+                StoreError::Duplicate(index) => index,
                 // Another transaction wrote the same key: its outcome decides the next try.
-                Err(StoreError::Transient(_)) => {
+                StoreError::Transient(_) => {
                     tokio::time::sleep(Duration::from_millis(5 * (attempt as u64 + 1))).await;
                     continue;
                 }
-                Err(e) => return Err(e.into()),
+                e => return Err(e.into()),
             };
             let email_taken = match taken {
                 Unique::Email => true,
@@ -164,6 +199,27 @@ impl Account {
         Err(DomainError::Internal(format!(
             "no free generated username after {USERNAME_TRIES} tries"
         )))
+    }
+}
+
+/// The rest of a change that creates a user ([`Account::insert_then`]), written in the
+/// same session.
+pub(crate) trait Then: Sync {
+    fn run<'s>(
+        &'s self,
+        user: ObjectId,
+        session: Option<&'s mut ClientSession>,
+    ) -> BoxFuture<'s, Result<(), DomainError>>;
+}
+
+/// Nothing more: the user alone.
+impl Then for () {
+    fn run<'s>(
+        &'s self,
+        _: ObjectId,
+        _: Option<&'s mut ClientSession>,
+    ) -> BoxFuture<'s, Result<(), DomainError>> {
+        Box::pin(std::future::ready(Ok(())))
     }
 }
 

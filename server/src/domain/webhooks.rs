@@ -25,6 +25,7 @@ use onboard_shared::{Code, EventType, FieldError, NewWebhook, WebhookPatch};
 use serde::Serialize;
 use sha2::Sha256;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use utoipa::ToSchema;
 
@@ -37,8 +38,45 @@ pub(crate) struct Settings {
     pub(crate) schedule: Vec<Duration>,
     /// `ONBOARD_WEBHOOK_TIMEOUT`: one attempt, connection to answer.
     pub(crate) timeout: Duration,
-    /// Rung when an event is recorded, so the dispatcher looks at once.
-    pub(crate) wake: tokio::sync::Notify,
+    /// Rung when an event is recorded or an endpoint changes here, so the dispatcher and
+    /// its senders look at once (each holds a receiver: [`Settings::wake_up_calls`]).
+    wake: tokio::sync::watch::Sender<()>,
+    /// Counts this instance's endpoint changes: a sender reads its endpoint again when it
+    /// moved (a rotated secret signs the next delivery).
+    generation: AtomicU64,
+}
+
+impl Settings {
+    pub(crate) fn new(allow_private: bool, schedule: Vec<Duration>, timeout: Duration) -> Self {
+        Self {
+            allow_private,
+            schedule,
+            timeout,
+            wake: tokio::sync::watch::Sender::new(()),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    /// A receiver of the wake-up calls rung after it was made.
+    pub(crate) fn wake_up_calls(&self) -> tokio::sync::watch::Receiver<()> {
+        self.wake.subscribe()
+    }
+
+    /// Something may be due now: an event was recorded, a delivery retried.
+    pub(crate) fn ring(&self) {
+        self.wake.send_replace(());
+    }
+
+    /// An endpoint was created, changed or removed on this instance.
+    fn endpoint_changed(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.ring();
+    }
+
+    /// How many endpoint changes this instance has made.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
 }
 
 /// Bytes of a new signing secret (the Standard Webhooks spec asks for 24 to 64).
@@ -214,6 +252,7 @@ pub(crate) async fn create(state: &AppState, new: NewWebhook) -> Result<Created,
     };
     store::webhooks::insert_endpoint(&state.store, &doc).await?;
     tracing::info!(webhook_id = %doc.id, "webhook created");
+    state.webhooks.endpoint_changed();
     let secret = doc.secret.clone();
     Ok(Created::new(shown(doc), secret))
 }
@@ -271,7 +310,7 @@ pub(crate) async fn update(
         return Err(DomainError::NotFound("Webhook"));
     }
     tracing::info!(webhook_id = %id, "webhook updated");
-    state.webhooks.wake.notify_one();
+    state.webhooks.endpoint_changed();
     get(state, id_text).await
 }
 
@@ -282,6 +321,7 @@ pub(crate) async fn delete(state: &AppState, id_text: &str) -> Result<(), Domain
         return Err(DomainError::NotFound("Webhook"));
     }
     tracing::info!(webhook_id = %id, "webhook deleted");
+    state.webhooks.endpoint_changed();
     Ok(())
 }
 
@@ -293,6 +333,7 @@ pub(crate) async fn rotate_secret(state: &AppState, id_text: &str) -> Result<Rot
         return Err(DomainError::NotFound("Webhook"));
     }
     tracing::info!(webhook_id = %id, "webhook secret rotated");
+    state.webhooks.endpoint_changed();
     Ok(Rotated {
         id: id.to_hex(),
         secret,
@@ -320,7 +361,7 @@ pub(crate) async fn retry(
     let found = store::webhooks::retry_delivery(&state.store, endpoint, delivery)
         .await?
         .ok_or(DomainError::NotFound("Delivery"))?;
-    state.webhooks.wake.notify_one();
+    state.webhooks.ring();
     Ok(delivery_view(found))
 }
 
@@ -390,7 +431,7 @@ impl Outbox {
             })
             .collect();
         store::webhooks::insert_deliveries(&state.store, &docs, session).await?;
-        state.webhooks.wake.notify_one();
+        state.webhooks.ring();
         Ok(docs.iter().map(|d| d.id).collect())
     }
 }

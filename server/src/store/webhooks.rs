@@ -247,19 +247,22 @@ pub(crate) async fn oldest_pending(
     Ok(found.map(|d| d.created_at))
 }
 
-/// The endpoint's oldest due delivery.
-pub(crate) async fn next_due(
+/// The endpoint's due deliveries, oldest first, at most `limit`.
+pub(crate) async fn due(
     store: &Store,
     endpoint: ObjectId,
-) -> Result<Option<DeliveryDoc>, StoreError> {
-    Ok(deliveries(store)
-        .find_one(doc! {
+    limit: i64,
+) -> Result<Vec<DeliveryDoc>, StoreError> {
+    let coll = deliveries(store);
+    let find = coll
+        .find(doc! {
             "endpointId": endpoint,
             "state": "pending",
             "nextAttemptAt": { "$lte": DateTime::now() },
         })
         .sort(doc! { "_id": 1 })
-        .await?)
+        .limit(limit);
+    super::find_all(find, None).await
 }
 
 /// Takes the endpoint's lease until `until` when nobody holds it (or `owner` does), and
@@ -318,6 +321,36 @@ pub(crate) async fn record_attempt(
     deliveries(store)
         .update_one(doc! { "_id": id }, change)
         .await?;
+    Ok(())
+}
+
+/// Writes the outcome of delivered attempts (`(delivery, HTTP status)`, made at `at`):
+/// one update per status.
+pub(crate) async fn record_delivered(
+    store: &Store,
+    delivered: &[(ObjectId, u16)],
+    at: DateTime,
+) -> Result<(), StoreError> {
+    let mut statuses: Vec<u16> = delivered.iter().map(|(_, s)| *s).collect();
+    statuses.sort_unstable();
+    statuses.dedup();
+    for status in statuses {
+        let ids: Vec<ObjectId> = delivered
+            .iter()
+            .filter(|(_, s)| *s == status)
+            .map(|(id, _)| *id)
+            .collect();
+        deliveries(store)
+            .update_many(
+                doc! { "_id": { "$in": ids } },
+                doc! {
+                    "$set": { "state": "delivered", "lastStatus": i32::from(status), "lastAttemptAt": at, "failures": 0 },
+                    "$inc": { "attempts": 1 },
+                    "$unset": { "lastError": "" },
+                },
+            )
+            .await?;
+    }
     Ok(())
 }
 
