@@ -56,12 +56,17 @@ const parts = [];
 for (const input of INPUTS) {
   const [validate, validateJson] =
     input.kind === "user" ? [onboard.validateUser, onboard.validateUserJson] : [onboard.validateSponsor, onboard.validateSponsorJson];
-  const [total, toJson, inWasm] = fastest([
+  // The error list's way back: the NUL-separated text errors_to_js hands to errorList
+  // (wasm/src/lib.rs), made into the answer's objects in JS.
+  const errors = validateJson(input.text);
+  const back = errors.map((e) => `${e.field}\0${e.code}\0${e.message}\0`).join("");
+  const [total, toJson, inWasm, errorsBack] = fastest([
     () => validate(input.object).length,
     () => helper.payloadJson(input.object).length,
     () => validateJson(input.text).length,
+    () => (errors.length ? helper.errorList(back).length : 0),
   ]);
-  parts.push({ input: input.id, label: input.label, total, toJson, inWasm });
+  parts.push({ input: input.id, label: input.label, total, toJson, inWasm, errorsBack: errors.length ? errorsBack : null });
 }
 
 // validateField, and with FIELD_VS=<a wasm/pkg directory> (say, a build of an earlier
@@ -96,10 +101,11 @@ for (const input of INPUTS) {
     console.log(`| ${input.label} | ${form === "object" ? "JS object" : "JSON text"} | ${us.map((u) => u.toFixed(2) + " µs").join(" | ")} | ${ratio("ajv")} | ${ratio("valibot")} | ${ratio("zod")} |`);
   }
 }
-console.log("\n| input | validate (object) | of which payloadJson (boundary) | validate*Json (copy + parse + validate in wasm) | boundary share |");
-console.log("|---|--:|--:|--:|--:|");
+console.log("\n| input | validate (object) | of which payloadJson (boundary) | validate*Json (copy + parse + validate in wasm) | boundary share | of validate*Json: the errors back (errorList) |");
+console.log("|---|--:|--:|--:|--:|--:|");
 for (const p of parts) {
-  console.log(`| ${p.label} | ${p.total.toFixed(2)} µs | ${p.toJson.toFixed(2)} µs | ${p.inWasm.toFixed(2)} µs | ${Math.round((100 * p.toJson) / p.total)} % |`);
+  const back = p.errorsBack === null ? "no errors" : `${p.errorsBack.toFixed(2)} µs`;
+  console.log(`| ${p.label} | ${p.total.toFixed(2)} µs | ${p.toJson.toFixed(2)} µs | ${p.inWasm.toFixed(2)} µs | ${Math.round((100 * p.toJson) / p.total)} % | ${back} |`);
 }
 if (vs) {
   console.log(`\n| call | µs | µs (FIELD_VS) |\n|---|--:|--:|`);
