@@ -59,8 +59,9 @@ pub fn field_context(kind: PayloadKind, path: &str) -> Option<&'static str> {
 /// Of the list [`field_context`] names for an item's field (`speakers[2].email`), what the
 /// item's rules read of the other items: the item's index and the one member of each earlier
 /// item (a speaker's `email`, for a duplicate). The list's other items matter only by their
-/// count (a list too long is reported whole), so a context may hold, for each earlier item,
-/// only that member (a non-object as it is), the item itself whole, and `null` after it.
+/// count (a list too long is reported whole), so a context may hold, for each earlier item
+/// holding that member, only it (any other item as it is), the item itself whole, and `null`
+/// after it.
 ///
 /// ```
 /// use onboard_shared::{earlier_items, PayloadKind};

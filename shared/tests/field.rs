@@ -170,7 +170,7 @@ fn every_field_answer_equals_the_whole_answer_on_its_path() {
                     .enumerate()
                     .map(|(j, s)| match s {
                         _ if j > item => Value::Null,
-                        Value::Object(m) if j < item => Value::Object(
+                        Value::Object(m) if j < item && m.contains_key(of) => Value::Object(
                             m.iter()
                                 .filter(|(k, _)| *k == of)
                                 .map(|(k, v)| (k.clone(), v.clone()))
