@@ -56,6 +56,34 @@ pub fn field_context(kind: PayloadKind, path: &str) -> Option<&'static str> {
     }
 }
 
+/// Of the list [`field_context`] names for an item's field (`speakers[2].email`), what the
+/// item's rules read of the other items: the item's index and the one member of each earlier
+/// item (a speaker's `email`, for a duplicate). The list's other items matter only by their
+/// count (a list too long is reported whole), so a context may hold, for each earlier item
+/// holding that member, only it (any other item as it is), the item itself whole, and `null`
+/// after it.
+///
+/// ```
+/// use onboard_shared::{earlier_items, PayloadKind};
+/// assert_eq!(earlier_items(PayloadKind::Sponsor, "speakers[2].email"), Some((2, "email")));
+/// assert_eq!(earlier_items(PayloadKind::Sponsor, "speakers"), None);
+/// assert_eq!(earlier_items(PayloadKind::User, "tags[1]"), None);
+/// ```
+pub fn earlier_items(kind: PayloadKind, path: &str) -> Option<(usize, &'static str)> {
+    let rest = match kind {
+        PayloadKind::Sponsor => path.strip_prefix("speakers[")?.as_bytes(),
+        PayloadKind::User => return None,
+    };
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || rest.get(digits) != Some(&b']') {
+        return None;
+    }
+    let index = rest[..digits].iter().try_fold(0usize, |n, &d| {
+        n.checked_mul(10)?.checked_add(usize::from(d - b'0'))
+    })?;
+    Some((index, "email"))
+}
+
 /// The errors of the field at `path` (`email`, `socials.twitter`, `speakers[1].email`; `""`
 /// is the whole payload), the same as the whole payload's errors at or under that path.
 ///

@@ -68,7 +68,9 @@ pub use batch::{
 pub use csv::{csv_cell_value, csv_safe_cell};
 pub use error::{BULK_ERRORS_MAX, ERRORS_MAX, too_many_errors};
 pub use error::{Code, FieldError};
-pub use field::{FormValue, PayloadKind, field_context, validate_field, validate_field_json};
+pub use field::{
+    FormValue, PayloadKind, earlier_items, field_context, validate_field, validate_field_json,
+};
 pub use json::{JsonError, MAX_DEPTH, parse_json, value_from};
 pub use key::{KEY_DESCRIPTION_MAX, KEY_FIELDS, NewKey, PRIVILEGES, Privilege, check_key_request};
 pub use password::{PASSWORD_MAX, PASSWORD_MIN, PasswordPolicy};

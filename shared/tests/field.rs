@@ -6,8 +6,8 @@
 //! the whole payload as the context.
 
 use onboard_shared::{
-    Code, FieldError, FormValue, PayloadKind, field_context, validate_field, validate_field_json,
-    validate_sponsor_json, validate_user_json,
+    Code, FieldError, FormValue, PayloadKind, earlier_items, field_context, validate_field,
+    validate_field_json, validate_sponsor_json, validate_user_json,
 };
 use onboard_shared::{SPONSOR_FIELDS, USER_FIELDS};
 use serde_json::Value;
@@ -159,6 +159,33 @@ fn every_field_answer_equals_the_whole_answer_on_its_path() {
                 same(&got),
                 "{name}: path {path:?}, as a form holds it: {got:?} vs {want:?}"
             );
+            // For an item of a list, the slim context `earlier_items` allows: the earlier
+            // items' one member, the item whole, null after it (the package sends that).
+            if let (Some(key), Some((item, of))) =
+                (field_context(kind, path), earlier_items(kind, path))
+                && let Some(Value::Array(list)) = payload.get(key)
+            {
+                let slim: Vec<Value> = list
+                    .iter()
+                    .enumerate()
+                    .map(|(j, s)| match s {
+                        _ if j > item => Value::Null,
+                        Value::Object(m) if j < item && m.contains_key(of) => Value::Object(
+                            m.iter()
+                                .filter(|(k, _)| *k == of)
+                                .map(|(k, v)| (k.clone(), v.clone()))
+                                .collect(),
+                        ),
+                        _ => s.clone(),
+                    })
+                    .collect();
+                let slim = serde_json::json!({ key: slim }).to_string();
+                let got = validate_field_json(kind, path, value.as_deref(), Some(&slim));
+                assert!(
+                    same(&got),
+                    "{name}: path {path:?}, slim context {slim}: {got:?} vs {want:?}"
+                );
+            }
             checked += 1;
         }
     }

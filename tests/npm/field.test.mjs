@@ -78,6 +78,13 @@ test("validateField on a form's keystrokes", () => {
   const sponsor = { speakers: [{ email: "a@x.com" }, { email: "A@X.com" }] };
   assert.deepEqual(rules.validateField("sponsor", "speakers[0].email", "a@x.com", sponsor), []);
   assert.deepEqual(rules.validateField("sponsor", "speakers[1].email", "A@X.com", sponsor).map((e) => e.code), ["duplicate_email"]);
+  // Of the other speakers only the earlier ones' e-mails cross, but the speaker itself whole:
+  // its tags list too long is reported whole, not on an item.
+  const tags = Array.from({ length: 60 }, (_, i) => `t${i}`);
+  const many = { speakers: [{ email: "a@x.com", tags }, { email: "b@x.com", tags }] };
+  const onItem = rules.validateSponsor(many).filter((e) => e.field.startsWith("speakers[1].tags[0]"));
+  assert.deepEqual(rules.validateField("sponsor", "speakers[1].tags[0]", "t0", many), onItem);
+  assert.deepEqual(onItem, []);
   // What JSON cannot hold is refused, as for the whole payload: a number like NaN, a string
   // with a lone surrogate (a string crosses as it is, unless it holds one).
   assert.deepEqual(rules.validateField("sponsor", "level", NaN).map((e) => e.code), ["invalid_json"]);

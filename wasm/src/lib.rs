@@ -153,12 +153,12 @@ export function errorList(text) {
   }
   return errors;
 }
-// validateField: from the form's payload, only the member the field's rules read
-// (`field_context`), so a keystroke does not serialize the whole form.
-export function pickMember(context, key) {
-  if (context === null || typeof context !== "object" || Array.isArray(context)) return undefined;
-  if (!Object.prototype.hasOwnProperty.call(context, key)) return undefined;
-  return { [key]: context[key] };
+// validateField: of the form's payload, only what the field's rules read (see pick_member).
+const own = (o, k) => o !== null && typeof o === "object" && !Array.isArray(o) && Object.prototype.hasOwnProperty.call(o, k);
+export function pickMember(context, key, item, of) {
+  if (!own(context, key)) return undefined;
+  const v = context[key];
+  return { [key]: item >= 0 && Array.isArray(v) ? v.map((s, j) => (j > item ? null : j < item && own(s, of) ? { [of]: s[of] } : s)) : v };
 }
 // 0: plain JSON data; 1: a function or symbol; 2: NaN or an infinity; 3: nested deeper than
 // the parser's 127 levels (or cyclic); 4: a BigInt (converted to a number, nothing worse).
@@ -204,8 +204,12 @@ function unrepresentable(v, depth) {
 extern "C" {
     #[wasm_bindgen(js_name = payloadJson)]
     fn payload_json(value: &JsValue) -> JsValue;
+    /// `{key: context[key]}`, the member the field's rules read (`field_context`), so a
+    /// keystroke does not serialize the whole form; for an item of a list (`earlier_items`:
+    /// index `item` >= 0, reading `of` of the earlier items), of the list only `of` of the
+    /// items before it, the item whole and `null` after it. `undefined` without the member.
     #[wasm_bindgen(js_name = pickMember)]
-    fn pick_member(context: &JsValue, key: &str) -> JsValue;
+    fn pick_member(context: &JsValue, key: &str, item: f64, of: &str) -> JsValue;
     #[wasm_bindgen(js_name = errorList)]
     fn error_list(text: &str) -> JsValue;
 }
@@ -494,7 +498,11 @@ pub fn validate_field(
         },
     };
     let member = match rules::field_context(kind, path) {
-        Some(key) if !context.is_undefined() => pick_member(&context, key),
+        Some(key) if !context.is_undefined() => {
+            let (item, of) =
+                rules::earlier_items(kind, path).map_or((-1.0, ""), |(i, of)| (i as f64, of));
+            pick_member(&context, key, item, of)
+        }
         _ => JsValue::UNDEFINED,
     };
     let context = if member.is_undefined() {
