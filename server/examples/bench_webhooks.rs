@@ -12,6 +12,11 @@
 //! a temporary directory, 32 concurrent clients, and a receiver answering 204 on loopback.
 //! After each webhook round it waits for the receiver to have every event of the round.
 //! `BENCH_WEBHOOK_FIRST=1` starts with a webhook round instead.
+//!
+//! Each round also prints the CPU time the server used per create: `onboard` and the
+//! database it started (Linux: `/proc`), from the round's start until its events were
+//! delivered. That number hardly depends on what else the machine runs, so it tells what a
+//! webhook costs even when creates/s are blurred by other load.
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -122,6 +127,55 @@ async fn creates(http: &reqwest::Client, url: &str, tag: &str, secs: u64) -> (f6
     )
 }
 
+/// CPU seconds used so far by process `pid` and by its descendants (Linux `/proc`; 0
+/// elsewhere).
+fn cpu_seconds(pid: u32) -> (f64, f64) {
+    // (pid, ppid, utime + stime in clock ticks) of every process.
+    let stats: Vec<(u32, u32, u64)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let text = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // After the command's closing parenthesis: state, ppid, ... (fields 3 on).
+            let rest = &text[text.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let id = e.file_name().to_str()?.parse().ok()?;
+            Some((
+                id,
+                f[1].parse().ok()?,
+                f[11].parse::<u64>().ok()? + f[12].parse::<u64>().ok()?,
+            ))
+        })
+        .collect();
+    let (mut own, mut descendants) = (0, 0);
+    let mut family = vec![pid];
+    while let Some(p) = family.pop() {
+        for (id, parent, t) in &stats {
+            if *id == p {
+                if p == pid {
+                    own += t;
+                } else {
+                    descendants += t;
+                }
+            }
+            if *parent == p {
+                family.push(*id);
+            }
+        }
+    }
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (own as f64 / hz, descendants as f64 / hz)
+}
+
+/// Milliseconds per create of `onboard` and of its database since `start`.
+fn cpu_per_create(pid: u32, start: (f64, f64), n: u64) -> (f64, f64) {
+    let now = cpu_seconds(pid);
+    let per = |a: f64, b: f64| (a - b) * 1000.0 / n as f64;
+    (per(now.0, start.0), per(now.1, start.1))
+}
+
 #[tokio::main]
 async fn main() {
     let exe = std::env::current_exe().unwrap();
@@ -162,6 +216,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let (mut without, mut with) = (Vec::new(), Vec::new());
+    let (mut cpu_without, mut cpu_with) = (Vec::new(), Vec::new());
     let mut expected = 0;
     // BENCH_WEBHOOK_FIRST=1 starts with a webhook round (to see whether the order matters).
     let first = u64::from(std::env::var("BENCH_WEBHOOK_FIRST").is_ok_and(|v| v == "1"));
@@ -182,11 +237,8 @@ async fn main() {
                 .unwrap();
             hook_id = Some(r["id"].as_str().unwrap().to_string());
         }
+        let cpu_start = cpu_seconds(server.id());
         let (rate, n, other) = creates(&http, &url, &format!("r{round}"), secs).await;
-        println!(
-            "round {round}: {} webhook: {rate:.1} creates/s ({n} created, non-201: {other})",
-            if hooked { "with   " } else { "without" }
-        );
         if let Some(id) = hook_id {
             expected += n;
             // Delivered before the endpoint goes (a deleted endpoint's deliveries go too).
@@ -196,14 +248,26 @@ async fn main() {
             {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
+            let (app, db) = cpu_per_create(server.id(), cpu_start, n);
+            let cpu = app + db;
             http.delete(format!("{url}/v1/webhooks/{id}"))
                 .bearer_auth(KEY)
                 .send()
                 .await
                 .unwrap();
+            println!(
+                "round {round}: with    webhook: {rate:.1} creates/s ({n} created, non-201: {other}), server CPU {cpu:.2} ms per create (onboard {app:.2}, database {db:.2})"
+            );
             with.push(rate);
+            cpu_with.push(cpu);
         } else {
+            let (app, db) = cpu_per_create(server.id(), cpu_start, n);
+            let cpu = app + db;
+            println!(
+                "round {round}: without webhook: {rate:.1} creates/s ({n} created, non-201: {other}), server CPU {cpu:.2} ms per create (onboard {app:.2}, database {db:.2})"
+            );
             without.push(rate);
+            cpu_without.push(cpu);
         }
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
@@ -212,6 +276,11 @@ async fn main() {
         "mean without: {a:.1}/s, with: {b:.1}/s, difference {:+.1} %; events received {} of {expected}",
         (b - a) / a * 100.0,
         received.load(Ordering::Relaxed)
+    );
+    let (c, d) = (mean(&cpu_without), mean(&cpu_with));
+    println!(
+        "server CPU per create: without {c:.2} ms, with {d:.2} ms, difference {:+.1} %",
+        (d - c) / c * 100.0
     );
     // SAFETY: the server this benchmark started.
     unsafe {

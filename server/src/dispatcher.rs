@@ -59,9 +59,15 @@ const LINGER: Duration = Duration::from_secs(5);
 /// Deliveries a sender reads at once; their outcomes are written together after them.
 const BATCH: i64 = 50;
 
-/// After a wake-up call, the wait before reading: the change that rang is committing, and
-/// events recorded meanwhile are read in the same batch.
+/// After a wake-up call, the dispatcher's wait before it looks: the change that rang is
+/// committing.
 const SETTLE: Duration = Duration::from_millis(20);
+
+/// After a wake-up call, a sender's wait before it reads: the change that rang is
+/// committing, and the events recorded meanwhile go out in the same batch (one read and
+/// one write for all of them). This is what a delivery waits at most when the endpoint
+/// keeps up.
+const GATHER: Duration = Duration::from_millis(100);
 
 /// The resolver of every delivery: the host's addresses, only the public ones (all of them
 /// when private destinations are allowed); none left is an error.
@@ -278,7 +284,7 @@ impl Sender {
                         if r.is_err() {
                             return Ok(());
                         }
-                        tokio::time::sleep(SETTLE).await;
+                        tokio::time::sleep(GATHER).await;
                     }
                     _ = tokio::time::sleep(TICK) => {}
                 }
