@@ -120,11 +120,13 @@ rm -f "$PKG"/*/.gitignore "$PKG"/*/package.json "$PKG"/*/onboard_*_bg.wasm.d.ts
 # the same text ships in the .d.ts for editors, and browsers would download it (~1.5 KB
 # gzipped); so are its indentation and blank lines (~0.2 KB; no string of the glue spans
 # lines, which the check below keeps true, and line breaks, hence ASI, stay as they were).
-for f in "$PKG"/web/onboard_*.js; do
+# The same for the inline_js snippet the glue imports (wasm/src/lib.rs), whose comments are
+# for readers of the Rust source: its whole-line `//` comments go too (~0.3 KB gzipped).
+for f in "$PKG"/web/onboard_*.js "$PKG"/web/snippets/*/*.js; do
   if perl -ne '$n = () = /`/g; exit 1 if $n % 2' "$f"; then :; else
     echo "$f: a template literal spans lines; the glue cannot be unindented" >&2; exit 1
   fi
-  perl -0pi -e 's{^[ \t]*/\*\*.*?\*/\n}{}gms; s{^[ \t]+}{}gm; s{\n\n+}{\n}g' "$f"
+  perl -0pi -e 's{^[ \t]*/\*\*.*?\*/\n}{}gms; s{^[ \t]*//[^\n]*\n}{}gm; s{^[ \t]+}{}gm; s{\n\n+}{\n}g' "$f"
 done
 
 # The Node build's declarations are the API without the web build's init(): the same
