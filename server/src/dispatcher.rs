@@ -131,9 +131,15 @@ fn client(allow_private: bool, timeout: Duration) -> Client {
         .build(connector)
 }
 
-/// Starts this instance's dispatcher.
+/// Starts this instance's dispatcher, and the watch that keeps the write path's memory of
+/// the endpoints true (`domain::webhooks::watch_endpoints`): one task, ended as one.
 pub(crate) fn spawn(state: Arc<AppState>) -> JoinHandle<()> {
-    tokio::spawn(run(state))
+    tokio::spawn(async move {
+        tokio::join!(
+            run(state.clone()),
+            crate::domain::webhooks::watch_endpoints(state)
+        );
+    })
 }
 
 /// The endpoints that have a sender on this instance.

@@ -26,6 +26,7 @@ use serde::Serialize;
 use sha2::Sha256;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use utoipa::ToSchema;
 
@@ -44,6 +45,8 @@ pub(crate) struct Settings {
     /// Counts this instance's endpoint changes: a sender reads its endpoint again when it
     /// moved (a rotated secret signs the next delivery).
     generation: AtomicU64,
+    /// What [`listening`] reads on every write, kept while a change stream watches.
+    listeners: Listeners,
 }
 
 impl Settings {
@@ -54,6 +57,7 @@ impl Settings {
             timeout,
             wake: tokio::sync::watch::Sender::new(()),
             generation: AtomicU64::new(0),
+            listeners: Listeners::default(),
         }
     }
 
@@ -70,6 +74,7 @@ impl Settings {
     /// An endpoint was created, changed or removed on this instance.
     fn endpoint_changed(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
+        self.listeners.forget();
         self.ring();
     }
 
@@ -378,13 +383,111 @@ pub(crate) async fn listening(
     state: &AppState,
     kind: EventType,
 ) -> Result<Option<Outbox>, StoreError> {
-    let endpoints: Vec<ObjectId> = store::webhooks::enabled_endpoints(&state.store)
-        .await?
-        .into_iter()
-        .filter(|e| e.events.is_empty() || e.events.iter().any(|t| t == kind.as_str()))
-        .map(|e| e.id)
+    let listeners = &state.webhooks.listeners;
+    let enabled = match listeners.get() {
+        Some(kept) => kept,
+        None => {
+            let generation = listeners.generation();
+            let read: Arc<Vec<(ObjectId, Vec<String>)>> = Arc::new(
+                store::webhooks::enabled_endpoints(&state.store)
+                    .await?
+                    .into_iter()
+                    .map(|e| (e.id, e.events))
+                    .collect(),
+            );
+            listeners.keep(generation, read.clone());
+            read
+        }
+    };
+    let endpoints: Vec<ObjectId> = enabled
+        .iter()
+        .filter(|(_, events)| events.is_empty() || events.iter().any(|t| t == kind.as_str()))
+        .map(|(id, _)| *id)
         .collect();
     Ok((!endpoints.is_empty()).then_some(Outbox { kind, endpoints }))
+}
+
+/// The enabled endpoints (id, event types) that [`listening`] reads on every write, kept in
+/// memory only while a change stream of the endpoints is open: any change, through any
+/// instance, forgets them (a change through another instance is seen as its event
+/// arrives, in well under a second; one here at once). Without a stream (a standalone
+/// MongoDB has none) every write reads them.
+#[derive(Debug, Default)]
+struct Listeners(Mutex<Kept>);
+
+#[derive(Debug, Default)]
+struct Kept {
+    watched: bool,
+    /// Moves at every forget: a read that started before one is not kept.
+    generation: u64,
+    endpoints: Option<Arc<Vec<(ObjectId, Vec<String>)>>>,
+}
+
+impl Listeners {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self) -> Option<Arc<Vec<(ObjectId, Vec<String>)>>> {
+        self.lock().endpoints.clone()
+    }
+
+    fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
+    /// Keeps what a read that started at `generation` found, when nothing changed since
+    /// and a stream watches.
+    fn keep(&self, generation: u64, endpoints: Arc<Vec<(ObjectId, Vec<String>)>>) {
+        let mut kept = self.lock();
+        if kept.watched && kept.generation == generation {
+            kept.endpoints = Some(endpoints);
+        }
+    }
+
+    fn forget(&self) {
+        let mut kept = self.lock();
+        kept.generation += 1;
+        kept.endpoints = None;
+    }
+
+    fn watching(&self, watched: bool) {
+        self.forget();
+        self.lock().watched = watched;
+    }
+}
+
+/// Keeps [`listening`]'s memory of the endpoints true for as long as it runs (the
+/// dispatcher runs it): every change of the endpoints forgets it; while no stream is
+/// open nothing is kept, and the stream is opened again after a second.
+pub(crate) async fn watch_endpoints(state: Arc<AppState>) {
+    let listeners = &state.webhooks.listeners;
+    let mut failing = false;
+    loop {
+        match store::webhooks::watch(&state.store).await {
+            Ok(mut changes) => {
+                listeners.watching(true);
+                failing = false;
+                while changes.next().await.is_ok() {
+                    listeners.forget();
+                }
+                listeners.watching(false);
+                tracing::warn!(
+                    "the change stream of webhook endpoints stopped; endpoints are read at each write until it is back"
+                );
+            }
+            Err(e) => {
+                listeners.watching(false);
+                if !failing {
+                    tracing::info!(error = %e, "cannot watch webhook endpoints (a standalone MongoDB has no change streams); endpoints are read at each write");
+                    failing = true;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 /// An id-only `data`, for deletions.
