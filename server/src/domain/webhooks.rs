@@ -388,7 +388,7 @@ pub(crate) async fn listening(
         Some(kept) => kept,
         None => {
             let generation = listeners.generation();
-            let read: Arc<Vec<(ObjectId, Vec<String>)>> = Arc::new(
+            let read: Enabled = Arc::new(
                 store::webhooks::enabled_endpoints(&state.store)
                     .await?
                     .into_iter()
@@ -415,12 +415,15 @@ pub(crate) async fn listening(
 #[derive(Debug, Default)]
 struct Listeners(Mutex<Kept>);
 
+/// The enabled endpoints: (id, the event types it wants; empty: all).
+type Enabled = Arc<Vec<(ObjectId, Vec<String>)>>;
+
 #[derive(Debug, Default)]
 struct Kept {
     watched: bool,
     /// Moves at every forget: a read that started before one is not kept.
     generation: u64,
-    endpoints: Option<Arc<Vec<(ObjectId, Vec<String>)>>>,
+    endpoints: Option<Enabled>,
 }
 
 impl Listeners {
@@ -430,7 +433,7 @@ impl Listeners {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn get(&self) -> Option<Arc<Vec<(ObjectId, Vec<String>)>>> {
+    fn get(&self) -> Option<Enabled> {
         self.lock().endpoints.clone()
     }
 
@@ -440,7 +443,7 @@ impl Listeners {
 
     /// Keeps what a read that started at `generation` found, when nothing changed since
     /// and a stream watches.
-    fn keep(&self, generation: u64, endpoints: Arc<Vec<(ObjectId, Vec<String>)>>) {
+    fn keep(&self, generation: u64, endpoints: Enabled) {
         let mut kept = self.lock();
         if kept.watched && kept.generation == generation {
             kept.endpoints = Some(endpoints);
