@@ -12,9 +12,11 @@
 //! A plaintext password lives in a `Password`, whose memory is wiped when it is dropped.
 
 use crate::hash_budget::{Class, HashBudget};
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::PasswordVerifier;
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version, password_hash};
 use onboard_shared::PasswordPolicy;
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use zeroize::Zeroizing;
@@ -64,13 +66,44 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Hashes on the calling thread: a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`).
-/// Public for the benchmarks, which seed databases with many users.
+thread_local! {
+    /// This thread's argon2 memory (19 MiB), reused from one hash to the next: a fresh
+    /// allocation per hash had the kernel map and zero 19 MiB each time, about a third of
+    /// a create's CPU (bench/results.md, "Webhooks"). Every block is written by the first
+    /// pass before it is read, so what a previous hash left there changes nothing.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Hashes on the calling thread: a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`),
+/// with a random 16-byte salt. Public for the benchmarks, which seed databases with many
+/// users.
 pub fn hash_blocking(password: &str) -> Result<String, String> {
-    argon2()
-        .hash_password(password.as_bytes())
+    let argon2 = argon2();
+    let salt: [u8; 16] = rand::random();
+    let mut out = [0u8; 32];
+    MEMORY
+        .with_borrow_mut(|blocks| {
+            blocks.resize(argon2.params().block_count(), Block::new());
+            argon2.hash_password_into_with_memory(
+                password.as_bytes(),
+                &salt,
+                &mut out,
+                &mut blocks[..],
+            )
+        })
+        // The error types say what failed (salt, length); they never contain the input.
+        .map_err(|e| format!("argon2 hashing failed: {e}"))?;
+    let phc = || -> Result<PasswordHash, password_hash::Error> {
+        Ok(PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(argon2.params())?,
+            salt: Some(Salt::new(&salt)?),
+            hash: Some(Output::new(&out)?),
+        })
+    };
+    phc()
         .map(|h| h.to_string())
-        // The error type says what failed (salt, length); it never contains the input.
         .map_err(|e| format!("argon2 hashing failed: {e}"))
 }
 
@@ -186,6 +219,14 @@ mod tests {
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
         assert!(verify("Correct-Horse-9!", &h));
         assert!(!verify("correct-horse-9!", &h));
+        // The thread's memory, reused, holds the previous hash's blocks: the next hashes
+        // are still right (each verifies only its own password) and salted apart.
+        let again = hash_blocking("Correct-Horse-9!").unwrap();
+        let other = hash_blocking("Another-Pass-7?").unwrap();
+        assert_ne!(again, h);
+        assert!(verify("Correct-Horse-9!", &again));
+        assert!(verify("Another-Pass-7?", &other));
+        assert!(!verify("Correct-Horse-9!", &other));
     }
 
     #[test]
