@@ -325,7 +325,8 @@ fn database_name(args: &ServeArgs) -> String {
 /// glibc raises its mmap threshold after the first large free, so argon2's 19 MiB blocks
 /// end up in per-thread arenas that are never returned: RSS grew to ~250 MiB under load.
 /// A fixed threshold keeps big blocks mmapped (freed to the OS at once), and capping the
-/// arenas bounds fragmentation across the worker threads.
+/// arenas bounds fragmentation across the worker threads. (The argon2 memory itself is now
+/// one block per hashing thread, kept: `passwords::hash_blocking`.)
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn tune_allocator() {
     // SAFETY: mallopt only changes allocator tunables; called before other threads start.
