@@ -18,9 +18,10 @@
 //! delivered. That number hardly depends on what else the machine runs, so it tells what a
 //! webhook costs even when creates/s are blurred by other load.
 
+use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -80,9 +81,15 @@ async fn receiver(count: Arc<AtomicU64>) -> std::net::SocketAddr {
     addr
 }
 
-async fn creates(http: &reqwest::Client, url: &str, tag: &str, secs: u64) -> (f64, u64, u64) {
+/// Creates/s, creates, and the other answers by status (`error`: no answer).
+async fn creates(
+    http: &reqwest::Client,
+    url: &str,
+    tag: &str,
+    secs: u64,
+) -> (f64, u64, BTreeMap<String, u64>) {
     let count = Arc::new(AtomicU64::new(0));
-    let other = Arc::new(AtomicU64::new(0));
+    let other: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
     let start = Instant::now();
     let deadline = start + Duration::from_secs(secs);
     let tasks: Vec<_> = (0..32)
@@ -108,10 +115,15 @@ async fn creates(http: &reqwest::Client, url: &str, tag: &str, secs: u64) -> (f6
                         .body(body)
                         .send()
                         .await;
-                    match r {
-                        Ok(r) if r.status() == 201 => count.fetch_add(1, Ordering::Relaxed),
-                        _ => other.fetch_add(1, Ordering::Relaxed),
+                    let status = match r {
+                        Ok(r) if r.status() == 201 => {
+                            count.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
+                        Ok(r) => r.status().as_u16().to_string(),
+                        Err(_) => "error".to_string(),
                     };
+                    *other.lock().unwrap().entry(status).or_default() += 1;
                 }
             })
         })
@@ -123,7 +135,7 @@ async fn creates(http: &reqwest::Client, url: &str, tag: &str, secs: u64) -> (f6
     (
         n as f64 / start.elapsed().as_secs_f64(),
         n,
-        other.load(Ordering::Relaxed),
+        other.lock().unwrap().clone(),
     )
 }
 
@@ -256,7 +268,7 @@ async fn main() {
                 .await
                 .unwrap();
             println!(
-                "round {round}: with    webhook: {rate:.1} creates/s ({n} created, non-201: {other}), server CPU {cpu:.2} ms per create (onboard {app:.2}, database {db:.2})"
+                "round {round}: with    webhook: {rate:.1} creates/s ({n} created, non-201: {other:?}), server CPU {cpu:.2} ms per create (onboard {app:.2}, database {db:.2})"
             );
             with.push(rate);
             cpu_with.push(cpu);
@@ -264,7 +276,7 @@ async fn main() {
             let (app, db) = cpu_per_create(server.id(), cpu_start, n);
             let cpu = app + db;
             println!(
-                "round {round}: without webhook: {rate:.1} creates/s ({n} created, non-201: {other}), server CPU {cpu:.2} ms per create (onboard {app:.2}, database {db:.2})"
+                "round {round}: without webhook: {rate:.1} creates/s ({n} created, non-201: {other:?}), server CPU {cpu:.2} ms per create (onboard {app:.2}, database {db:.2})"
             );
             without.push(rate);
             cpu_without.push(cpu);

@@ -734,31 +734,54 @@ pub(crate) async fn delete(
     } else {
         None
     };
-    let outbox = webhooks::listening(state, EventType::SponsorDeleted).await?;
-    let mut session = session_for(state, &outbox).await?;
-    let deleted = async {
-        let r = store::sponsors::delete(&state.store, id, version, session.get()).await?;
-        if let (Ok(()), Some(outbox)) = (&r, &outbox) {
-            let removed = Removed { id: id.to_hex() };
-            outbox.record(state, session.get(), &removed).await?;
-        }
-        Ok::<_, StoreError>(r)
-    }
-    .await;
-    match deleted {
-        Ok(Ok(())) => {
-            session.commit().await?;
-            tracing::info!(sponsor_id = %id, "sponsor deleted");
-            Ok(())
-        }
-        other => {
-            session.abort().await;
-            match other? {
-                Err(Missed::NotFound) => Err(DomainError::NotFound("Sponsor")),
-                _ => Err(DomainError::PreconditionFailed),
+    for attempt in 0..UPDATE_TRIES {
+        let outbox = webhooks::listening(state, EventType::SponsorDeleted).await?;
+        let mut session = session_for(state, &outbox).await?;
+        let deleted = async {
+            let r = store::sponsors::delete(&state.store, id, version, session.get()).await?;
+            if let (Ok(()), Some(outbox)) = (&r, &outbox) {
+                let removed = Removed { id: id.to_hex() };
+                outbox.record(state, session.get(), &removed).await?;
             }
+            Ok::<_, StoreError>(r)
+        }
+        .await;
+        let failed = match deleted {
+            Ok(Ok(())) => match session.commit().await {
+                Ok(()) => {
+                    tracing::info!(sponsor_id = %id, "sponsor deleted");
+                    return Ok(());
+                }
+                Err(e) => e,
+            },
+            Err(e) => {
+                session.abort().await;
+                e
+            }
+            Ok(Err(missed)) => {
+                session.abort().await;
+                return Err(match missed {
+                    Missed::NotFound => DomainError::NotFound("Sponsor"),
+                    Missed::Changed => DomainError::PreconditionFailed,
+                });
+            }
+        };
+        match failed {
+            // Another transaction wrote the sponsor meanwhile (a speaker linked): the
+            // documented answer is to run the whole transaction again; a conditional
+            // delete's version has moved.
+            StoreError::Transient(_) if version.is_some() => {
+                return Err(DomainError::PreconditionFailed);
+            }
+            StoreError::Transient(_) => {
+                tokio::time::sleep(Duration::from_millis(5 * (attempt as u64 + 1))).await;
+            }
+            e => return Err(e.into()),
         }
     }
+    Err(DomainError::Internal(format!(
+        "sponsor kept changing during {UPDATE_TRIES} delete attempts"
+    )))
 }
 
 /// How `add_speaker` got its account.
@@ -803,7 +826,15 @@ pub(crate) async fn add_speaker(
             }
             .await;
             match linked {
-                Ok(Ok(())) => commit_with_event(state, outbox.as_ref(), id, session).await?,
+                Ok(Ok(())) => match commit_with_event(state, outbox.as_ref(), id, session).await {
+                    // Another transaction wrote the sponsor or the user: all of it again.
+                    Err(DomainError::Store(StoreError::Transient(_))) => continue,
+                    other => other?,
+                },
+                Err(StoreError::Transient(_)) => {
+                    session.abort().await;
+                    continue;
+                }
                 other => {
                     session.abort().await;
                     match other? {
