@@ -1013,3 +1013,37 @@ async fn wrong_content_types_are_415_and_empty_bodies_400() {
     let list = get_json(&app, "/v1/users?email=ctype@domain.com", "/v1/users").await;
     assert_eq!(list["items"], json!([]));
 }
+
+/// Found by `bench_webhooks`: a generated username is `last.first#` and four digits, so one
+/// name has 10,000 of them; when the draws kept landing on taken ones the create answered 500.
+/// With every username of "Jane Doe" taken, a new Jane Doe is a 409 on `username` (she can
+/// choose one), and nothing is written; with a chosen username she is created.
+#[tokio::test]
+async fn a_name_whose_generated_usernames_are_all_taken_is_a_conflict_not_a_500() {
+    let app = spawn_app().await;
+    let users = app.mongo().await.collection::<Document>("users");
+    let taken: Vec<Document> = (0..10_000)
+        .map(|n| {
+            doc! {
+                "email": format!("taken.{n}@domain.com"),
+                "emailNorm": format!("taken.{n}@domain.com"),
+                "username": format!("doe.jane#{n:04}"),
+                "usernameNorm": format!("doe.jane#{n:04}"),
+            }
+        })
+        .collect();
+    users.insert_many(taken).await.unwrap();
+    let before = stored(&app).await;
+    let jane = json!({ "email": "jane.new@domain.com", "type": "Attendee",
+                       "firstName": "Jane", "lastName": "Doe" });
+    let r = app.post(USERS, &jane).await;
+    let (status, _, body) = checked(r, "POST", USERS).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["errors"][0]["field"], "username", "{body}");
+    assert_eq!(body["errors"][0]["code"], "username_taken", "{body}");
+    assert_eq!(stored(&app).await, before, "nothing written");
+    let mut chosen = jane.clone();
+    chosen["username"] = json!("JaneDoeNew");
+    let r = app.post(USERS, &chosen).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+}

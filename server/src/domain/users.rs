@@ -137,6 +137,7 @@ impl Account {
     ) -> Result<(), DomainError> {
         let store = &state.store;
         let outbox = webhooks::listening(state, EventType::UserCreated).await?;
+        let mut collided = false;
         for attempt in 0..USERNAME_TRIES {
             let mut session = if outbox.is_some() || then_records {
                 store.session().await?
@@ -195,9 +196,19 @@ impl Account {
             if !self.regenerate_username() {
                 return Err(DomainError::conflict("username", Code::UsernameTaken));
             }
+            collided = true;
+        }
+        if collided {
+            // Every draw of `last.first#NNNN` was taken (a name shared by thousands): the
+            // caller can choose a username, so this is a conflict on it, not a 500.
+            return Err(DomainError::Conflict(vec![FieldError::new(
+                "username",
+                Code::UsernameTaken,
+                "Every generated username for this name is taken: choose a username.",
+            )]));
         }
         Err(DomainError::Internal(format!(
-            "no free generated username after {USERNAME_TRIES} tries"
+            "no insert after {USERNAME_TRIES} tries (transaction conflicts)"
         )))
     }
 }
