@@ -458,12 +458,7 @@ pub(crate) async fn record_speaker_removed(
         return Ok(());
     };
     for id in sponsors {
-        let doc = store::sponsors::find_by_id_in(&state.store, *id, session.as_deref_mut()).await?;
-        if let Some(doc) = doc
-            && let Some(shown) = with_speakers(state, vec![doc]).await?.first()
-        {
-            outbox.record(state, session.as_deref_mut(), shown).await?;
-        }
+        record_event(state, Some(&outbox), *id, session.as_deref_mut()).await?;
     }
     Ok(())
 }

@@ -2,9 +2,9 @@
 //!
 //! No `Debug` on [`KeyDoc`]: it holds a hash, and hashes never reach a log line.
 
-use super::{Page, Store, StoreError, Unique, find_page};
-use mongodb::bson::{DateTime, Document, doc, oid::ObjectId};
-use mongodb::change_stream::event::{ChangeStreamEvent, OperationType};
+use super::{Changes, Page, Store, StoreError, Unique, find_page};
+use mongodb::bson::{DateTime, doc, oid::ObjectId};
+use mongodb::change_stream::event::OperationType;
 use mongodb::error::Error as DbError;
 use mongodb::options::ReturnDocument;
 use onboard_shared::Privilege;
@@ -207,18 +207,12 @@ pub(crate) enum KeyChange {
 }
 
 /// The change stream of [`COLLECTION`]; see [`watch`].
-pub(crate) struct KeyChanges(mongodb::change_stream::ChangeStream<ChangeStreamEvent<Document>>);
+pub(crate) struct KeyChanges(Changes);
 
 impl KeyChanges {
     /// The next change; an error means the stream is over (open a new one).
     pub(crate) async fn next(&mut self) -> Result<KeyChange, StoreError> {
-        use futures_util::StreamExt;
-        let Some(event) = self.0.next().await else {
-            return Err(StoreError::Other(DbError::custom(
-                "the change stream ended",
-            )));
-        };
-        let event = event?;
+        let event = self.0.next().await?;
         let id = event
             .document_key
             .as_ref()
@@ -234,15 +228,7 @@ impl KeyChanges {
 }
 
 /// Opens a change stream on the keys: every update, replace and delete after this call
-/// returns is seen by [`KeyChanges::next`]. Needs a replica set (MongoDB) or the embedded
-/// server, which advertises one; a standalone server refuses it.
+/// returns is seen by [`KeyChanges::next`] (see [`Changes::open`]).
 pub(crate) async fn watch(store: &Store) -> Result<KeyChanges, StoreError> {
-    let stream = store
-        .collection::<Document>(COLLECTION)
-        .watch()
-        // How long the server holds an empty getMore: short, so a stuck connection is
-        // noticed soon; events are returned as soon as they happen either way.
-        .max_await_time(std::time::Duration::from_millis(500))
-        .await?;
-    Ok(KeyChanges(stream))
+    Ok(KeyChanges(Changes::open(store, COLLECTION).await?))
 }

@@ -17,6 +17,7 @@ pub(crate) mod users;
 pub(crate) mod webhooks;
 
 use mongodb::bson::{Document, doc, oid::ObjectId};
+use mongodb::change_stream::event::ChangeStreamEvent;
 use mongodb::error::{Error as DbError, ErrorKind, WriteFailure};
 use mongodb::options::{Acknowledgment, ClientOptions, IndexOptions, WriteConcern};
 use mongodb::{Client, ClientSession, Collection, Database, IndexModel};
@@ -343,6 +344,37 @@ where
         Some(s) => find.session(&mut *s).await?.stream(s).try_collect().await?,
         None => find.await?.try_collect().await?,
     })
+}
+
+/// A change stream of one collection (see [`Changes::open`]): what keeps an instance's
+/// caches true to changes made through any instance.
+pub(crate) struct Changes(mongodb::change_stream::ChangeStream<ChangeStreamEvent<Document>>);
+
+impl Changes {
+    /// Opens a change stream on `collection`: every change after this call returns is seen
+    /// by [`Changes::next`]. Needs a replica set (MongoDB) or the embedded server, which
+    /// advertises one; a standalone server refuses it.
+    pub(crate) async fn open(store: &Store, collection: &str) -> Result<Changes, StoreError> {
+        let stream = store
+            .collection::<Document>(collection)
+            .watch()
+            // How long the server holds an empty getMore: short, so a stuck connection is
+            // noticed soon; events are returned as soon as they happen either way.
+            .max_await_time(Duration::from_millis(500))
+            .await?;
+        Ok(Changes(stream))
+    }
+
+    /// The next change; an error means the stream is over (open a new one).
+    pub(crate) async fn next(&mut self) -> Result<ChangeStreamEvent<Document>, StoreError> {
+        use futures_util::StreamExt;
+        match self.0.next().await {
+            Some(event) => Ok(event?),
+            None => Err(StoreError::Other(DbError::custom(
+                "the change stream ended",
+            ))),
+        }
+    }
 }
 
 /// Parses a 24-hex id from a URL or cursor; anything else cannot exist.

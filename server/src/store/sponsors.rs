@@ -256,8 +256,6 @@ async fn speaker_outcome(
     }))
 }
 
-/// Removes `users` from the speakers of every sponsor that lists one of them; answers how
-/// many sponsors changed.
 /// The ids of the sponsors listing `user` as a speaker.
 pub(crate) async fn listing(
     store: &Store,
@@ -275,6 +273,8 @@ pub(crate) async fn listing(
         .collect())
 }
 
+/// Removes `users` from the speakers of every sponsor that lists one of them; answers how
+/// many sponsors changed.
 pub(crate) async fn unlink_everywhere(
     store: &Store,
     users: &[ObjectId],

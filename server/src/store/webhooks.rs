@@ -8,11 +8,9 @@
 //!
 //! No `Debug` on [`EndpointDoc`]: it holds the signing secret.
 
-use super::{Page, Store, StoreError, find_page};
+use super::{Changes, Page, Store, StoreError, find_page};
 use mongodb::ClientSession;
 use mongodb::bson::{DateTime, Document, doc, oid::ObjectId};
-use mongodb::change_stream::ChangeStream;
-use mongodb::change_stream::event::ChangeStreamEvent;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -121,36 +119,14 @@ pub(crate) async fn list_endpoints(
 
 /// Every endpoint that is not disabled (a handful: read whole at each write and tick).
 pub(crate) async fn enabled_endpoints(store: &Store) -> Result<Vec<EndpointDoc>, StoreError> {
-    let found = endpoints(store).find(doc! { "disabled": false }).await?;
-    Ok(futures_util::TryStreamExt::try_collect(found).await?)
+    let coll = endpoints(store);
+    super::find_all(coll.find(doc! { "disabled": false }), None).await
 }
 
-/// The change stream of the endpoints: every change after [`watch`] returned, on any
-/// instance (a cache of the endpoints is forgotten at each).
-pub(crate) struct EndpointChanges(ChangeStream<ChangeStreamEvent<Document>>);
-
-impl EndpointChanges {
-    /// Waits for the next change; an error means the stream is over (open a new one).
-    pub(crate) async fn next(&mut self) -> Result<(), StoreError> {
-        use futures_util::StreamExt;
-        match self.0.next().await {
-            Some(event) => event.map(|_| ()).map_err(StoreError::from),
-            None => Err(StoreError::Other(mongodb::error::Error::custom(
-                "the change stream ended",
-            ))),
-        }
-    }
-}
-
-/// Opens a change stream on the endpoints. Needs a replica set (MongoDB) or the embedded
-/// server, which advertises one; a standalone server refuses it.
-pub(crate) async fn watch(store: &Store) -> Result<EndpointChanges, StoreError> {
-    let stream = store
-        .collection::<Document>(ENDPOINTS)
-        .watch()
-        .max_await_time(Duration::from_millis(500))
-        .await?;
-    Ok(EndpointChanges(stream))
+/// Opens a change stream on the endpoints (see [`Changes::open`]): every change through
+/// any instance (a cache of the endpoints is forgotten at each).
+pub(crate) async fn watch(store: &Store) -> Result<Changes, StoreError> {
+    Changes::open(store, ENDPOINTS).await
 }
 
 /// `$set` (and `$unset`) on an endpoint; false when it does not exist.
