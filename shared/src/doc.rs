@@ -69,29 +69,49 @@ impl<'a> Node for Json<'a> {
 impl<'a> Object for Members<'a> {
     type Node = Json<'a>;
     fn get(&self, key: &str) -> Option<&Json<'a>> {
-        // Plain loops on bytes: at the size-first opt-level the iterator and `Cow`
-        // comparisons stayed calls, and this lookup runs for every field of every object.
-        let key = key.as_bytes();
-        let members = &self.0;
-        let mut i = self.1.get();
-        if i >= members.len() {
-            i = 0;
+        // The rules ask for fields in the order payloads list them: the member after the
+        // previous match is tried first, and is nearly always the one.
+        let i = self.1.get();
+        if let Some((k, v)) = self.0.get(i)
+            && same_key(text(k).as_bytes(), key.as_bytes())
+        {
+            self.1.set(i + 1);
+            return Some(v);
         }
-        for _ in 0..members.len() {
-            if bytes::same(text(&members[i].0).as_bytes(), key) {
-                self.1.set(i + 1);
-                return Some(&members[i].1);
-            }
-            i += 1;
-            if i == members.len() {
-                i = 0;
-            }
-        }
-        None
+        self.find(key)
     }
     fn keys(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(k, _)| text(k))
     }
+}
+
+impl<'a> Members<'a> {
+    /// [`Object::get`] past its first guess: every member, out of line.
+    #[inline(never)]
+    fn find(&self, key: &str) -> Option<&Json<'a>> {
+        let key = key.as_bytes();
+        let i = self
+            .0
+            .iter()
+            .position(|(k, _)| same_key(text(k).as_bytes(), key))?;
+        self.1.set(i + 1);
+        Some(&self.0[i].1)
+    }
+}
+
+/// `a == b` for keys: [`bytes::same`], with keys of up to 3 bytes (`job`, `id`) compared
+/// byte by byte instead of through `memcmp`.
+#[inline(always)]
+fn same_key(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 4 {
+        // 0, n/2 and n-1 are every index of a 1- to 3-byte key.
+        return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+    }
+    bytes::same(a, b)
 }
 
 /// The text of a string, without the call `Cow`'s `Deref` stays at the size-first
@@ -514,6 +534,50 @@ impl<'a> Parser<'a> {
         Ok(n)
     }
 
+    /// A member's or an item's value: a string is read here, without the call to
+    /// [`Parser::value`] (most values of a payload are strings).
+    #[inline(always)]
+    fn item(&mut self, depth: usize) -> Result<Json<'a>, Fail> {
+        self.skip_ws();
+        if self.peek() == Some(b'"') {
+            Ok(Json::Str(self.string()?))
+        } else {
+            self.value(depth)
+        }
+    }
+
+    /// After an item or a member: `true` at the container's end (`close`), `false` after a
+    /// comma. `JSON.stringify` writes no whitespace, so the byte after a value is looked at
+    /// first, and whitespace skipped only when it is not a comma or `close`.
+    #[inline(always)]
+    fn next(&mut self, close: u8, eof: &'static str) -> Result<bool, Fail> {
+        let mut b = self.peek();
+        if b.is_some_and(|b| b <= b' ') {
+            self.skip_ws();
+            b = self.peek();
+        }
+        match b {
+            Some(b',') => {
+                self.pos += 1;
+                self.skip_ws();
+                if self.peek() == Some(close) {
+                    return Err(self.fail("trailing comma"));
+                }
+                Ok(false)
+            }
+            Some(c) if c == close => {
+                self.pos += 1;
+                Ok(true)
+            }
+            Some(_) => Err(self.fail(if close == b']' {
+                "expected `,` or `]`"
+            } else {
+                "expected `,` or `}`"
+            })),
+            None => Err(self.eof(eof)),
+        }
+    }
+
     #[cfg_attr(onboard_speed, optimize(speed))]
     fn array(&mut self, depth: usize) -> Result<Json<'a>, Fail> {
         self.pos += 1;
@@ -524,22 +588,9 @@ impl<'a> Parser<'a> {
             return Ok(Json::Array(items));
         }
         loop {
-            items.push(self.value(depth)?);
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_ws();
-                    if self.peek() == Some(b']') {
-                        return Err(self.fail("trailing comma"));
-                    }
-                }
-                Some(b']') => {
-                    self.pos += 1;
-                    return Ok(Json::Array(items));
-                }
-                Some(_) => return Err(self.fail("expected `,` or `]`")),
-                None => return Err(self.eof("EOF while parsing a list")),
+            items.push(self.item(depth)?);
+            if self.next(b']', "EOF while parsing a list")? {
+                return Ok(Json::Array(items));
             }
         }
     }
@@ -576,29 +627,20 @@ impl<'a> Parser<'a> {
                 return Err(duplicate(&key, self.pos));
             }
             seen |= bit;
-            self.skip_ws();
-            match self.peek() {
-                Some(b':') => self.pos += 1,
-                Some(_) => return Err(self.fail("expected `:`")),
-                None => return Err(self.eof("EOF while parsing an object")),
+            if self.peek() == Some(b':') {
+                self.pos += 1;
+            } else {
+                self.skip_ws();
+                match self.peek() {
+                    Some(b':') => self.pos += 1,
+                    Some(_) => return Err(self.fail("expected `:`")),
+                    None => return Err(self.eof("EOF while parsing an object")),
+                }
             }
-            let value = self.value(depth)?;
+            let value = self.item(depth)?;
             members.push((key, value));
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_ws();
-                    if self.peek() == Some(b'}') {
-                        return Err(self.fail("trailing comma"));
-                    }
-                }
-                Some(b'}') => {
-                    self.pos += 1;
-                    break;
-                }
-                Some(_) => return Err(self.fail("expected `,` or `}`")),
-                None => return Err(self.eof("EOF while parsing an object")),
+            if self.next(b'}', "EOF while parsing an object")? {
+                break;
             }
         }
         if members.len() > SCAN_MAX {
