@@ -73,7 +73,7 @@ impl<'a> Object for Members<'a> {
         // previous match is tried first, and is nearly always the one.
         let i = self.1.get();
         if let Some((k, v)) = self.0.get(i)
-            && same_key(text(k).as_bytes(), key.as_bytes())
+            && same_short(text(k).as_bytes(), key.as_bytes())
         {
             self.1.set(i + 1);
             return Some(v);
@@ -87,6 +87,7 @@ impl<'a> Object for Members<'a> {
 
 impl<'a> Members<'a> {
     /// [`Object::get`] past its first guess: every member, out of line.
+    #[cold]
     #[inline(never)]
     fn find(&self, key: &str) -> Option<&Json<'a>> {
         let key = key.as_bytes();
@@ -112,6 +113,25 @@ fn same_key(a: &[u8], b: &[u8]) -> bool {
         return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
     }
     bytes::same(a, b)
+}
+
+/// `a == b` for keys of up to 16 bytes, with no call (so [`Object::get`]'s first guess
+/// saves no registers); `false` for longer keys, which [`Members::find`] compares.
+#[inline(always)]
+fn same_short(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() || n > 16 {
+        return false;
+    }
+    if n >= 8 {
+        return bytes::same(a, b);
+    }
+    let word4 = |s: &[u8], i: usize| u32::from_le_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]);
+    if n >= 4 {
+        return word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4);
+    }
+    // 0, n/2 and n-1 are every index of a 1- to 3-byte key.
+    n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1])
 }
 
 /// The text of a string, without the call `Cow`'s `Deref` stays at the size-first
