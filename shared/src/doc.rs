@@ -73,7 +73,7 @@ impl<'a> Object for Members<'a> {
         // previous match is tried first, and is nearly always the one.
         let i = self.1.get();
         if let Some((k, v)) = self.0.get(i)
-            && same_short(text(k).as_bytes(), key.as_bytes())
+            && same_key(text(k).as_bytes(), key.as_bytes())
         {
             self.1.set(i + 1);
             return Some(v);
@@ -90,48 +90,41 @@ impl<'a> Members<'a> {
     #[cold]
     #[inline(never)]
     fn find(&self, key: &str) -> Option<&Json<'a>> {
+        // A plain loop on bytes: at the size-first opt-level iterator steps stay calls.
         let key = key.as_bytes();
-        let i = self
-            .0
-            .iter()
-            .position(|(k, _)| same_key(text(k).as_bytes(), key))?;
-        self.1.set(i + 1);
-        Some(&self.0[i].1)
+        let members = &self.0;
+        let mut i = 0;
+        while i < members.len() {
+            if same_key(text(&members[i].0).as_bytes(), key) {
+                self.1.set(i + 1);
+                return Some(&members[i].1);
+            }
+            i += 1;
+        }
+        None
     }
 }
 
-/// `a == b` for keys: [`bytes::same`], with keys of up to 3 bytes (`job`, `id`) compared
-/// byte by byte instead of through `memcmp`.
+/// `a == b` for keys, without a call (a call in [`Object::get`] made every lookup save and
+/// restore registers natively): two overlapping words for 4 to 16 bytes, as most keys
+/// are, bytes for the others.
 #[inline(always)]
 fn same_key(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;
     }
-    if n < 4 {
-        // 0, n/2 and n-1 are every index of a 1- to 3-byte key.
-        return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
-    }
-    bytes::same(a, b)
-}
-
-/// `a == b` for keys of up to 16 bytes, with no call (so [`Object::get`]'s first guess
-/// saves no registers); `false` for longer keys, which [`Members::find`] compares.
-#[inline(always)]
-fn same_short(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() || n > 16 {
-        return false;
-    }
-    if n >= 8 {
+    if (4..=16).contains(&n) {
         return bytes::same(a, b);
     }
-    let word4 = |s: &[u8], i: usize| u32::from_le_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]);
-    if n >= 4 {
-        return word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4);
+    let mut i = 0;
+    while i < n {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
     }
-    // 0, n/2 and n-1 are every index of a 1- to 3-byte key.
-    n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1])
+    true
 }
 
 /// The text of a string, without the call `Cow`'s `Deref` stays at the size-first
@@ -422,6 +415,7 @@ impl<'a> Parser<'a> {
     // Inlined natively, where a call per string was a tenth of the parse; in the size-first
     // wasm build a second copy of the loop costs more bytes than it saves time.
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(target_arch = "wasm32", inline(never))]
     #[cfg_attr(onboard_speed, optimize(speed))]
     fn plain(&mut self) -> Option<&'a str> {
         let start = self.pos + 1;
@@ -578,18 +572,22 @@ impl<'a> Parser<'a> {
     /// [`Parser::value`] (most values of a payload are strings).
     #[inline(always)]
     fn item(&mut self, depth: usize) -> Result<Json<'a>, Fail> {
-        self.skip_ws();
-        if self.peek() == Some(b'"') {
-            Ok(Json::Str(self.string()?))
-        } else {
-            self.value(depth)
+        // Natively only: in the size-first wasm build a second string path costs more bytes
+        // than it saves time.
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            self.skip_ws();
+            if self.peek() == Some(b'"') {
+                return Ok(Json::Str(self.string()?));
+            }
         }
+        self.value(depth)
     }
 
     /// After an item or a member: `true` at the container's end (`close`), `false` after a
     /// comma. `JSON.stringify` writes no whitespace, so the byte after a value is looked at
     /// first, and whitespace skipped only when it is not a comma or `close`.
-    #[inline(always)]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn next(&mut self, close: u8, eof: &'static str) -> Result<bool, Fail> {
         let mut b = self.peek();
         if b.is_some_and(|b| b <= b' ') {
