@@ -70,13 +70,18 @@ impl<'a> Object for Members<'a> {
     type Node = Json<'a>;
     fn get(&self, key: &str) -> Option<&Json<'a>> {
         // The rules ask for fields in the order payloads list them: the member after the
-        // previous match is tried first, and is nearly always the one.
-        let i = self.1.get();
-        if let Some((k, v)) = self.0.get(i)
-            && same_key(text(k).as_bytes(), key.as_bytes())
+        // previous match is nearly always the one. Natively it is tried here, and the
+        // search is a call only when it fails (a call on every lookup made each one save
+        // and restore registers); the size-first wasm build has the search alone.
+        #[cfg(not(target_arch = "wasm32"))]
         {
-            self.1.set(i + 1);
-            return Some(v);
+            let i = self.1.get();
+            if let Some((k, v)) = self.0.get(i)
+                && same_key(text(k).as_bytes(), key.as_bytes())
+            {
+                self.1.set(i + 1);
+                return Some(v);
+            }
         }
         self.find(key)
     }
@@ -86,15 +91,17 @@ impl<'a> Object for Members<'a> {
 }
 
 impl<'a> Members<'a> {
-    /// [`Object::get`] past its first guess: every member, out of line.
-    #[cold]
-    #[inline(never)]
+    /// The member `key`, searched from the one after the previous match.
+    #[cfg_attr(not(target_arch = "wasm32"), cold, inline(never))]
     fn find(&self, key: &str) -> Option<&Json<'a>> {
-        // A plain loop on bytes: at the size-first opt-level iterator steps stay calls.
+        // Plain loops on bytes: at the size-first opt-level iterator steps stay calls.
         let key = key.as_bytes();
         let members = &self.0;
-        let mut i = 0;
-        while i < members.len() {
+        let mut i = self.1.get();
+        for _ in 0..members.len() {
+            if i >= members.len() {
+                i = 0;
+            }
             if same_key(text(&members[i].0).as_bytes(), key) {
                 self.1.set(i + 1);
                 return Some(&members[i].1);
@@ -678,8 +685,9 @@ impl<'a> Parser<'a> {
                     None => return Err(self.eof("EOF while parsing an object")),
                 }
             }
-            // A string written without whitespace before it, as `JSON.stringify` writes
-            // most values, goes straight into the member.
+            // Natively, a string written without whitespace before it, as `JSON.stringify`
+            // writes most values, goes straight into the member.
+            #[cfg(not(target_arch = "wasm32"))]
             if self.peek() == Some(b'"')
                 && let Some(v) = self.plain()
             {
@@ -688,6 +696,8 @@ impl<'a> Parser<'a> {
                 let value = self.item(depth)?;
                 members.push((key, value));
             }
+            #[cfg(target_arch = "wasm32")]
+            members.push((key, self.item(depth)?));
             if self.next(b'}', "EOF while parsing an object")? {
                 break;
             }
@@ -845,6 +855,99 @@ mod tests {
             parse(&deep).unwrap_err().message,
             "recursion limit exceeded"
         );
+    }
+
+    /// Every message and position, as the parser before the fast paths of issue 16 gave them
+    /// (serde_json's wording; tests/doc_parity.rs checks the verdicts against serde_json).
+    #[test]
+    fn errors_are_unchanged() {
+        let cases: &[(&str, &str, usize, usize)] = &[
+            ("", "EOF while parsing a value", 1, 0),
+            (" ", "EOF while parsing a value", 1, 1),
+            ("{", "EOF while parsing an object", 1, 1),
+            ("[", "EOF while parsing a value", 1, 1),
+            ("{\"a\"", "EOF while parsing an object", 1, 4),
+            ("{\"a\":", "EOF while parsing a value", 1, 5),
+            ("{\"a\":1", "EOF while parsing an object", 1, 6),
+            ("{\"a\":1,", "EOF while parsing an object", 1, 7),
+            ("[1", "EOF while parsing a list", 1, 2),
+            ("[1,", "EOF while parsing a value", 1, 3),
+            ("\"abc", "EOF while parsing a string", 1, 4),
+            ("{\"a\":1}x", "trailing characters", 1, 8),
+            ("{\"a\":01}", "invalid number", 1, 7),
+            ("{\"a\":-}", "invalid number", 1, 7),
+            ("{\"a\":1.}", "invalid number", 1, 8),
+            ("{\"a\":.5}", "expected value", 1, 6),
+            ("{\"a\":1e}", "invalid number", 1, 8),
+            ("{\"a\":1e+}", "invalid number", 1, 9),
+            ("{\"level\":1e400}", "number out of range", 1, 14),
+            (
+                "{\"a\":\"\\ud800\"}",
+                "lone leading surrogate in hex escape",
+                1,
+                12,
+            ),
+            (
+                "{\"a\":\"\\udc00\"}",
+                "lone leading surrogate in hex escape",
+                1,
+                12,
+            ),
+            (
+                "{\"a\":\"\\ud800\\u0041\"}",
+                "lone leading surrogate in hex escape",
+                1,
+                18,
+            ),
+            ("{\"a\":\"\\x\"}", "invalid escape", 1, 8),
+            (
+                "{\"a\":\"\u{1}\"}",
+                "control character (\\u0000-\\u001F) found while parsing a string",
+                1,
+                7,
+            ),
+            ("{\"a\":\"\\u12\"}", "invalid escape", 1, 11),
+            ("{\"a\":\"\\u12G4\"}", "invalid escape", 1, 11),
+            ("{\"a\":tru}", "expected ident", 1, 9),
+            ("{\"a\":nul}", "expected ident", 1, 9),
+            ("{\"a\" 1}", "expected `:`", 1, 6),
+            ("{a:1}", "key must be a string", 1, 2),
+            ("{\"a\":1,}", "trailing comma", 1, 8),
+            ("[1,]", "trailing comma", 1, 4),
+            ("[1 2]", "expected `,` or `]`", 1, 4),
+            ("{\"a\":1 \"b\":2}", "expected `,` or `}`", 1, 8),
+            ("{\"a\":1,\"a\":2}", "duplicate key `a`", 1, 10),
+            ("{\n  \"a\": 1,\n  \"b\": x\n}", "expected value", 3, 8),
+            (
+                "{\"a\":\"b\"\n,\n\"c\" :\t[true ,false, null ,-1.5e3,\"\\n\"] , \"a\":0}",
+                "duplicate key `a`",
+                3,
+                44,
+            ),
+            (
+                "{\"a\":{\"b\":[{\"c\":\"d\\\"\"}]},}",
+                "trailing comma",
+                1,
+                26,
+            ),
+            ("[\"a\" \"b\"]", "expected `,` or `]`", 1, 6),
+            ("{\"a\":\"b\",\"c\"}", "expected `:`", 1, 13),
+            ("{\"a\":\"b\",,}", "key must be a string", 1, 10),
+            ("{,}", "key must be a string", 1, 2),
+            ("[,]", "expected value", 1, 2),
+            ("{\"a\":[}", "expected value", 1, 7),
+            ("{\"a\":{]}", "key must be a string", 1, 7),
+            ("{\"k\":\"\\u\"}", "invalid escape", 1, 9),
+            ("nulx", "expected ident", 1, 4),
+        ];
+        for &(text, message, line, column) in cases {
+            let e = parse(text).unwrap_err();
+            assert_eq!(
+                (e.message.as_str(), e.line, e.column),
+                (message, line, column),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
