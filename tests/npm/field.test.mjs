@@ -92,4 +92,26 @@ test("validateField on a form's keystrokes", () => {
   assert.deepEqual(rules.validateField("user", "firstName", "Ja\ud83d\ude00ne \ufffd"), []);
   assert.deepEqual(rules.validateField("user", "lastName", "Do\u0000e").map((e) => e.code), ["invalid_characters"]);
   assert.throws(() => rules.validateField("guest", "email", "x"), /kind/);
+  // A string value crosses after the path in one string, split at the path's length: paths
+  // that are not ASCII (unknown fields, whatever the value) cross apart, and are reported
+  // whole, as the whole payload's check reports them.
+  for (const path of ["é", "e\u{1f600}mail", "emaïl.x"]) {
+    const want = rules.validateUser({ [path]: "x" }).filter((e) => under(e.field, path));
+    assert.equal(want.length, 1);
+    assert.deepEqual(rules.validateField("user", path, "x"), want, JSON.stringify(path));
+  }
+  // (A lone surrogate in a path crosses as U+FFFD, as any string into the package does.)
+  assert.deepEqual(rules.validateField("user", "\ud800", "x").map((e) => [e.field, e.code]), [["\ufffd", "unknown_field"]]);
+  // Each text field's own rule on a keystroke (valid, blank, too long, wrong), against the
+  // whole payload's errors on its path.
+  const texts = ["", " ", "x", "jane@domain.com", "jane@", "http://x.com", "https://x.com", "Europe/Paris", "Speaker", "y".repeat(300)];
+  for (const path of ["email", "type", "firstName", "lastName", "username", "avatar", "description", "job", "company",
+    "timezone", "country", "city", "status", "website", "socials.facebook", "socials.linkedin", "socials.twitter", "socials.youtube"]) {
+    for (const text of texts) {
+      const [top, key] = path.split(".");
+      const payload = key ? { [top]: { [key]: text } } : { [top]: text };
+      const want = rules.validateUser(payload).filter((e) => under(e.field, path));
+      assert.deepEqual(rules.validateField("user", path, text), want, `${path} = ${JSON.stringify(text)}`);
+    }
+  }
 });
