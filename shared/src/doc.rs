@@ -14,6 +14,7 @@ use crate::json::JsonError;
 use crate::node::{Kind, Node, Object};
 use std::borrow::Cow;
 use std::cell::Cell;
+use std::sync::OnceLock;
 
 /// Deepest nesting of arrays and objects, as serde_json's recursion limit.
 const DEPTH: usize = 128;
@@ -112,9 +113,15 @@ impl<'a> Members<'a> {
     }
 }
 
+// In the size-first wasm build the shared compare (which calls `memcmp` for keys outside 4
+// to 16 bytes) costs fewer bytes.
+#[cfg(target_arch = "wasm32")]
+use crate::bytes::same as same_key;
+
 /// `a == b` for keys, without a call (a call in [`Object::get`] made every lookup save and
 /// restore registers natively): two overlapping words for 4 to 16 bytes, as most keys
 /// are, bytes for the others.
+#[cfg(not(target_arch = "wasm32"))]
 #[inline(always)]
 fn same_key(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
@@ -596,12 +603,8 @@ impl<'a> Parser<'a> {
     /// first, and whitespace skipped only when it is not a comma or `close`.
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn next(&mut self, close: u8, eof: &'static str) -> Result<bool, Fail> {
-        let mut b = self.peek();
-        if b.is_some_and(|b| b <= b' ') {
-            self.skip_ws();
-            b = self.peek();
-        }
-        match b {
+        self.skip_ws();
+        match self.peek() {
             Some(b',') => {
                 self.pos += 1;
                 self.skip_ws();
@@ -657,10 +660,7 @@ impl<'a> Parser<'a> {
                 Some(_) => return Err(self.fail("key must be a string")),
                 None => return Err(self.eof("EOF while parsing an object")),
             }
-            let key = match self.plain() {
-                Some(k) => Cow::Borrowed(k),
-                None => self.escaped()?,
-            };
+            let key = self.string()?;
             // A key can only repeat one with the same bit (from its length and first and
             // last bytes): most keys skip the scan.
             let k = text(&key).as_bytes();
@@ -714,8 +714,8 @@ impl<'a> Parser<'a> {
 fn f64_from_parts(significand: u64, mut exponent: i32) -> Option<f64> {
     let mut f = significand as f64;
     loop {
-        match POW10.get(exponent.unsigned_abs() as usize) {
-            Some(&pow) => {
+        match pow10(exponent.unsigned_abs() as usize) {
+            Some(pow) => {
                 if exponent >= 0 {
                     f *= pow;
                     if f.is_infinite() {
@@ -740,9 +740,72 @@ fn f64_from_parts(significand: u64, mut exponent: i32) -> Option<f64> {
     }
 }
 
-/// 1e0 ..= 1e308, each the correctly rounded literal (serde_json's table).
-#[rustfmt::skip]
-static POW10: [f64; 309] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22, 1e23, 1e24, 1e25, 1e26, 1e27, 1e28, 1e29, 1e30, 1e31, 1e32, 1e33, 1e34, 1e35, 1e36, 1e37, 1e38, 1e39, 1e40, 1e41, 1e42, 1e43, 1e44, 1e45, 1e46, 1e47, 1e48, 1e49, 1e50, 1e51, 1e52, 1e53, 1e54, 1e55, 1e56, 1e57, 1e58, 1e59, 1e60, 1e61, 1e62, 1e63, 1e64, 1e65, 1e66, 1e67, 1e68, 1e69, 1e70, 1e71, 1e72, 1e73, 1e74, 1e75, 1e76, 1e77, 1e78, 1e79, 1e80, 1e81, 1e82, 1e83, 1e84, 1e85, 1e86, 1e87, 1e88, 1e89, 1e90, 1e91, 1e92, 1e93, 1e94, 1e95, 1e96, 1e97, 1e98, 1e99, 1e100, 1e101, 1e102, 1e103, 1e104, 1e105, 1e106, 1e107, 1e108, 1e109, 1e110, 1e111, 1e112, 1e113, 1e114, 1e115, 1e116, 1e117, 1e118, 1e119, 1e120, 1e121, 1e122, 1e123, 1e124, 1e125, 1e126, 1e127, 1e128, 1e129, 1e130, 1e131, 1e132, 1e133, 1e134, 1e135, 1e136, 1e137, 1e138, 1e139, 1e140, 1e141, 1e142, 1e143, 1e144, 1e145, 1e146, 1e147, 1e148, 1e149, 1e150, 1e151, 1e152, 1e153, 1e154, 1e155, 1e156, 1e157, 1e158, 1e159, 1e160, 1e161, 1e162, 1e163, 1e164, 1e165, 1e166, 1e167, 1e168, 1e169, 1e170, 1e171, 1e172, 1e173, 1e174, 1e175, 1e176, 1e177, 1e178, 1e179, 1e180, 1e181, 1e182, 1e183, 1e184, 1e185, 1e186, 1e187, 1e188, 1e189, 1e190, 1e191, 1e192, 1e193, 1e194, 1e195, 1e196, 1e197, 1e198, 1e199, 1e200, 1e201, 1e202, 1e203, 1e204, 1e205, 1e206, 1e207, 1e208, 1e209, 1e210, 1e211, 1e212, 1e213, 1e214, 1e215, 1e216, 1e217, 1e218, 1e219, 1e220, 1e221, 1e222, 1e223, 1e224, 1e225, 1e226, 1e227, 1e228, 1e229, 1e230, 1e231, 1e232, 1e233, 1e234, 1e235, 1e236, 1e237, 1e238, 1e239, 1e240, 1e241, 1e242, 1e243, 1e244, 1e245, 1e246, 1e247, 1e248, 1e249, 1e250, 1e251, 1e252, 1e253, 1e254, 1e255, 1e256, 1e257, 1e258, 1e259, 1e260, 1e261, 1e262, 1e263, 1e264, 1e265, 1e266, 1e267, 1e268, 1e269, 1e270, 1e271, 1e272, 1e273, 1e274, 1e275, 1e276, 1e277, 1e278, 1e279, 1e280, 1e281, 1e282, 1e283, 1e284, 1e285, 1e286, 1e287, 1e288, 1e289, 1e290, 1e291, 1e292, 1e293, 1e294, 1e295, 1e296, 1e297, 1e298, 1e299, 1e300, 1e301, 1e302, 1e303, 1e304, 1e305, 1e306, 1e307, 1e308];
+/// `10^k` for `k` up to 308, correctly rounded: the values of serde_json's table of literals
+/// (a test compares all 309), computed once when a number first needs one instead of
+/// stored, as that table was the wasm package's largest piece that gzip cannot shrink
+/// (2.5 KB). `None` above 308.
+fn pow10(k: usize) -> Option<f64> {
+    static TABLE: OnceLock<[f64; 309]> = OnceLock::new();
+    TABLE
+        .get_or_init(|| {
+            let mut table = [0.0; 309];
+            // 10^k = 5^k * 2^k, 5^k in 64-bit limbs, lowest first (5^308 < 2^716).
+            let mut five = [0u64; 12];
+            five[0] = 1;
+            let mut len = 1;
+            for (k, slot) in table.iter_mut().enumerate() {
+                if k > 0 {
+                    let mut carry = 0;
+                    for limb in &mut five[..len] {
+                        let v = u128::from(*limb) * 5 + carry;
+                        *limb = v as u64;
+                        carry = v >> 64;
+                    }
+                    if carry != 0 {
+                        five[len] = carry as u64;
+                        len += 1;
+                    }
+                }
+                *slot = round_scaled(&five[..len], k);
+            }
+            table
+        })
+        .get(k)
+        .copied()
+}
+
+/// `n * 2^k` as the nearest f64 (ties to even), for an odd `n` (a power of five) whose
+/// limbs are `n`, lowest first, the last one not zero, and a result in the normal range.
+fn round_scaled(n: &[u64], k: usize) -> f64 {
+    let len = n.len();
+    let bits = 64 * len - n[len - 1].leading_zeros() as usize;
+    // The top 64 bits of `n`, its highest bit at bit 63; `sticky` when bits below them are
+    // set, which for an odd `n` is whenever there are bits below them.
+    let (top, sticky) = if bits <= 64 {
+        (n[0] << (64 - bits), false)
+    } else {
+        let low = bits - 64;
+        let (i, off) = (low / 64, low % 64);
+        let top = if off == 0 {
+            n[i]
+        } else {
+            (n[i] >> off) | (n[i + 1] << (64 - off))
+        };
+        (top, true)
+    };
+    let mut m = top >> 11;
+    let rest = top & 0x7ff;
+    if rest > 0x400 || (rest == 0x400 && (sticky || m & 1 == 1)) {
+        m += 1;
+    }
+    // The value is `m * 2^(bits - 53 + k)`.
+    let mut exp = bits as i64 - 53 + k as i64;
+    if m == 1 << 53 {
+        m >>= 1;
+        exp += 1;
+    }
+    m as f64 * f64::from_bits(((1023 + exp) as u64) << 52)
+}
 
 fn duplicate(key: &str, end: usize) -> Fail {
     Fail {
@@ -948,6 +1011,18 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    /// serde_json's table of powers of ten, as literals.
+    #[rustfmt::skip]
+    const LITERALS: [f64; 309] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22, 1e23, 1e24, 1e25, 1e26, 1e27, 1e28, 1e29, 1e30, 1e31, 1e32, 1e33, 1e34, 1e35, 1e36, 1e37, 1e38, 1e39, 1e40, 1e41, 1e42, 1e43, 1e44, 1e45, 1e46, 1e47, 1e48, 1e49, 1e50, 1e51, 1e52, 1e53, 1e54, 1e55, 1e56, 1e57, 1e58, 1e59, 1e60, 1e61, 1e62, 1e63, 1e64, 1e65, 1e66, 1e67, 1e68, 1e69, 1e70, 1e71, 1e72, 1e73, 1e74, 1e75, 1e76, 1e77, 1e78, 1e79, 1e80, 1e81, 1e82, 1e83, 1e84, 1e85, 1e86, 1e87, 1e88, 1e89, 1e90, 1e91, 1e92, 1e93, 1e94, 1e95, 1e96, 1e97, 1e98, 1e99, 1e100, 1e101, 1e102, 1e103, 1e104, 1e105, 1e106, 1e107, 1e108, 1e109, 1e110, 1e111, 1e112, 1e113, 1e114, 1e115, 1e116, 1e117, 1e118, 1e119, 1e120, 1e121, 1e122, 1e123, 1e124, 1e125, 1e126, 1e127, 1e128, 1e129, 1e130, 1e131, 1e132, 1e133, 1e134, 1e135, 1e136, 1e137, 1e138, 1e139, 1e140, 1e141, 1e142, 1e143, 1e144, 1e145, 1e146, 1e147, 1e148, 1e149, 1e150, 1e151, 1e152, 1e153, 1e154, 1e155, 1e156, 1e157, 1e158, 1e159, 1e160, 1e161, 1e162, 1e163, 1e164, 1e165, 1e166, 1e167, 1e168, 1e169, 1e170, 1e171, 1e172, 1e173, 1e174, 1e175, 1e176, 1e177, 1e178, 1e179, 1e180, 1e181, 1e182, 1e183, 1e184, 1e185, 1e186, 1e187, 1e188, 1e189, 1e190, 1e191, 1e192, 1e193, 1e194, 1e195, 1e196, 1e197, 1e198, 1e199, 1e200, 1e201, 1e202, 1e203, 1e204, 1e205, 1e206, 1e207, 1e208, 1e209, 1e210, 1e211, 1e212, 1e213, 1e214, 1e215, 1e216, 1e217, 1e218, 1e219, 1e220, 1e221, 1e222, 1e223, 1e224, 1e225, 1e226, 1e227, 1e228, 1e229, 1e230, 1e231, 1e232, 1e233, 1e234, 1e235, 1e236, 1e237, 1e238, 1e239, 1e240, 1e241, 1e242, 1e243, 1e244, 1e245, 1e246, 1e247, 1e248, 1e249, 1e250, 1e251, 1e252, 1e253, 1e254, 1e255, 1e256, 1e257, 1e258, 1e259, 1e260, 1e261, 1e262, 1e263, 1e264, 1e265, 1e266, 1e267, 1e268, 1e269, 1e270, 1e271, 1e272, 1e273, 1e274, 1e275, 1e276, 1e277, 1e278, 1e279, 1e280, 1e281, 1e282, 1e283, 1e284, 1e285, 1e286, 1e287, 1e288, 1e289, 1e290, 1e291, 1e292, 1e293, 1e294, 1e295, 1e296, 1e297, 1e298, 1e299, 1e300, 1e301, 1e302, 1e303, 1e304, 1e305, 1e306, 1e307, 1e308];
+
+    #[test]
+    fn powers_of_ten_are_the_literals() {
+        for (k, &literal) in LITERALS.iter().enumerate() {
+            assert_eq!(pow10(k).map(f64::to_bits), Some(literal.to_bits()), "1e{k}");
+        }
+        assert_eq!(pow10(309), None);
     }
 
     #[test]
