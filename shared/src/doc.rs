@@ -603,8 +603,12 @@ impl<'a> Parser<'a> {
     /// first, and whitespace skipped only when it is not a comma or `close`.
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn next(&mut self, close: u8, eof: &'static str) -> Result<bool, Fail> {
-        self.skip_ws();
-        match self.peek() {
+        let mut b = self.peek();
+        if b.is_some_and(|b| b <= b' ') {
+            self.skip_ws();
+            b = self.peek();
+        }
+        match b {
             Some(b',') => {
                 self.pos += 1;
                 self.skip_ws();
