@@ -71,18 +71,15 @@ impl<'a> Object for Members<'a> {
     type Node = Json<'a>;
     fn get(&self, key: &str) -> Option<&Json<'a>> {
         // The rules ask for fields in the order payloads list them: the member after the
-        // previous match is nearly always the one. Natively it is tried here, and the
-        // search is a call only when it fails (a call on every lookup made each one save
-        // and restore registers); the size-first wasm build has the search alone.
-        #[cfg(not(target_arch = "wasm32"))]
+        // previous match is nearly always the one. It is tried here, and the search is a
+        // call only when it fails (natively, a call on every lookup made each one save and
+        // restore registers).
+        let i = self.1.get();
+        if let Some((k, v)) = self.0.get(i)
+            && same_key(text(k).as_bytes(), key.as_bytes())
         {
-            let i = self.1.get();
-            if let Some((k, v)) = self.0.get(i)
-                && same_key(text(k).as_bytes(), key.as_bytes())
-            {
-                self.1.set(i + 1);
-                return Some(v);
-            }
+            self.1.set(i + 1);
+            return Some(v);
         }
         self.find(key)
     }
@@ -93,7 +90,8 @@ impl<'a> Object for Members<'a> {
 
 impl<'a> Members<'a> {
     /// The member `key`, searched from the one after the previous match.
-    #[cfg_attr(not(target_arch = "wasm32"), cold, inline(never))]
+    #[cold]
+    #[inline(never)]
     fn find(&self, key: &str) -> Option<&Json<'a>> {
         // Plain loops on bytes: at the size-first opt-level iterator steps stay calls.
         let key = key.as_bytes();
@@ -113,15 +111,9 @@ impl<'a> Members<'a> {
     }
 }
 
-// In the size-first wasm build the shared compare (which calls `memcmp` for keys outside 4
-// to 16 bytes) costs fewer bytes.
-#[cfg(target_arch = "wasm32")]
-use crate::bytes::same as same_key;
-
 /// `a == b` for keys, without a call (a call in [`Object::get`] made every lookup save and
 /// restore registers natively): two overlapping words for 4 to 16 bytes, as most keys
 /// are, bytes for the others.
-#[cfg(not(target_arch = "wasm32"))]
 #[inline(always)]
 fn same_key(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
@@ -586,14 +578,9 @@ impl<'a> Parser<'a> {
     /// [`Parser::value`] (most values of a payload are strings).
     #[inline(always)]
     fn item(&mut self, depth: usize) -> Result<Json<'a>, Fail> {
-        // Natively only: in the size-first wasm build a second string path costs more bytes
-        // than it saves time.
-        #[cfg(not(target_arch = "wasm32"))]
-        {
-            self.skip_ws();
-            if self.peek() == Some(b'"') {
-                return Ok(Json::Str(self.string()?));
-            }
+        self.skip_ws();
+        if self.peek() == Some(b'"') {
+            return Ok(Json::Str(self.string()?));
         }
         self.value(depth)
     }
@@ -689,9 +676,8 @@ impl<'a> Parser<'a> {
                     None => return Err(self.eof("EOF while parsing an object")),
                 }
             }
-            // Natively, a string written without whitespace before it, as `JSON.stringify`
-            // writes most values, goes straight into the member.
-            #[cfg(not(target_arch = "wasm32"))]
+            // A string written without whitespace before it, as `JSON.stringify` writes most
+            // values, goes straight into the member.
             if self.peek() == Some(b'"')
                 && let Some(v) = self.plain()
             {
@@ -700,8 +686,6 @@ impl<'a> Parser<'a> {
                 let value = self.item(depth)?;
                 members.push((key, value));
             }
-            #[cfg(target_arch = "wasm32")]
-            members.push((key, self.item(depth)?));
             if self.next(b'}', "EOF while parsing an object")? {
                 break;
             }
