@@ -5,12 +5,20 @@
 //! cargo build --release -p onboard-shared --example instructions
 //! node -e 'const c = require("./shared/corpus/cases.json");
 //!   process.stdout.write(JSON.stringify(c.find((x) => x.name === "seed sample user is valid").payload))' > /tmp/user.json
-//! for n in 1 10001; do valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.$n \
+//! for n in 1 2001; do valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.$n \
 //!   target/release/examples/instructions user $n < /tmp/user.json; done
 //! ```
 //!
-//! (instructions of the 10001-call run minus those of the 1-call run) / 10000 is the cost of
-//! one call, without process start-up and reading the input.
+//! (instructions of the 2001-call run minus those of the 1-call run) / 2000 is the cost of
+//! one call, without process start-up and reading the input. Where they go, by function:
+//!
+//! ```sh
+//! CARGO_PROFILE_RELEASE_DEBUG=line-tables-only CARGO_TARGET_DIR=target/prof \
+//!   cargo build --release -p onboard-shared --example instructions
+//! valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.prof \
+//!   target/prof/release/examples/instructions user 2001 < /tmp/user.json
+//! callgrind_annotate --inclusive=yes /tmp/cg.prof   # divide by 2000 (2001 calls)
+//! ```
 
 use std::hint::black_box;
 use std::io::Read;
