@@ -8,6 +8,7 @@ use crate::bytes;
 use crate::error::{Code, ERRORS_MAX, FieldError, too_many_errors};
 use crate::node::{Kind, Node, Object, given};
 use crate::timezones::TIMEZONES;
+use std::sync::OnceLock;
 
 // The limits are the field catalogue's; re-exported here under their historic names.
 pub use crate::catalogue::{EMAIL_MAX, TAG_MAX, TAGS_MAX, URL_MAX};
@@ -295,59 +296,79 @@ pub fn is_hex_color(color: &str) -> bool {
 
 /// Is `tz` an IANA time zone name (`Europe/Paris`, `UTC`, or a link like `Europe/Kiev`)?
 pub fn is_timezone(tz: &str) -> bool {
-    // Binary search over every 8th line (TZ_EVERY_8TH), then a scan of at most 8 lines.
+    // A hash table of where each line starts, built on first use: one probe and one compare,
+    // where a binary search compared a line byte by byte at each step.
     let (list, tz) = (TIMEZONES.as_bytes(), tz.as_bytes());
-    let (mut lo, mut hi) = (0, TZ_EVERY_8TH.len());
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        match compare_line(list, usize::from(TZ_EVERY_8TH[mid]), tz, false).0 {
-            std::cmp::Ordering::Greater => hi = mid,
-            _ => lo = mid,
+    let table = tz_table();
+    let mut slot = tz_hash(tz);
+    loop {
+        let Some(start) = usize::from(table[slot]).checked_sub(1) else {
+            return false;
+        };
+        let end = start + tz.len();
+        // The line is `tz` if `tz` is its text up to a line break or the end, and holds no
+        // line break itself (which would span lines).
+        if list
+            .get(start..end)
+            .is_some_and(|line| bytes::same(line, tz))
+            && list.get(end).is_none_or(|&b| b == b'\n')
+            && tz.iter().all(|&b| b != b'\n')
+        {
+            return true;
         }
+        slot = (slot + 1) % TZ_SLOTS;
     }
-    let mut start = usize::from(TZ_EVERY_8TH[lo]);
-    for _ in 0..8 {
-        match compare_line(list, start, tz, true) {
-            (std::cmp::Ordering::Equal, _) => return true,
-            (std::cmp::Ordering::Greater, _) => return false,
-            (std::cmp::Ordering::Less, end) if end < list.len() => start = end + 1,
-            _ => return false,
-        }
-    }
-    false
 }
 
-/// The line of `list` starting at `start` compared with `tz`, and (if `find_end`) where
-/// the line ends.
+/// Slots of the time zones' hash table: a power of two, under a third full.
+const TZ_SLOTS: usize = 2048;
+const _: () = assert!(TZ_LINES * 3 < TZ_SLOTS);
+
+/// The slot a name's probe starts at: its first and last eight bytes (or its bytes, when
+/// shorter) and its length, mixed by one multiplication.
 #[inline]
-fn compare_line(
-    list: &[u8],
-    start: usize,
-    tz: &[u8],
-    find_end: bool,
-) -> (std::cmp::Ordering, usize) {
-    let mut i = 0;
-    loop {
-        let c = list.get(start + i).copied().filter(|&c| c != b'\n');
-        match (c, tz.get(i)) {
-            (None, None) => return (std::cmp::Ordering::Equal, start + i),
-            (Some(a), Some(&b)) if a == b => i += 1,
-            (c, t) => {
-                let order = c.cmp(&t.copied());
-                let mut end = start + i;
-                while find_end && end < list.len() && list[end] != b'\n' {
-                    end += 1;
-                }
-                return (order, end);
-            }
+fn tz_hash(tz: &[u8]) -> usize {
+    let n = tz.len();
+    let h = if n >= 8 {
+        bytes::word(tz, 0) ^ bytes::word(tz, n - 8).rotate_left(29)
+    } else {
+        let mut h = 0u64;
+        for &b in tz {
+            h = h << 8 | u64::from(b);
         }
-    }
+        h
+    };
+    ((h ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - TZ_SLOTS.trailing_zeros()))
+        as usize
+}
+
+/// Where each line of TIMEZONES starts, plus one (0 is an empty slot), at its hash's slot
+/// or the next free one.
+fn tz_table() -> &'static [u16; TZ_SLOTS] {
+    static TABLE: OnceLock<[u16; TZ_SLOTS]> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let list = TIMEZONES.as_bytes();
+        let mut table = [0u16; TZ_SLOTS];
+        let mut start = 0;
+        for end in 0..=list.len() {
+            if end < list.len() && list[end] != b'\n' {
+                continue;
+            }
+            let mut slot = tz_hash(&list[start..end]);
+            while table[slot] != 0 {
+                slot = (slot + 1) % TZ_SLOTS;
+            }
+            table[slot] = start as u16 + 1;
+            start = end + 1;
+        }
+        table
+    })
 }
 
 /// How many names TIMEZONES holds.
 const TZ_LINES: usize = {
     let list = TIMEZONES.as_bytes();
-    // Offsets are u16.
+    // Offsets (plus one) are u16.
     assert!(list.len() < u16::MAX as usize);
     let (mut i, mut n) = (0, 1);
     while i < list.len() {
@@ -357,24 +378,6 @@ const TZ_LINES: usize = {
         i += 1;
     }
     n
-};
-
-/// Where every 8th line of TIMEZONES starts, computed at compile time (a 150-byte index
-/// that saves the search from finding line boundaries).
-static TZ_EVERY_8TH: [u16; TZ_LINES.div_ceil(8)] = {
-    let list = TIMEZONES.as_bytes();
-    let mut out = [0u16; TZ_LINES.div_ceil(8)];
-    let (mut i, mut line) = (0, 0);
-    while i < list.len() {
-        if i == 0 || list[i - 1] == b'\n' {
-            if line % 8 == 0 {
-                out[line / 8] = i as u16;
-            }
-            line += 1;
-        }
-        i += 1;
-    }
-    out
 };
 
 /// Every IANA time zone name the rulebook accepts, sorted (for pickers).
@@ -1164,6 +1167,23 @@ mod tests {
                 "{tz}"
             );
         }
+        // Every name cut short or made longer is found only if it is itself listed (the
+        // hash table compares whole lines).
+        let listed: std::collections::HashSet<&str> = timezones().iter().copied().collect();
+        for tz in timezones() {
+            for probe in [
+                tz[..tz.len() - 1].to_string(),
+                format!("{tz}x"),
+                format!("{tz}\n"),
+                format!("x{tz}"),
+            ] {
+                assert_eq!(
+                    is_timezone(&probe),
+                    listed.contains(probe.as_str()),
+                    "{probe:?}"
+                );
+            }
+        }
         for bad in [
             "Africa",
             "A",
@@ -1189,7 +1209,7 @@ mod tests {
         assert!(!is_timezone("europe/paris") && !is_timezone("Mars/Olympus") && !is_timezone(""));
         assert!(
             timezones().windows(2).all(|w| w[0] < w[1]),
-            "sorted for binary search"
+            "sorted, as pickers list them"
         );
     }
 }
