@@ -23,7 +23,6 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const KEY: &str = "onb_bench_0123456789abcdef0123456789abcdef";
 /// Pairs of rounds and seconds per round (`BENCH_ROUNDS`, `BENCH_SECS` change them).
@@ -34,78 +33,75 @@ fn setting(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// A receiver that answers every request 204 and counts them.
+/// A receiver that answers every request 204 and counts them: hyper's HTTP/1.1 server, so
+/// it keeps connections open between requests as web servers do.
 async fn receiver(count: Arc<AtomicU64>) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((mut s, _)) = listener.accept().await else {
+            let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
             let count = count.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                // The head, then as many body bytes as Content-Length says.
-                loop {
-                    let Ok(n) = s.read(&mut chunk).await else {
-                        return;
-                    };
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf).to_string();
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let length = text[..end]
-                            .lines()
-                            .find_map(|l| {
-                                let (k, v) = l.split_once(':')?;
-                                k.eq_ignore_ascii_case("content-length")
-                                    .then(|| v.trim().parse::<usize>().ok())?
-                            })
-                            .unwrap_or(0);
-                        if buf.len() >= end + 4 + length {
-                            break;
-                        }
-                    }
+            let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
+                let count = count.clone();
+                async move {
+                    let _ = http_body_util::BodyExt::collect(request.into_body()).await;
+                    count.fetch_add(1, Ordering::Relaxed);
+                    let mut answer =
+                        hyper::Response::new(http_body_util::Empty::<bytes::Bytes>::new());
+                    *answer.status_mut() = hyper::StatusCode::NO_CONTENT;
+                    Ok::<_, std::convert::Infallible>(answer)
                 }
-                count.fetch_add(1, Ordering::Relaxed);
-                let _ = s
-                    .write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-                    .await;
             });
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+            );
         }
     });
     addr
+}
+
+/// `n` as a name: base-26 letters, the first one capital (`0` is `A`, `27` is `Bb`).
+fn letters(mut n: u64) -> String {
+    let mut out = vec![b'A' + (n % 26) as u8];
+    while n >= 26 {
+        n = n / 26 - 1;
+        out.push(b'a' + (n % 26) as u8);
+    }
+    String::from_utf8(out).unwrap()
 }
 
 /// Creates/s, creates, and the other answers by status (`error`: no answer).
 async fn creates(
     http: &reqwest::Client,
     url: &str,
-    tag: &str,
+    round: u64,
     secs: u64,
 ) -> (f64, u64, BTreeMap<String, u64>) {
     let count = Arc::new(AtomicU64::new(0));
     let other: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
     let start = Instant::now();
     let deadline = start + Duration::from_secs(secs);
-    let tasks: Vec<_> = (0..32)
+    let tasks: Vec<_> = (0..32u64)
         .map(|c| {
             let (http, url, count, other, tag) = (
                 http.clone(),
                 url.to_string(),
                 count.clone(),
                 other.clone(),
-                tag.to_string(),
+                format!("r{round}"),
             );
             tokio::spawn(async move {
                 let mut i = 0;
                 while Instant::now() < deadline {
+                    // A name per client and create: one shared name would run out of
+                    // generated usernames (`last.first#NNNN`, 10,000 per name).
+                    let (first, last) = (letters(c * 1_000_000 + i), letters(round));
                     let body = format!(
-                        r#"{{"email":"w-{tag}-{c}-{i}@domain.com","type":"Attendee","firstName":"A","lastName":"B"}}"#
+                        r#"{{"email":"w-{tag}-{c}-{i}@domain.com","type":"Attendee","firstName":"{first}","lastName":"{last}"}}"#
                     );
                     i += 1;
                     let r = http
@@ -139,25 +135,38 @@ async fn creates(
     )
 }
 
-/// CPU seconds used so far by process `pid` and by its descendants (Linux `/proc`; 0
-/// elsewhere).
-fn cpu_seconds(pid: u32) -> (f64, f64) {
-    // (pid, ppid, utime + stime in clock ticks) of every process.
+/// CPU seconds of the server so far (Linux `/proc`; 0 elsewhere).
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    /// `onboard`, all its threads.
+    onboard: f64,
+    /// Of `onboard`'s: its password-hashing threads (`argon2-N`).
+    hashing: f64,
+    /// The processes `onboard` started: the embedded database.
+    database: f64,
+}
+
+/// Clock ticks (utime + stime) in a `/proc/.../stat` text, with its parent's pid and its
+/// name.
+fn ticks(text: &str) -> Option<(u32, u64, &str)> {
+    let name = &text[text.find('(')? + 1..text.rfind(')')?];
+    // After the command's closing parenthesis: state, ppid, ... (fields 3 on).
+    let rest = &text[text.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let t = f[11].parse::<u64>().ok()? + f[12].parse::<u64>().ok()?;
+    Some((f[1].parse().ok()?, t, name))
+}
+
+fn cpu_seconds(pid: u32) -> Cpu {
+    // (pid, ppid, ticks) of every process.
     let stats: Vec<(u32, u32, u64)> = std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .flatten()
         .filter_map(|e| {
             let text = std::fs::read_to_string(e.path().join("stat")).ok()?;
-            // After the command's closing parenthesis: state, ppid, ... (fields 3 on).
-            let rest = &text[text.rfind(')')? + 2..];
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            let id = e.file_name().to_str()?.parse().ok()?;
-            Some((
-                id,
-                f[1].parse().ok()?,
-                f[11].parse::<u64>().ok()? + f[12].parse::<u64>().ok()?,
-            ))
+            let (parent, t, _) = ticks(&text)?;
+            Some((e.file_name().to_str()?.parse().ok()?, parent, t))
         })
         .collect();
     let (mut own, mut descendants) = (0, 0);
@@ -176,16 +185,99 @@ fn cpu_seconds(pid: u32) -> (f64, f64) {
             }
         }
     }
+    let hashing: u64 = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let text = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let (_, t, name) = ticks(&text)?;
+            name.starts_with("argon2-").then_some(t)
+        })
+        .sum();
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    (own as f64 / hz, descendants as f64 / hz)
+    Cpu {
+        onboard: own as f64 / hz,
+        hashing: hashing as f64 / hz,
+        database: descendants as f64 / hz,
+    }
 }
 
-/// Milliseconds per create of `onboard` and of its database since `start`.
-fn cpu_per_create(pid: u32, start: (f64, f64), n: u64) -> (f64, f64) {
+/// Milliseconds per create since `start`.
+fn cpu_per_create(pid: u32, start: Cpu, n: u64) -> Cpu {
     let now = cpu_seconds(pid);
     let per = |a: f64, b: f64| (a - b) * 1000.0 / n as f64;
-    (per(now.0, start.0), per(now.1, start.1))
+    Cpu {
+        onboard: per(now.onboard, start.onboard),
+        hashing: per(now.hashing, start.hashing),
+        database: per(now.database, start.database),
+    }
+}
+
+/// The database commands `onboard` has sent so far, by name: how many, and their seconds
+/// (its `/metrics`).
+async fn commands(http: &reqwest::Client, url: &str) -> BTreeMap<String, (f64, f64)> {
+    let text = http.get(url).send().await.unwrap().text().await.unwrap();
+    let mut out: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for l in text.lines() {
+        let Some(rest) = l.strip_prefix("onboard_db_operation_duration_seconds_") else {
+            continue;
+        };
+        let Some((what, rest)) = rest.split_once("{operation=\"") else {
+            continue;
+        };
+        let Some((name, value)) = rest.split_once("\"} ") else {
+            continue;
+        };
+        let Ok(value) = value.trim().parse::<f64>() else {
+            continue;
+        };
+        let entry = out.entry(name.to_string()).or_default();
+        match what {
+            "count" => entry.0 = value,
+            "sum" => entry.1 = value,
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Prints the commands sent per create between two `commands` reads, and their mean
+/// duration as `onboard` saw it.
+fn per_create(now: &BTreeMap<String, (f64, f64)>, before: &BTreeMap<String, (f64, f64)>, n: u64) {
+    let line: Vec<String> = now
+        .iter()
+        .map(|(k, (count, secs))| {
+            let (c0, s0) = before.get(k).copied().unwrap_or_default();
+            (k, count - c0, secs - s0)
+        })
+        .filter(|(_, count, _)| *count > 0.0)
+        .map(|(k, count, secs)| {
+            format!(
+                "{k} {:.2} ({:.2} ms)",
+                count / n as f64,
+                secs * 1000.0 / count
+            )
+        })
+        .collect();
+    println!(
+        "          database commands per create: {}",
+        line.join(", ")
+    );
+}
+
+/// One round's line.
+fn report(round: u64, hooked: bool, rate: f64, n: u64, other: &BTreeMap<String, u64>, c: Cpu) {
+    let mode = if hooked { "with   " } else { "without" };
+    println!(
+        "round {round}: {mode} webhook: {rate:.1} creates/s ({n} created, non-201: {other:?}), server CPU {:.2} ms per create (onboard {:.2} of which hashing {:.2}, database {:.2}); besides hashing {:.2}",
+        c.onboard + c.database,
+        c.onboard,
+        c.hashing,
+        c.database,
+        c.onboard - c.hashing + c.database
+    );
 }
 
 #[tokio::main]
@@ -203,12 +295,18 @@ async fn main() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
     };
+    let metrics_bind = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let metrics_url = format!("http://{metrics_bind}/metrics");
     let mut server = Command::new(&onboard_bin)
         .args(["serve", "--bind", &bind.to_string(), "--rate-limit", "0"])
         .env_remove("MONGODB_URI")
         .env("ONBOARD_API_KEY", KEY)
         .env("ONBOARD_DATA_DIR", dir.path().join("data"))
         .env("ONBOARD_WEBHOOK_ALLOW_PRIVATE", "1")
+        .env("ONBOARD_METRICS_BIND", metrics_bind.to_string())
         .env("RUST_LOG", "warn")
         .stderr(Stdio::null())
         .spawn()
@@ -250,7 +348,8 @@ async fn main() {
             hook_id = Some(r["id"].as_str().unwrap().to_string());
         }
         let cpu_start = cpu_seconds(server.id());
-        let (rate, n, other) = creates(&http, &url, &format!("r{round}"), secs).await;
+        let commands_start = commands(&http, &metrics_url).await;
+        let (rate, n, other) = creates(&http, &url, round, secs).await;
         if let Some(id) = hook_id {
             expected += n;
             // Delivered before the endpoint goes (a deleted endpoint's deliveries go too).
@@ -260,24 +359,22 @@ async fn main() {
             {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            let (app, db) = cpu_per_create(server.id(), cpu_start, n);
-            let cpu = app + db;
+            let cpu = cpu_per_create(server.id(), cpu_start, n);
+            let sent = commands(&http, &metrics_url).await;
             http.delete(format!("{url}/v1/webhooks/{id}"))
                 .bearer_auth(KEY)
                 .send()
                 .await
                 .unwrap();
-            println!(
-                "round {round}: with    webhook: {rate:.1} creates/s ({n} created, non-201: {other:?}), server CPU {cpu:.2} ms per create (onboard {app:.2}, database {db:.2})"
-            );
+            report(round, true, rate, n, &other, cpu);
+            per_create(&sent, &commands_start, n);
             with.push(rate);
             cpu_with.push(cpu);
         } else {
-            let (app, db) = cpu_per_create(server.id(), cpu_start, n);
-            let cpu = app + db;
-            println!(
-                "round {round}: without webhook: {rate:.1} creates/s ({n} created, non-201: {other:?}), server CPU {cpu:.2} ms per create (onboard {app:.2}, database {db:.2})"
-            );
+            let cpu = cpu_per_create(server.id(), cpu_start, n);
+            let sent = commands(&http, &metrics_url).await;
+            report(round, false, rate, n, &other, cpu);
+            per_create(&sent, &commands_start, n);
             without.push(rate);
             cpu_without.push(cpu);
         }
@@ -289,10 +386,20 @@ async fn main() {
         (b - a) / a * 100.0,
         received.load(Ordering::Relaxed)
     );
-    let (c, d) = (mean(&cpu_without), mean(&cpu_with));
+    let total = |v: &[Cpu]| mean(&v.iter().map(|c| c.onboard + c.database).collect::<Vec<_>>());
+    let besides = |v: &[Cpu]| {
+        mean(
+            &v.iter()
+                .map(|c| c.onboard - c.hashing + c.database)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let (c, d) = (total(&cpu_without), total(&cpu_with));
     println!(
-        "server CPU per create: without {c:.2} ms, with {d:.2} ms, difference {:+.1} %",
-        (d - c) / c * 100.0
+        "server CPU per create: without {c:.2} ms, with {d:.2} ms, difference {:+.1} %; besides hashing: without {:.2} ms, with {:.2} ms",
+        (d - c) / c * 100.0,
+        besides(&cpu_without),
+        besides(&cpu_with)
     );
     // SAFETY: the server this benchmark started.
     unsafe {

@@ -9,15 +9,18 @@
 //! What a delivery costs the database is kept small, since it shares the machine with the
 //! API (bench/results.md, "Webhooks"): a sender keeps its lease while events keep coming
 //! (renewed once a second, and for [`LINGER`] after the last one), reads due deliveries in
-//! batches and writes the delivered ones' outcomes per batch; the dispatcher itself only
-//! looks at the endpoints once a second, or when an endpoint has no sender here yet.
+//! batches (one read per batch; after one that was not full it waits for the next event)
+//! and writes the delivered ones' outcomes when it renews the lease (one update a second);
+//! the dispatcher itself only looks at the endpoints once a second, or when an endpoint
+//! has no sender here yet.
 //! A crash between an attempt and its written outcome sends that delivery again, with the
 //! same `webhook-id`, which is what Standard Webhooks receivers deduplicate on.
 //!
 //! An attempt resolves the host again, refuses non-public addresses (unless
-//! `ONBOARD_WEBHOOK_ALLOW_PRIVATE`) and connects only to the addresses it checked: the
-//! HTTP connector's resolver is [`Guarded`], so a DNS answer cannot change between the
-//! check and the connection. A 2xx is delivered; 410 Gone disables the endpoint; anything
+//! `ONBOARD_WEBHOOK_ALLOW_PRIVATE`) and connects only to the addresses it checked: a new
+//! connection's resolver is [`Checked`], those addresses, so a DNS answer cannot change
+//! between the check and the connection; the sender's kept connection serves the attempt
+//! only when its peer is one of them. A 2xx is delivered; 410 Gone disables the endpoint; anything
 //! else (another status, a timeout, a refused connection) waits for the schedule's next
 //! step, with jitter, and the endpoint is disabled when the whole schedule failed.
 
@@ -26,22 +29,18 @@ use crate::domain::webhooks::{host_of, is_public, refused_host, sign, webhook_id
 use crate::store::webhooks::{DeliveryDoc, EndpointDoc};
 use crate::store::{self, StoreError};
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
+use http::Uri;
 use http_body_util::Full;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
+use hyper::client::conn::http1::SendRequest;
 use hyper_util::client::legacy::connect::dns::Name;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::client::legacy::connect::{Connection as _, HttpConnector, HttpInfo};
 use mongodb::bson::{DateTime, doc, oid::ObjectId};
 use std::collections::HashSet;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
-
-type Client = HyperClient<HttpsConnector<HttpConnector<Guarded>>, Full<Bytes>>;
 
 /// How often the dispatcher looks at every endpoint (for one that no sender here holds:
 /// created on another instance, a retry due, another instance's lease run out), and how
@@ -56,6 +55,10 @@ const RENEW: Duration = Duration::from_secs(1);
 /// How long a sender with nothing due keeps its lease, waiting for the next event.
 const LINGER: Duration = Duration::from_secs(5);
 
+/// The most of an endpoint's answer body read to keep its connection; a longer answer
+/// closes it (the body is never used).
+const ANSWER_MAX: usize = 64 * 1024;
+
 /// Deliveries a sender reads at once; their outcomes are written together after them.
 const BATCH: i64 = 50;
 
@@ -69,66 +72,121 @@ const SETTLE: Duration = Duration::from_millis(20);
 /// keeps up.
 const GATHER: Duration = Duration::from_millis(100);
 
-/// The resolver of every delivery: the host's addresses, only the public ones (all of them
-/// when private destinations are allowed); none left is an error.
-#[derive(Clone)]
-pub(crate) struct Guarded {
-    allow_private: bool,
+/// The host's addresses (port 0), only the public ones unless private destinations are
+/// allowed; none left is an error. Every attempt asks again.
+async fn checked_addresses(host: &str, allow_private: bool) -> std::io::Result<Vec<IpAddr>> {
+    // An IP literal in brackets (`[::1]`) is looked up without them.
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<IpAddr> = tokio::net::lookup_host((bare, 0))
+        .await?
+        .map(|a| a.ip())
+        .filter(|ip| allow_private || is_public(*ip))
+        .collect();
+    if addrs.is_empty() {
+        return Err(std::io::Error::other(format!(
+            "{host} resolves to no public address"
+        )));
+    }
+    Ok(addrs)
 }
 
-impl tower_service::Service<Name> for Guarded {
+/// The resolver of a new delivery connection: the addresses the attempt just checked, so
+/// a DNS answer cannot change between the check and the connection.
+#[derive(Clone)]
+struct Checked(Arc<Vec<IpAddr>>);
+
+impl tower_service::Service<Name> for Checked {
     type Response = std::vec::IntoIter<SocketAddr>;
     type Error = std::io::Error;
-    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, name: Name) -> Self::Future {
-        let allow_private = self.allow_private;
-        Box::pin(async move {
-            let host = name.as_str().to_string();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .filter(|a| allow_private || is_public(a.ip()))
-                .collect();
-            if addrs.is_empty() {
-                return Err(std::io::Error::other(format!(
-                    "{host} resolves to no public address"
-                )));
+    fn call(&mut self, _: Name) -> Self::Future {
+        // Port 0: the connector puts the URL's port in.
+        let addrs: Vec<SocketAddr> = self.0.iter().map(|ip| SocketAddr::new(*ip, 0)).collect();
+        std::future::ready(Ok(addrs.into_iter()))
+    }
+}
+
+/// Opens delivery connections (TLS with the system's roots, HTTP/1.1).
+#[derive(Clone)]
+struct Connector {
+    tls: Arc<rustls::ClientConfig>,
+    timeout: Duration,
+}
+
+impl Connector {
+    fn new(timeout: Duration) -> Self {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default versions");
+        let tls = match hyper_rustls::ConfigBuilderExt::with_native_roots(builder.clone()) {
+            Ok(b) => b.with_no_client_auth(),
+            Err(e) => {
+                tracing::error!(error = %e, "no TLS root certificates: https webhooks will fail");
+                builder
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth()
             }
-            Ok(addrs.into_iter())
+        };
+        Connector {
+            tls: Arc::new(tls),
+            timeout,
+        }
+    }
+
+    /// A new connection to `url`'s host at one of `addresses` (checked by the caller).
+    async fn open(&self, url: &Uri, addresses: Vec<IpAddr>) -> Result<Kept, String> {
+        let mut http = HttpConnector::new_with_resolver(Checked(Arc::new(addresses)));
+        http.set_connect_timeout(Some(self.timeout));
+        http.enforce_http(false);
+        let mut connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config((*self.tls).clone())
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let stream = tower_service::Service::call(&mut connector, url.clone())
+            .await
+            .map_err(|e| error_text(e.as_ref()))?;
+        let mut info = http::Extensions::new();
+        stream.connected().get_extras(&mut info);
+        let peer = info
+            .get::<HttpInfo>()
+            .map(|i| i.remote_addr().ip())
+            .ok_or("no peer address")?;
+        let (send, connection) = hyper::client::conn::http1::handshake(stream)
+            .await
+            .map_err(|e| error_text(&e))?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(Kept {
+            origin: origin(url),
+            peer,
+            send,
         })
     }
 }
 
-fn client(allow_private: bool, timeout: Duration) -> Client {
-    let mut http = HttpConnector::new_with_resolver(Guarded { allow_private });
-    http.set_connect_timeout(Some(timeout));
-    http.enforce_http(false);
-    let provider = rustls::crypto::ring::default_provider();
-    let builder = hyper_rustls::HttpsConnectorBuilder::new();
-    let builder = match builder.with_provider_and_native_roots(provider) {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::error!(error = %e, "no TLS root certificates: https webhooks will fail");
-            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
-                rustls::ClientConfig::builder_with_provider(Arc::new(
-                    rustls::crypto::ring::default_provider(),
-                ))
-                .with_safe_default_protocol_versions()
-                .expect("ring supports the default versions")
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth(),
-            )
-        }
-    };
-    let connector = builder.https_or_http().enable_http1().wrap_connector(http);
-    HyperClient::builder(TokioExecutor::new())
-        // A new connection, so a new lookup and check, for every attempt.
-        .pool_max_idle_per_host(0)
-        .build(connector)
+/// A connection to an endpoint kept between attempts. An attempt uses it only when the
+/// host still resolves (and is checked) to the address it is connected to.
+struct Kept {
+    /// Scheme, host and port it serves.
+    origin: String,
+    peer: IpAddr,
+    send: SendRequest<Full<Bytes>>,
+}
+
+fn origin(url: &Uri) -> String {
+    format!(
+        "{}://{}",
+        url.scheme_str().unwrap_or(""),
+        url.authority().map_or("", |a| a.as_str())
+    )
 }
 
 /// Starts this instance's dispatcher, and the watch that keeps the write path's memory of
@@ -147,7 +205,7 @@ type Busy = Arc<Mutex<HashSet<ObjectId>>>;
 
 async fn run(state: Arc<AppState>) {
     let owner = format!("{:032x}", rand::random::<u128>());
-    let http = client(state.webhooks.allow_private, state.webhooks.timeout);
+    let http = Connector::new(state.webhooks.timeout);
     let busy: Busy = Arc::default();
     let mut wake = state.webhooks.wake_up_calls();
     // The enabled endpoints at the last look, and when that was.
@@ -191,12 +249,18 @@ async fn run(state: Arc<AppState>) {
 async fn look(
     state: &Arc<AppState>,
     owner: &str,
-    http: &Client,
+    http: &Connector,
     busy: &Busy,
 ) -> Result<Vec<ObjectId>, StoreError> {
     let endpoints = store::webhooks::enabled_endpoints(&state.store).await?;
     let ids: Vec<ObjectId> = endpoints.iter().map(|e| e.id).collect();
-    let age = match store::webhooks::oldest_pending(&state.store, &ids).await? {
+    let mut oldest: Option<DateTime> = None;
+    for id in &ids {
+        if let Some(t) = store::webhooks::oldest_pending(&state.store, *id).await? {
+            oldest = Some(oldest.map_or(t, |o| o.min(t)));
+        }
+    }
+    let age = match oldest {
         Some(t) => Duration::from_millis(
             u64::try_from(DateTime::now().timestamp_millis() - t.timestamp_millis()).unwrap_or(0),
         ),
@@ -245,8 +309,9 @@ fn lease_end(state: &AppState) -> DateTime {
 /// One endpoint's sender: while this instance holds the endpoint's lease it sends the due
 /// deliveries, oldest first, and waits a little for more before giving the lease back.
 /// The lease (which is also a fresh read of the endpoint) is renewed every [`RENEW`] and
-/// whenever an endpoint changed on this instance; delivered outcomes are written per
-/// batch, so a crash may send a delivered event again, with its same `webhook-id`.
+/// whenever an endpoint changed on this instance. Delivered outcomes are written when the
+/// lease is renewed (about once a second), before a failed attempt's, and when the sender
+/// stops, so a crash may send a delivered event again, with its same `webhook-id`.
 struct Sender {
     ep: EndpointDoc,
     renewed: Instant,
@@ -254,6 +319,8 @@ struct Sender {
     generation: u64,
     /// Delivered, not yet written: `(delivery, status)`.
     delivered: Vec<(ObjectId, u16)>,
+    /// The connection kept from the last attempt.
+    kept: Option<Kept>,
 }
 
 impl Sender {
@@ -263,6 +330,7 @@ impl Sender {
             renewed: Instant::now(),
             generation,
             delivered: Vec::new(),
+            kept: None,
         }
     }
 
@@ -270,48 +338,72 @@ impl Sender {
         &mut self,
         state: &AppState,
         owner: &str,
-        http: &Client,
+        http: &Connector,
     ) -> Result<(), StoreError> {
         let mut wake = state.webhooks.wake_up_calls();
         let mut idle = Instant::now();
         loop {
             if !self.renew(state, owner).await? {
-                return Ok(());
+                return self.flush(state).await;
             }
             // Calls rung from here on are heard below, whatever the read finds.
             wake.borrow_and_update();
-            let batch = store::webhooks::due(&state.store, self.ep.id, BATCH).await?;
-            if batch.is_empty() {
-                if idle.elapsed() >= LINGER {
-                    return Ok(());
-                }
-                tokio::select! {
-                    r = wake.changed() => {
-                        if r.is_err() {
-                            return Ok(());
-                        }
-                        tokio::time::sleep(GATHER).await;
-                    }
-                    _ = tokio::time::sleep(TICK) => {}
-                }
-                continue;
+            let sent: Vec<ObjectId> = self.delivered.iter().map(|(id, _)| *id).collect();
+            let batch = store::webhooks::due(&state.store, self.ep.id, BATCH, &sent).await?;
+            let full = batch.len() == BATCH as usize;
+            if batch.is_empty() && idle.elapsed() >= LINGER {
+                return self.flush(state).await;
             }
             for delivery in &batch {
                 if !self.renew(state, owner).await? {
                     return self.flush(state).await;
                 }
-                match attempt(state, http, &self.ep, delivery).await {
-                    Outcome::Delivered(status) => self.delivered.push((delivery.id, status)),
-                    outcome => {
+                match self.attempt(state, http, delivery).await {
+                    Ok(status) => self.delivered.push((delivery.id, status)),
+                    Err(failure) => {
                         self.flush(state).await?;
-                        if !settle(state, &self.ep, delivery, outcome).await? {
+                        if !settle(state, &self.ep, delivery, failure).await? {
                             return Ok(());
                         }
                     }
                 }
+                idle = Instant::now();
             }
-            self.flush(state).await?;
-            idle = Instant::now();
+            if self.delivered.len() >= BATCH as usize {
+                self.flush(state).await?;
+            }
+            if full {
+                continue;
+            }
+            // Nothing more was due when read: wait for the next event (a wake-up call),
+            // or a second for a retry coming due or another instance's events. Outcomes
+            // are written once no event came for a moment (quiet) or at the next renewal
+            // (busy: one update a second).
+            let look_again = tokio::time::Instant::now() + TICK;
+            let mut written = self.delivered.is_empty();
+            loop {
+                let until = if written {
+                    look_again
+                } else {
+                    tokio::time::Instant::now() + GATHER
+                };
+                tokio::select! {
+                    r = wake.changed() => {
+                        if r.is_err() {
+                            return self.flush(state).await;
+                        }
+                        tokio::time::sleep(GATHER).await;
+                        break;
+                    }
+                    _ = tokio::time::sleep_until(until) => {
+                        if written {
+                            break;
+                        }
+                        self.flush(state).await?;
+                        written = true;
+                    }
+                }
+            }
         }
     }
 
@@ -347,67 +439,138 @@ impl Sender {
         }
         Ok(())
     }
-}
 
-/// What one attempt got.
-enum Outcome {
-    Delivered(u16),
-    Gone,
-    Failed(Option<u16>, String),
-}
-
-async fn attempt(state: &AppState, http: &Client, ep: &EndpointDoc, d: &DeliveryDoc) -> Outcome {
-    let allow_private = state.webhooks.allow_private;
-    if !allow_private {
-        if !ep
-            .url
-            .get(..8)
-            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
-        {
-            return Outcome::Failed(None, "refused: only https:// destinations".into());
+    /// One attempt of `d`, within the configured timeout.
+    async fn attempt(&mut self, state: &AppState, http: &Connector, d: &DeliveryDoc) -> Outcome {
+        let timeout = state.webhooks.timeout;
+        match tokio::time::timeout(timeout, self.send(state, http, d)).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                // A connection that timed out may still deliver the late answer: not reused.
+                self.kept = None;
+                failed(None, format!("timeout after {} ms", timeout.as_millis()))
+            }
         }
-        match host_of(&ep.url) {
-            Some(host) => {
-                // IP literals never reach the resolver: judged here.
-                if let Some(why) = refused_host(&host) {
-                    return Outcome::Failed(None, format!("refused: {why}"));
+    }
+
+    async fn send(&mut self, state: &AppState, http: &Connector, d: &DeliveryDoc) -> Outcome {
+        let allow_private = state.webhooks.allow_private;
+        let url = &self.ep.url;
+        if !allow_private
+            && !url
+                .get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+        {
+            return failed(None, "refused: only https:// destinations");
+        }
+        let Some(host) = host_of(url) else {
+            return failed(None, "refused: no host in the URL");
+        };
+        // IP literals never reach the resolver: judged here.
+        if !allow_private && let Some(why) = refused_host(&host) {
+            return failed(None, format!("refused: {why}"));
+        }
+        let uri: Uri = match url.parse() {
+            Ok(u) => u,
+            Err(e) => return failed(None, format!("bad URL: {e}")),
+        };
+        // Resolved and checked again for every attempt; a kept connection serves it only
+        // when it is connected to one of the addresses checked now.
+        let addresses = match checked_addresses(&host, allow_private).await {
+            Ok(a) => a,
+            Err(e) => {
+                self.kept = None;
+                return failed(None, e.to_string());
+            }
+        };
+        let reusable = self.kept.as_ref().is_some_and(|k| {
+            k.origin == origin(&uri) && addresses.contains(&k.peer) && !k.send.is_closed()
+        });
+        let msg_id = webhook_id(d.id);
+        let timestamp = DateTime::now().timestamp_millis() / 1000;
+        let signature = sign(&self.ep.secret, &msg_id, timestamp, &d.body);
+        let target = uri.path_and_query().map_or("/", |p| p.as_str());
+        let authority = uri.authority().map_or("", |a| a.as_str());
+        let request = http::Request::post(target)
+            .header("host", authority)
+            .header("content-type", "application/json")
+            .header(
+                "user-agent",
+                concat!("onboard-webhooks/", env!("CARGO_PKG_VERSION")),
+            )
+            .header("webhook-id", &msg_id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(Full::new(Bytes::from(d.body.clone())));
+        let mut request = match request {
+            Ok(r) => r,
+            Err(e) => return failed(None, format!("bad request: {e}")),
+        };
+        let mut kept = match self.kept.take() {
+            Some(mut k) if reusable => {
+                // The endpoint may have closed it since: then the request was not sent,
+                // and goes once on a new connection.
+                if k.send.ready().await.is_ok() {
+                    match k.send.try_send_request(request).await {
+                        Ok(response) => return self.answered(k, response).await,
+                        Err(mut e) => match e.take_message() {
+                            Some(unsent) => request = unsent,
+                            None => return failed(None, error_text(e.error())),
+                        },
+                    }
+                }
+                match http.open(&uri, addresses).await {
+                    Ok(k) => k,
+                    Err(e) => return failed(None, e),
                 }
             }
-            None => return Outcome::Failed(None, "refused: no host in the URL".into()),
+            _ => match http.open(&uri, addresses).await {
+                Ok(k) => k,
+                Err(e) => return failed(None, e),
+            },
+        };
+        if let Err(e) = kept.send.ready().await {
+            return failed(None, error_text(&e));
+        }
+        match kept.send.send_request(request).await {
+            Ok(response) => self.answered(kept, response).await,
+            Err(e) => failed(None, error_text(&e)),
         }
     }
-    let msg_id = webhook_id(d.id);
-    let timestamp = DateTime::now().timestamp_millis() / 1000;
-    let signature = sign(&ep.secret, &msg_id, timestamp, &d.body);
-    let request = http::Request::post(ep.url.as_str())
-        .header("content-type", "application/json")
-        .header(
-            "user-agent",
-            concat!("onboard-webhooks/", env!("CARGO_PKG_VERSION")),
-        )
-        .header("webhook-id", &msg_id)
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", signature)
-        .body(Full::new(Bytes::from(d.body.clone())));
-    let request = match request {
-        Ok(r) => r,
-        Err(e) => return Outcome::Failed(None, format!("bad request: {e}")),
-    };
-    match tokio::time::timeout(state.webhooks.timeout, http.request(request)).await {
-        Err(_) => Outcome::Failed(
-            None,
-            format!("timeout after {} ms", state.webhooks.timeout.as_millis()),
-        ),
-        Ok(Err(e)) => Outcome::Failed(None, error_text(&e)),
-        Ok(Ok(response)) => {
-            let status = response.status().as_u16();
-            match status {
-                200..=299 => Outcome::Delivered(status),
-                410 => Outcome::Gone,
-                _ => Outcome::Failed(Some(status), format!("HTTP {status}")),
-            }
+
+    /// The outcome of an answer; its connection is kept for the next attempt once the
+    /// (small) body is read.
+    async fn answered(
+        &mut self,
+        kept: Kept,
+        response: http::Response<hyper::body::Incoming>,
+    ) -> Outcome {
+        let status = response.status().as_u16();
+        let body = http_body_util::Limited::new(response.into_body(), ANSWER_MAX);
+        if http_body_util::BodyExt::collect(body).await.is_ok() {
+            self.kept = Some(kept);
+        }
+        match status {
+            200..=299 => Ok(status),
+            410 => Err(Failure::Gone),
+            _ => failed(Some(status), format!("HTTP {status}")),
         }
     }
+}
+
+/// What one attempt got: delivered with this 2xx status, or not.
+type Outcome = Result<u16, Failure>;
+
+fn failed(status: Option<u16>, why: impl Into<String>) -> Outcome {
+    Err(Failure::Failed(status, why.into()))
+}
+
+/// Why an attempt did not deliver.
+enum Failure {
+    /// 410 Gone: the endpoint is to be disabled.
+    Gone,
+    /// Another status, a timeout, a refused connection or address: the schedule's next step.
+    Failed(Option<u16>, String),
 }
 
 /// The error and its causes, one line (the connector's DNS or TLS reason is in a source).
@@ -422,19 +585,18 @@ fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// Records an attempt; false when the endpoint is now disabled (stop sending to it).
+/// Records an attempt that did not deliver (delivered ones are written by
+/// [`Sender::flush`]); false when the endpoint is now disabled (stop sending to it).
 async fn settle(
     state: &AppState,
     ep: &EndpointDoc,
     d: &DeliveryDoc,
-    outcome: Outcome,
+    failure: Failure,
 ) -> Result<bool, StoreError> {
     let now = DateTime::now();
     let id = d.id;
-    match outcome {
-        // Written per batch by `Sender::flush`.
-        Outcome::Delivered(_) => Ok(true),
-        Outcome::Gone => {
+    match failure {
+        Failure::Gone => {
             store::webhooks::record_attempt(
                 &state.store,
                 id,
@@ -447,7 +609,7 @@ async fn settle(
             tracing::warn!(webhook_id = %ep.id, "webhook endpoint answered 410 Gone: disabled");
             Ok(false)
         }
-        Outcome::Failed(status, error) => {
+        Failure::Failed(status, error) => {
             let failures = d.failures + 1;
             let schedule = &state.webhooks.schedule;
             let mut set = doc! { "failures": failures, "lastError": &error, "lastAttemptAt": now };

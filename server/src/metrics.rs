@@ -327,6 +327,7 @@ fn command_label(name: &str) -> &'static str {
         "update",
         "delete",
         "findAndModify",
+        "bulkWrite",
         "aggregate",
         "getMore",
         "killCursors",

@@ -201,6 +201,24 @@ async fn get_json(app: &TestApp, path: &str) -> Value {
     r.json().await.unwrap()
 }
 
+/// The endpoint's deliveries once none is pending any more: a delivered outcome is written
+/// a moment after its attempt (within 0.1 s when the endpoint is quiet, a second when busy).
+async fn settled_deliveries(app: &TestApp, hook: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let list = get_json(app, &format!("/v1/webhooks/{hook}/deliveries")).await;
+        let pending = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["state"] == "pending");
+        if !pending || Instant::now() > deadline {
+            return list;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn send(app: &TestApp, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
     let mut req = app.req(method.clone(), path);
     if let Some(b) = body {
@@ -387,6 +405,7 @@ async fn every_event_type_reaches_a_verifying_receiver_with_the_documented_bodie
         expected.len() - 3,
         "user.created and the two user.updated of {uid}"
     );
+    settled_deliveries(&app, &hook).await;
     let r = app.get(&format!("/v1/webhooks/{hook}/deliveries")).await;
     let (status, _, list) = checked(r, "GET", "/v1/webhooks/{id}/deliveries").await;
     assert_eq!(status, StatusCode::OK);
@@ -537,7 +556,7 @@ async fn failures_and_a_timeout_are_retried_with_one_webhook_id_until_delivered(
     assert_eq!(body["data"]["id"], created["id"]);
     verify_with_python(&log, &[&secret]);
 
-    let list = get_json(&app, &format!("/v1/webhooks/{hook}/deliveries")).await;
+    let list = settled_deliveries(&app, &hook).await;
     let d = &list["items"][0];
     assert_eq!(d["attempts"], 5);
     assert_eq!(d["state"], "delivered");
@@ -1098,4 +1117,51 @@ async fn a_speaker_added_to_a_sponsor_deleted_meanwhile_leaves_no_account_and_no
         raced > 0,
         "no round deleted the sponsor while its speaker was made"
     );
+}
+
+/// Creates racing for one e-mail while a webhook listens: each create writes the user and
+/// its `user.created` delivery in one transaction (one `bulkWrite`), where the database
+/// reports a race on the e-mail's unique key as a write conflict inside the command.
+/// Exactly one create wins; the others are told the e-mail is taken (never a 500), and
+/// the winner alone has an event.
+#[tokio::test]
+async fn creates_racing_for_one_email_give_one_user_one_event_and_conflicts() {
+    let mut config = webhook_config();
+    config.webhook_retry_schedule = vec![Duration::from_secs(3600)];
+    let app = spawn_with(config).await;
+    create_hook(&app, "http://127.0.0.1:9/hook").await;
+    let db = app.mongo().await;
+    let deliveries = db.collection::<mongodb::bson::Document>("webhook_deliveries");
+    for round in 0..6 {
+        let email = format!("racing.{round}@domain.com");
+        let body =
+            json!({ "email": &email, "type": "Attendee", "firstName": "Race", "lastName": "Car" });
+        let answers =
+            futures_util::future::join_all((0..4).map(|_| app.post("/v1/users", &body))).await;
+        let mut statuses = Vec::new();
+        for r in answers {
+            let status = r.status();
+            let text = r.text().await.unwrap();
+            assert!(
+                status == StatusCode::CREATED || status == StatusCode::CONFLICT,
+                "round {round}: {status} {text}"
+            );
+            if status == StatusCode::CONFLICT {
+                assert!(text.contains("email_taken"), "round {round}: {text}");
+            }
+            statuses.push(status);
+        }
+        let created = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count();
+        assert_eq!(created, 1, "round {round}: {statuses:?}");
+        let events = deliveries
+            .count_documents(
+                mongodb::bson::doc! { "type": "user.created", "body": { "$regex": &email } },
+            )
+            .await
+            .unwrap();
+        assert_eq!(events, 1, "round {round}");
+    }
 }

@@ -83,27 +83,42 @@ impl Account {
     }
 
     /// One insert, in `session` when given: the unique indexes decide, never a read.
-    /// With `outbox`, its `user.created` event is recorded in the same session (without
-    /// one, right after: a failed record then deletes the user again). Answers the
-    /// deliveries recorded, for a caller that must undo them without a transaction.
+    /// With `outbox`, its `user.created` deliveries go in the same command (one round
+    /// trip: [`store::Inserts`]) and the same session; without a session a failed write
+    /// deletes the user and its deliveries again. Answers the deliveries recorded, for a
+    /// caller that must undo them without a transaction.
     pub(crate) async fn insert_once(
         &self,
         state: &AppState,
         outbox: Option<&Outbox>,
-        mut session: Option<&mut ClientSession>,
+        session: Option<&mut ClientSession>,
     ) -> Result<Vec<ObjectId>, StoreError> {
-        store::users::insert(&state.store, &self.doc, session.as_deref_mut()).await?;
+        let store = &state.store;
         let Some(outbox) = outbox else {
+            store::users::insert(store, &self.doc, session).await?;
             return Ok(Vec::new());
         };
-        let recorded = match self.shown(state).await {
-            Ok(shown) => outbox.record(state, session.as_deref_mut(), &shown).await,
-            Err(e) => Err(e),
-        };
-        if recorded.is_err() && session.is_none() {
-            store::users::delete_many(&state.store, &[self.doc.id]).await?;
+        let deliveries = outbox.deliveries(&self.shown(state).await?);
+        let ids: Vec<ObjectId> = deliveries.iter().map(|d| d.id).collect();
+        let mut inserts = store.inserts();
+        store::users::add(&mut inserts, &self.doc)?;
+        store::webhooks::add_deliveries(&mut inserts, &deliveries)?;
+        let undo = session.is_none();
+        match inserts.run(session).await {
+            Ok(()) => {
+                state.webhooks.ring();
+                Ok(ids)
+            }
+            // A taken username or e-mail stopped the writes at the user: nothing in.
+            Err(e @ StoreError::Duplicate(_)) => Err(e),
+            Err(e) => {
+                if undo {
+                    store::webhooks::delete_deliveries(store, &ids).await?;
+                    store::users::delete_many(store, &[self.doc.id]).await?;
+                }
+                Err(e)
+            }
         }
-        recorded
     }
 
     /// After a username collision: a new generated username, or false when the username

@@ -509,6 +509,16 @@ impl Outbox {
         session: Option<&mut ClientSession>,
         data: &T,
     ) -> Result<Vec<ObjectId>, StoreError> {
+        let docs = self.deliveries(data);
+        store::webhooks::insert_deliveries(&state.store, &docs, session).await?;
+        state.webhooks.ring();
+        Ok(docs.iter().map(|d| d.id).collect())
+    }
+
+    /// The event's deliveries (`data`: the resource as `GET` shows it), one per listening
+    /// endpoint, for a caller that writes them with its change ([`store::Inserts`]) and
+    /// then rings the dispatcher ([`Settings::ring`]).
+    pub(crate) fn deliveries<T: Serialize>(&self, data: &T) -> Vec<DeliveryDoc> {
         let now = DateTime::now();
         let body = serde_json::json!({
             "type": self.kind.as_str(),
@@ -517,8 +527,7 @@ impl Outbox {
         })
         .to_string();
         let event_id = ObjectId::new();
-        let docs: Vec<DeliveryDoc> = self
-            .endpoints
+        self.endpoints
             .iter()
             .map(|e| DeliveryDoc {
                 id: ObjectId::new(),
@@ -535,10 +544,7 @@ impl Outbox {
                 last_error: None,
                 created_at: now,
             })
-            .collect();
-        store::webhooks::insert_deliveries(&state.store, &docs, session).await?;
-        state.webhooks.ring();
-        Ok(docs.iter().map(|d| d.id).collect())
+            .collect()
     }
 }
 

@@ -41,10 +41,17 @@ pub(crate) struct Store {
     db: Database,
     /// Resolved from [`TransactionMode`] at start-up.
     pub(crate) transactions: bool,
+    /// The server has the `bulkWrite` command (MongoDB 8 and later): [`Inserts`] go in one.
+    bulk_write: bool,
 }
+
+/// The wire version of MongoDB 8.0, the first with the `bulkWrite` command.
+const BULK_WRITE_WIRE_VERSION: i32 = 25;
 
 /// The duplicate-key error code. SecantusDB sends no `codeName`, so match the number.
 const DUPLICATE_KEY: i32 = 11000;
+/// A write met another transaction's write of the same document or key.
+const WRITE_CONFLICT: i32 = 112;
 
 /// Why a store call failed. The driver's errors are classified here, once: the layers above
 /// see what happened (a unique value taken, the database away), never a driver error kind.
@@ -92,7 +99,7 @@ impl From<DbError> for StoreError {
             .find(|(name, _)| msg.contains(name))
             .map_or(Unique::Unknown, |(_, u)| u);
             StoreError::Duplicate(index)
-        } else if e.contains_label("TransientTransactionError") {
+        } else if e.contains_label("TransientTransactionError") || is_write_conflict(&e) {
             StoreError::Transient(e)
         } else if is_unavailable(&e) {
             StoreError::Unavailable(e)
@@ -180,15 +187,27 @@ impl Store {
                 hello.get_str("setName").is_ok() || hello.get_str("msg") == Ok("isdbgrid")
             }
         };
+        let bulk_write = hello
+            .get_i32("maxWireVersion")
+            .is_ok_and(|v| v >= BULK_WRITE_WIRE_VERSION);
         Ok(Store {
             client,
             db,
             transactions,
+            bulk_write,
         })
     }
 
     fn collection<T: Send + Sync>(&self, name: &str) -> Collection<T> {
         self.db.collection(name)
+    }
+
+    /// Inserts to send together ([`Inserts`]).
+    pub(crate) fn inserts(&self) -> Inserts<'_> {
+        Inserts {
+            store: self,
+            models: Vec::new(),
+        }
     }
 
     /// Starts a transaction when the server supports them (see [`TransactionMode`]).
@@ -298,9 +317,66 @@ impl Store {
     }
 }
 
+/// Documents inserted together, in order, into one or more collections: one `bulkWrite`
+/// command when the server has it (a user and its outbox deliveries: one round trip
+/// instead of two), otherwise one insert each. The first refused insert stops the rest.
+/// Atomic only inside a transaction's session, like any two writes.
+pub(crate) struct Inserts<'s> {
+    store: &'s Store,
+    models: Vec<mongodb::options::InsertOneModel>,
+}
+
+impl<'s> Inserts<'s> {
+    /// Adds `doc` to insert into `collection` (the collection's module calls this).
+    fn add<T: serde::Serialize + Send + Sync>(
+        &mut self,
+        collection: &str,
+        doc: &T,
+    ) -> Result<(), StoreError> {
+        let model = self
+            .store
+            .collection::<T>(collection)
+            .insert_one_model(doc)?;
+        self.models.push(model);
+        Ok(())
+    }
+
+    /// Writes them, in `session` when given.
+    pub(crate) async fn run(
+        self,
+        mut session: Option<&mut ClientSession>,
+    ) -> Result<(), StoreError> {
+        let store = self.store;
+        if self.models.is_empty() {
+            return Ok(());
+        }
+        if store.bulk_write {
+            let action = store.client.bulk_write(self.models);
+            match session {
+                Some(s) => action.session(s).await?,
+                None => action.await?,
+            };
+            return Ok(());
+        }
+        for model in self.models {
+            let coll = store
+                .client
+                .database(&model.namespace.db)
+                .collection::<Document>(&model.namespace.coll);
+            let action = coll.insert_one(model.document);
+            match session.as_deref_mut() {
+                Some(s) => action.session(s).await?,
+                None => action.await?,
+            };
+        }
+        Ok(())
+    }
+}
+
 /// True when `e` is a duplicate-key error (from a plain write or inside a transaction).
 fn is_duplicate_key(e: &DbError) -> bool {
     match e.kind.as_ref() {
+        ErrorKind::BulkWrite(bw) => bw.write_errors.values().any(|we| we.code == DUPLICATE_KEY),
         ErrorKind::Write(WriteFailure::WriteError(we)) => we.code == DUPLICATE_KEY,
         ErrorKind::Command(ce) => ce.code == DUPLICATE_KEY,
         ErrorKind::InsertMany(im) => im
@@ -311,12 +387,26 @@ fn is_duplicate_key(e: &DbError) -> bool {
     }
 }
 
+/// True when a `bulkWrite` stopped at a write conflict: inside a transaction the server
+/// reports it as the write's error (code 112), without the `TransientTransactionError`
+/// label a plain write's conflict carries, but it means the same: run the transaction
+/// again.
+fn is_write_conflict(e: &DbError) -> bool {
+    matches!(e.kind.as_ref(), ErrorKind::BulkWrite(bw)
+        if bw.write_errors.values().any(|we| we.code == WRITE_CONFLICT))
+}
+
 /// The message of a duplicate-key error: it names the index (`emailNorm_unique`), which
 /// tells which field collided. Empty for other errors.
 fn duplicate_key_message(e: &DbError) -> &str {
     match e.kind.as_ref() {
         ErrorKind::Write(WriteFailure::WriteError(we)) => &we.message,
         ErrorKind::Command(ce) => &ce.message,
+        ErrorKind::BulkWrite(bw) => bw
+            .write_errors
+            .values()
+            .find(|we| we.code == DUPLICATE_KEY)
+            .map_or("", |we| we.message.as_str()),
         _ => "",
     }
 }

@@ -95,6 +95,11 @@ pub(crate) async fn insert(
     Ok(())
 }
 
+/// Adds `user` to `inserts` (sent with what else they hold: [`super::Inserts`]).
+pub(crate) fn add(inserts: &mut super::Inserts<'_>, user: &UserDoc) -> Result<(), StoreError> {
+    inserts.add(COLLECTION, user)
+}
+
 pub(crate) async fn find_by_id(store: &Store, id: ObjectId) -> Result<Option<UserDoc>, StoreError> {
     Ok(coll(store)
         .find_one(doc! { "_id": id })

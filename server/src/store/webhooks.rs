@@ -178,6 +178,15 @@ pub(crate) async fn insert_deliveries(
     Ok(())
 }
 
+/// Adds the outbox's deliveries to `inserts` (sent with the change they describe:
+/// [`super::Inserts`]).
+pub(crate) fn add_deliveries(
+    inserts: &mut super::Inserts<'_>,
+    docs: &[DeliveryDoc],
+) -> Result<(), StoreError> {
+    docs.iter().try_for_each(|d| inserts.add(DELIVERIES, d))
+}
+
 /// Deletes deliveries (the compensation of a write that failed without a transaction).
 pub(crate) async fn delete_deliveries(store: &Store, ids: &[ObjectId]) -> Result<(), StoreError> {
     if !ids.is_empty() {
@@ -238,36 +247,38 @@ pub(crate) async fn has_due(store: &Store, endpoint: ObjectId) -> Result<bool, S
         > 0)
 }
 
-/// When the oldest pending delivery of these endpoints was recorded (`None`: none pending).
+/// When the endpoint's oldest pending delivery was recorded (`None`: none pending). One
+/// endpoint per query: the embedded database runs `endpointId: {$in: [...]}` sorted by
+/// `_id` as a scan of every delivery kept (40 ms at 15,000), this one on the index.
 pub(crate) async fn oldest_pending(
     store: &Store,
-    endpoints: &[ObjectId],
+    endpoint: ObjectId,
 ) -> Result<Option<DateTime>, StoreError> {
-    if endpoints.is_empty() {
-        return Ok(None);
-    }
     let found = deliveries(store)
-        .find_one(doc! { "endpointId": { "$in": endpoints }, "state": "pending" })
+        .find_one(doc! { "endpointId": endpoint, "state": "pending" })
         .sort(doc! { "_id": 1 })
         .await?;
     Ok(found.map(|d| d.created_at))
 }
 
-/// The endpoint's due deliveries, oldest first, at most `limit`.
+/// The endpoint's due deliveries, oldest first, at most `limit`, but not those in `sent`
+/// (delivered, their outcome not written yet).
 pub(crate) async fn due(
     store: &Store,
     endpoint: ObjectId,
     limit: i64,
+    sent: &[ObjectId],
 ) -> Result<Vec<DeliveryDoc>, StoreError> {
     let coll = deliveries(store);
-    let find = coll
-        .find(doc! {
-            "endpointId": endpoint,
-            "state": "pending",
-            "nextAttemptAt": { "$lte": DateTime::now() },
-        })
-        .sort(doc! { "_id": 1 })
-        .limit(limit);
+    let mut filter = doc! {
+        "endpointId": endpoint,
+        "state": "pending",
+        "nextAttemptAt": { "$lte": DateTime::now() },
+    };
+    if !sent.is_empty() {
+        filter.insert("_id", doc! { "$nin": sent });
+    }
+    let find = coll.find(filter).sort(doc! { "_id": 1 }).limit(limit);
     super::find_all(find, None).await
 }
 
