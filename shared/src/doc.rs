@@ -33,15 +33,43 @@ pub(crate) enum Json<'a> {
     Object(Members<'a>),
 }
 
-/// An object's members in document order (keys are unique), and where the last lookup
-/// matched: the rules ask for fields in the order payloads usually list them, so a lookup
-/// that starts after the previous match finds its key at once instead of scanning.
-#[derive(Debug, PartialEq)]
-pub(crate) struct Members<'a>(Vec<(Cow<'a, str>, Json<'a>)>, Cell<usize>);
+/// An object's members in document order (keys are unique), where the last lookup
+/// matched, and a filter of its keys: the rules ask for fields in the order payloads
+/// usually list them, so a lookup that starts after the previous match finds its key at
+/// once instead of scanning, and one for a key whose [`key_bit`] is not in the filter
+/// (most absent fields) answers without scanning.
+#[derive(Debug)]
+// The position and the filter as 32 bits each keep a member as small as before they were
+// added (the position is only where a search starts: any value is correct).
+pub(crate) struct Members<'a>(Vec<(Cow<'a, str>, Json<'a>)>, Cell<u32>, u32);
 
-/// An object of these members (keys unique), for trees built rather than parsed.
+/// Two objects are equal when their members are (where lookups stopped is no part of it).
+impl PartialEq for Members<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+/// An object of these members (keys unique), for trees built rather than parsed (a filter
+/// that lets every key through: they are searched).
 pub(crate) fn object<'a>(members: Vec<(Cow<'a, str>, Json<'a>)>) -> Json<'a> {
-    Json::Object(Members(members, Cell::new(0)))
+    Json::Object(Members(members, Cell::new(0), !0))
+}
+
+/// A key's bit among 64, from its length and first and last bytes: the parser checks
+/// duplicate keys only when a key's bit was set before.
+#[inline(always)]
+fn key_bit(k: &[u8]) -> u64 {
+    let hash = k.len() * 7
+        + 3 * usize::from(k.first().copied().unwrap_or(0))
+        + usize::from(k.last().copied().unwrap_or(0));
+    1u64 << (hash % 64)
+}
+
+/// An object's filter from its keys' bits (or one key's bit): the 64 folded into 32.
+#[inline(always)]
+fn fold(bits: u64) -> u32 {
+    (bits | bits >> 32) as u32
 }
 
 impl<'a> Members<'a> {
@@ -74,11 +102,11 @@ impl<'a> Object for Members<'a> {
         // previous match is nearly always the one. It is tried here, and the search is a
         // call only when it fails (natively, a call on every lookup made each one save and
         // restore registers).
-        let i = self.1.get();
+        let i = self.1.get() as usize;
         if let Some((k, v)) = self.0.get(i)
             && same_key(text(k).as_bytes(), key.as_bytes())
         {
-            self.1.set(i + 1);
+            self.1.set(i as u32 + 1);
             return Some(v);
         }
         self.find(key)
@@ -95,14 +123,17 @@ impl<'a> Members<'a> {
     fn find(&self, key: &str) -> Option<&Json<'a>> {
         // Plain loops on bytes: at the size-first opt-level iterator steps stay calls.
         let key = key.as_bytes();
+        if self.2 & fold(key_bit(key)) == 0 {
+            return None;
+        }
         let members = &self.0;
-        let mut i = self.1.get();
+        let mut i = self.1.get() as usize;
         for _ in 0..members.len() {
             if i >= members.len() {
                 i = 0;
             }
             if same_key(text(&members[i].0).as_bytes(), key) {
-                self.1.set(i + 1);
+                self.1.set(i as u32 + 1);
                 return Some(&members[i].1);
             }
             i += 1;
@@ -642,7 +673,7 @@ impl<'a> Parser<'a> {
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
-            return Ok(Json::Object(Members(members, Cell::new(0))));
+            return Ok(Json::Object(Members(members, Cell::new(0), 0)));
         }
         let mut seen = 0u64;
         loop {
@@ -654,11 +685,7 @@ impl<'a> Parser<'a> {
             let key = self.string()?;
             // A key can only repeat one with the same bit (from its length and first and
             // last bytes): most keys skip the scan.
-            let k = text(&key).as_bytes();
-            let hash = k.len() * 7
-                + 3 * usize::from(k.first().copied().unwrap_or(0))
-                + usize::from(k.last().copied().unwrap_or(0));
-            let bit = 1u64 << (hash % 64);
+            let bit = key_bit(text(&key).as_bytes());
             if members.len() < SCAN_MAX
                 && seen & bit != 0
                 && members.iter().any(|(k, _)| same(k, &key))
@@ -694,7 +721,7 @@ impl<'a> Parser<'a> {
             // Reported at the object's end (serde_json points at the repeated key).
             check_unique(&members, self.pos)?;
         }
-        Ok(Json::Object(Members(members, Cell::new(0))))
+        Ok(Json::Object(Members(members, Cell::new(0), fold(seen))))
     }
 }
 
@@ -850,7 +877,7 @@ fn heap_sort(v: &mut [usize], less: impl Fn(usize, usize) -> bool) {
 /// of two documents.
 impl<'a> Members<'a> {
     pub(crate) fn from_vec(members: Vec<(Cow<'a, str>, Json<'a>)>) -> Self {
-        Members(members, Cell::new(0))
+        Members(members, Cell::new(0), !0)
     }
     pub(crate) fn into_vec(self) -> Vec<(Cow<'a, str>, Json<'a>)> {
         self.0
@@ -860,6 +887,43 @@ impl<'a> Members<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lookups_in_any_order_with_the_key_filter() {
+        // Keys of many lengths and ends, some sharing a filter bit: every one found from
+        // any previous match, absent ones not, in parsed and in built objects.
+        let keys: Vec<String> = (0..40)
+            .map(|i| format!("k{}{}", "x".repeat(i % 9), i))
+            .collect();
+        let text = format!(
+            "{{{}}}",
+            keys.iter()
+                .enumerate()
+                .map(|(i, k)| format!("\"{k}\":{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let parsed = parse(&text).unwrap();
+        let built = object(
+            keys.iter()
+                .enumerate()
+                .map(|(i, k)| (Cow::Borrowed(k.as_str()), Json::Int(i as i64)))
+                .collect(),
+        );
+        for doc in [&parsed, &built] {
+            let Json::Object(m) = doc else { panic!() };
+            for step in [1, 7, 39] {
+                for n in 0..keys.len() {
+                    let i = n * step % keys.len();
+                    assert_eq!(m.get(&keys[i]), Some(&Json::Int(i as i64)), "{}", keys[i]);
+                }
+            }
+            for absent in ["", "k", "kx", "k0x", "description", "k40", "kxxxxxxxx9"] {
+                assert_eq!(m.get(absent), None, "{absent}");
+            }
+        }
+        assert_eq!(parsed, built);
+    }
 
     #[test]
     fn borrows_plain_strings_and_unescapes_others() {

@@ -905,10 +905,14 @@ impl<'f> Checker<'f> {
         path: &str,
         key: &str,
     ) -> Option<&'v str> {
-        let s = self.text(
-            obj,
-            path,
-            key,
+        // A valid username is 3 to 40 visible ASCII characters: it passes every text rule.
+        let v = self.present(obj, path, key, false)?;
+        if let Some(s) = Self::passing(v, crate::username::is_valid_username) {
+            return Some(s);
+        }
+        let s = self.text_value(
+            At::Key(path, key),
+            v,
             false,
             Text::line(crate::username::USERNAME_MAX),
         )?;

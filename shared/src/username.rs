@@ -126,6 +126,16 @@ pub fn check_username(username: &str) -> Vec<(Code, &'static str)> {
     problems
 }
 
+/// Whether [`check_username`] finds nothing, in one pass over the bytes (a valid username
+/// is ASCII, so its bytes are its characters): the validation's fast path for a valid one.
+pub(crate) fn is_valid_username(username: &str) -> bool {
+    let b = username.as_bytes();
+    (USERNAME_MIN..=USERNAME_MAX).contains(&b.len())
+        && b[0].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'#'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +197,42 @@ mod tests {
         assert_eq!(check_username("zoë")[0].0, Code::UsernameInvalid);
         assert_eq!(check_username(".jane")[0].0, Code::UsernameInvalid);
         assert_eq!(normalize_username(" SuperJane "), "superjane");
+    }
+
+    #[test]
+    fn the_fast_test_agrees_with_the_rules() {
+        // A fixed xorshift sequence of short strings over allowed and refused characters.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = |below: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % below as u64) as usize
+        };
+        let alphabet: Vec<char> = "aZ9._-# é\u{0}~/".chars().collect();
+        for round in 0..100_000 {
+            let len = next(if round % 2 == 0 { 8 } else { 45 });
+            let name: String = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+            assert_eq!(
+                is_valid_username(&name),
+                check_username(&name).is_empty(),
+                "{name:?}"
+            );
+        }
+        for name in [
+            "abc",
+            "ab",
+            &"a".repeat(40),
+            &"a".repeat(41),
+            "a#",
+            "#ab",
+            "9.b",
+        ] {
+            assert_eq!(
+                is_valid_username(name),
+                check_username(name).is_empty(),
+                "{name:?}"
+            );
+        }
     }
 }
