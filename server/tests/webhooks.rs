@@ -1165,3 +1165,60 @@ async fn creates_racing_for_one_email_give_one_user_one_event_and_conflicts() {
         assert_eq!(events, 1, "round {round}");
     }
 }
+
+/// Speakers removed from one sponsor at the same moment while a webhook listens: each
+/// removal is a transaction on the same sponsor, and those that meet another's write are
+/// run again (a TransientTransactionError's documented answer), not answered 503. Every
+/// removal is told to the endpoints once.
+#[tokio::test]
+async fn speakers_removed_at_once_from_one_sponsor_are_all_removed_and_told() {
+    let mut config = webhook_config();
+    config.webhook_retry_schedule = vec![Duration::from_secs(3600)];
+    let app = spawn_with(config).await;
+    create_hook(&app, "http://127.0.0.1:9/hook").await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let u = app
+            .create_user(&user(&format!("leaving.{i}@domain.com")))
+            .await;
+        ids.push(u["id"].as_str().unwrap().to_string());
+    }
+    let speakers: Vec<Value> = (0..6)
+        .map(|i| json!({ "email": format!("leaving.{i}@domain.com") }))
+        .collect();
+    let sponsor = send(
+        &app,
+        reqwest::Method::POST,
+        "/v1/sponsors",
+        Some(json!({ "name": "Crowded Co", "logo": "https://domain.com/l.png", "level": 1, "speakers": speakers })),
+    )
+    .await;
+    let sid = sponsor["id"].as_str().unwrap().to_string();
+    let answers = futures_util::future::join_all(ids.iter().map(|uid| {
+        app.req(
+            reqwest::Method::DELETE,
+            &format!("/v1/sponsors/{sid}/speakers/{uid}"),
+        )
+        .send()
+    }))
+    .await;
+    for r in answers {
+        let r = r.unwrap();
+        let status = r.status();
+        assert_eq!(
+            status,
+            StatusCode::NO_CONTENT,
+            "{}",
+            r.text().await.unwrap()
+        );
+    }
+    let after = get_json(&app, &format!("/v1/sponsors/{sid}")).await;
+    assert_eq!(after["speakers"], json!([]));
+    let db = app.mongo().await;
+    let told = db
+        .collection::<mongodb::bson::Document>("webhook_deliveries")
+        .count_documents(mongodb::bson::doc! { "type": "sponsor.speaker_removed" })
+        .await
+        .unwrap();
+    assert_eq!(told, 6);
+}

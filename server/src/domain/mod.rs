@@ -99,6 +99,30 @@ fn id(s: &str, what: &'static str) -> Result<ObjectId, DomainError> {
 }
 
 /// A page cursor (`after`): a 24-hex id, or `None` when it cannot be one.
+/// How many times one change runs when its transaction keeps meeting others' writes.
+const CONFLICT_RUNS: u32 = 16;
+
+/// Runs `change` (one whole transaction: its reads, its writes and its commit) and runs it
+/// again when it met another transaction's write (a transient transaction error, whose
+/// documented answer is to run the transaction again), a little later each time; after
+/// [`CONFLICT_RUNS`] the error stands (503).
+pub(crate) async fn rerun_on_conflict<T, F, Fut>(mut change: F) -> Result<T, DomainError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DomainError>>,
+{
+    let mut run = 0;
+    loop {
+        run += 1;
+        match change().await {
+            Err(DomainError::Store(StoreError::Transient(_))) if run < CONFLICT_RUNS => {
+                tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(run))).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 pub(crate) fn cursor(s: &str) -> Option<ObjectId> {
     crate::store::parse_id(s)
 }

@@ -941,6 +941,11 @@ pub(crate) async fn remove_speaker(
 ) -> Result<(), DomainError> {
     let id = id(id_text, "Sponsor")?;
     let user = super::id(user_text, "Speaker")?;
+    super::rerun_on_conflict(|| unlink(state, id, user)).await
+}
+
+/// [`remove_speaker`]'s transaction.
+async fn unlink(state: &AppState, id: ObjectId, user: ObjectId) -> Result<(), DomainError> {
     let outbox = webhooks::listening(state, EventType::SponsorSpeakerRemoved).await?;
     let mut session = session_for(state, &outbox).await?;
     let removed = store::sponsors::remove_speaker(&state.store, id, user, session.get()).await;

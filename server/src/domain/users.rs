@@ -1012,16 +1012,7 @@ pub(crate) async fn delete(
     } else {
         None
     };
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match erase(state, id, version).await {
-            Err(DomainError::Store(StoreError::Transient(_))) if attempt < UPDATE_TRIES => {
-                tokio::time::sleep(Duration::from_millis(5 * attempt as u64)).await;
-            }
-            other => return other,
-        }
-    }
+    super::rerun_on_conflict(|| erase(state, id, version)).await
 }
 
 async fn erase(state: &AppState, id: ObjectId, version: Option<i64>) -> Result<(), DomainError> {
