@@ -21,7 +21,9 @@ use mongodb::change_stream::event::ChangeStreamEvent;
 use mongodb::error::{Error as DbError, ErrorKind, WriteFailure};
 use mongodb::options::{Acknowledgment, ClientOptions, IndexOptions, WriteConcern};
 use mongodb::{Client, ClientSession, Collection, Database, IndexModel};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Whether multi-document writes (a sponsor and its new speakers) run in a transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -43,7 +45,12 @@ pub(crate) struct Store {
     pub(crate) transactions: bool,
     /// The server has the `bulkWrite` command (MongoDB 8 and later): [`Inserts`] go in one.
     bulk_write: bool,
+    /// The embedded database: one transaction at a time (see [`Store::session`]).
+    one_at_a_time: Option<Arc<Semaphore>>,
 }
+
+/// The longest a transaction waits for its turn on the embedded database.
+const TURN_WAIT: Duration = Duration::from_secs(5);
 
 /// The wire version of MongoDB 8.0, the first with the `bulkWrite` command.
 const BULK_WRITE_WIRE_VERSION: i32 = 25;
@@ -110,33 +117,42 @@ impl From<DbError> for StoreError {
 }
 
 /// A transaction over several collections, or, when the server has none, the same writes
-/// without one (the caller then compensates on failure).
-pub(crate) struct Session(Option<ClientSession>);
+/// without one (the caller then compensates on failure). On the embedded database it also
+/// holds this instance's turn to run a transaction (see [`Store::session`]), given back
+/// when it is committed, aborted or dropped.
+pub(crate) struct Session {
+    session: Option<ClientSession>,
+    /// Given back when the session goes (after its commit or abort).
+    _turn: Option<OwnedSemaphorePermit>,
+}
 
 impl Session {
     /// No transaction: each write stands alone.
     pub(crate) fn none() -> Session {
-        Session(None)
+        Session {
+            session: None,
+            _turn: None,
+        }
     }
 
     /// The session to pass to each write (`None` outside a transaction).
     pub(crate) fn get(&mut self) -> Option<&mut ClientSession> {
-        self.0.as_mut()
+        self.session.as_mut()
     }
 
     pub(crate) fn in_transaction(&self) -> bool {
-        self.0.is_some()
+        self.session.is_some()
     }
 
-    pub(crate) async fn commit(self) -> Result<(), StoreError> {
-        if let Some(mut s) = self.0 {
+    pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
+        if let Some(s) = &mut self.session {
             s.commit_transaction().await?;
         }
         Ok(())
     }
 
-    pub(crate) async fn abort(self) {
-        if let Some(mut s) = self.0
+    pub(crate) async fn abort(mut self) {
+        if let Some(s) = &mut self.session
             && let Err(abort) = s.abort_transaction().await
         {
             tracing::warn!(error = %abort, "transaction abort failed (the server drops it on its own)");
@@ -190,11 +206,14 @@ impl Store {
         let bulk_write = hello
             .get_i32("maxWireVersion")
             .is_ok_and(|v| v >= BULK_WRITE_WIRE_VERSION);
+        let build = db.run_command(doc! { "buildInfo": 1 }).await?;
+        let embedded = build.contains_key("secantusVersion");
         Ok(Store {
             client,
             db,
             transactions,
             bulk_write,
+            one_at_a_time: embedded.then(|| Arc::new(Semaphore::new(1))),
         })
     }
 
@@ -211,13 +230,32 @@ impl Store {
     }
 
     /// Starts a transaction when the server supports them (see [`TransactionMode`]).
+    ///
+    /// On the embedded database (secantusd-rs) this instance runs one transaction at a
+    /// time: there, concurrent transactions on a busy CPU wait for each other in a loop
+    /// that costs far more than the wait (measured with 8 at once beside two busy cores:
+    /// 7-11 ms of its CPU and about 1,000 context switches per transaction, against 0.8-1.0
+    /// ms and 7 one at a time; bench/results.md, "Webhooks"). A transaction takes a few
+    /// milliseconds, so the turn costs no throughput that password hashing leaves. Should a
+    /// turn not come within [`TURN_WAIT`] (a change that needed two at once), the
+    /// transaction runs without it rather than wait forever.
     pub(crate) async fn session(&self) -> Result<Session, StoreError> {
         if !self.transactions {
-            return Ok(Session(None));
+            return Ok(Session::none());
         }
+        let turn = match &self.one_at_a_time {
+            Some(gate) => tokio::time::timeout(TURN_WAIT, gate.clone().acquire_owned())
+                .await
+                .ok()
+                .and_then(Result::ok),
+            None => None,
+        };
         let mut session = self.client.start_session().await?;
         session.start_transaction().await?;
-        Ok(Session(Some(session)))
+        Ok(Session {
+            session: Some(session),
+            _turn: turn,
+        })
     }
 
     /// Creates every index the API relies on. `createIndexes` with an identical spec is a
