@@ -71,6 +71,15 @@ test("validateField on a form's keystrokes", () => {
   assert.deepEqual(rules.validateField("user", "email", "jane@domain.com"), []);
   const [e] = rules.validateField("user", "email", "jane@");
   assert.deepEqual([e.field, e.code], ["email", "email_invalid"]);
+  // One error at the path crosses as its code and message (the last one's text is sent
+  // again): the same error again, or after another, is the same answer in fresh objects.
+  const again = rules.validateField("user", "email", "jane@x");
+  assert.deepEqual(again, [e]);
+  assert.notEqual(again[0], e);
+  again[0].message = "changed";
+  assert.deepEqual(rules.validateField("user", "email", "").map((e) => e.code), ["blank"]);
+  assert.deepEqual(rules.validateField("user", "email", "jane@"), [e]);
+  assert.deepEqual(rules.validateField("user", "email", "jane@"), rules.validateUser({ email: "jane@" }).filter((e) => e.field === "email"));
   assert.deepEqual(rules.validateField("user", "firstName", undefined).map((e) => e.code), ["required"]);
   // Cross-field rules read the context they need.
   assert.deepEqual(rules.validateField("user", "options.highlight", true, { type: "Speaker" }), []);
