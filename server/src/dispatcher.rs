@@ -506,28 +506,22 @@ impl Sender {
             Ok(r) => r,
             Err(e) => return failed(None, format!("bad request: {e}")),
         };
-        let mut kept = match self.kept.take() {
-            Some(mut k) if reusable => {
-                // The endpoint may have closed it since: then the request was not sent,
-                // and goes once on a new connection.
-                if k.send.ready().await.is_ok() {
-                    match k.send.try_send_request(request).await {
-                        Ok(response) => return self.answered(k, response).await,
-                        Err(mut e) => match e.take_message() {
-                            Some(unsent) => request = unsent,
-                            None => return failed(None, error_text(e.error())),
-                        },
-                    }
-                }
-                match http.open(&uri, addresses).await {
-                    Ok(k) => k,
-                    Err(e) => return failed(None, e),
+        if let Some(mut k) = self.kept.take().filter(|_| reusable) {
+            // The endpoint may have closed it since: then the request was not sent, and
+            // goes once on a new connection.
+            if k.send.ready().await.is_ok() {
+                match k.send.try_send_request(request).await {
+                    Ok(response) => return self.answered(k, response).await,
+                    Err(mut e) => match e.take_message() {
+                        Some(unsent) => request = unsent,
+                        None => return failed(None, error_text(e.error())),
+                    },
                 }
             }
-            _ => match http.open(&uri, addresses).await {
-                Ok(k) => k,
-                Err(e) => return failed(None, e),
-            },
+        }
+        let mut kept = match http.open(&uri, addresses).await {
+            Ok(k) => k,
+            Err(e) => return failed(None, e),
         };
         if let Err(e) = kept.send.ready().await {
             return failed(None, error_text(&e));

@@ -98,7 +98,6 @@ fn id(s: &str, what: &'static str) -> Result<ObjectId, DomainError> {
     crate::store::parse_id(s).ok_or(DomainError::NotFound(what))
 }
 
-/// A page cursor (`after`): a 24-hex id, or `None` when it cannot be one.
 /// How many times one change runs when its transaction keeps meeting others' writes.
 const CONFLICT_RUNS: u32 = 16;
 
@@ -123,6 +122,7 @@ where
     }
 }
 
+/// A page cursor (`after`): a 24-hex id, or `None` when it cannot be one.
 pub(crate) fn cursor(s: &str) -> Option<ObjectId> {
     crate::store::parse_id(s)
 }
