@@ -146,33 +146,32 @@ struct Cpu {
     database: f64,
 }
 
-/// Clock ticks (utime + stime) in a `/proc/.../stat` text, with its parent's pid and its
-/// name.
-fn ticks(text: &str) -> Option<(u32, u64, &str)> {
-    let name = &text[text.find('(')? + 1..text.rfind(')')?];
-    // After the command's closing parenthesis: state, ppid, ... (fields 3 on).
-    let rest = &text[text.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let t = f[11].parse::<u64>().ok()? + f[12].parse::<u64>().ok()?;
-    Some((f[1].parse().ok()?, t, name))
-}
-
-fn cpu_seconds(pid: u32) -> Cpu {
-    // (pid, ppid, ticks) of every process.
-    let stats: Vec<(u32, u32, u64)> = std::fs::read_dir("/proc")
+/// Every `stat` file one level under `dir` (`/proc`: the processes; `/proc/<pid>/task`:
+/// its threads): (id, parent's pid, clock ticks of utime + stime, name).
+fn stats(dir: &str) -> Vec<(u32, u32, u64, String)> {
+    std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
         .filter_map(|e| {
             let text = std::fs::read_to_string(e.path().join("stat")).ok()?;
-            let (parent, t, _) = ticks(&text)?;
-            Some((e.file_name().to_str()?.parse().ok()?, parent, t))
+            let name = &text[text.find('(')? + 1..text.rfind(')')?];
+            // After the command's closing parenthesis: state, ppid, ... (fields 3 on).
+            let rest = &text[text.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let t = f[11].parse::<u64>().ok()? + f[12].parse::<u64>().ok()?;
+            let id = e.file_name().to_str()?.parse().ok()?;
+            Some((id, f[1].parse().ok()?, t, name.to_string()))
         })
-        .collect();
+        .collect()
+}
+
+fn cpu_seconds(pid: u32) -> Cpu {
+    let processes = stats("/proc");
     let (mut own, mut descendants) = (0, 0);
     let mut family = vec![pid];
     while let Some(p) = family.pop() {
-        for (id, parent, t) in &stats {
+        for (id, parent, t, _) in &processes {
             if *id == p {
                 if p == pid {
                     own += t;
@@ -185,15 +184,10 @@ fn cpu_seconds(pid: u32) -> Cpu {
             }
         }
     }
-    let hashing: u64 = std::fs::read_dir(format!("/proc/{pid}/task"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let text = std::fs::read_to_string(e.path().join("stat")).ok()?;
-            let (_, t, name) = ticks(&text)?;
-            name.starts_with("argon2-").then_some(t)
-        })
+    let hashing: u64 = stats(&format!("/proc/{pid}/task"))
+        .iter()
+        .filter(|(_, _, _, name)| name.starts_with("argon2-"))
+        .map(|(_, _, t, _)| t)
         .sum();
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
