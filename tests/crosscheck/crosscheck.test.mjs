@@ -178,8 +178,17 @@ async function check(label, kind, text, obj) {
     }
     fail("different errors");
   } else {
-    fail(`unexpected status ${res.status}`);
+    fail(`unexpected status ${res.status}${serverLogFor(res.body)}`);
   }
+}
+
+/** The server log's lines for an internal error's request id (the body quotes it), so a
+ *  failure here says what went wrong inside without the log at hand. */
+function serverLogFor(body) {
+  const id = /request id ([0-9a-f]+)/.exec(body?.message ?? "")?.[1];
+  if (!id) return "";
+  const lines = readFileSync(logPath, "utf8").split("\n").filter((l) => l.includes(id));
+  return lines.length ? `\n  server log:\n    ${lines.slice(0, 5).join("\n    ")}` : "";
 }
 
 function safeParse(text) {
@@ -578,7 +587,7 @@ async function checkPatch(label, kind, id, text, obj, expected) {
   } else if (res.status === 400 && (res.body.code === "validation_failed" || res.body.code === "invalid_json")) {
     if (JSON.stringify(srv) !== JSON.stringify(pkg)) fail("different errors");
   } else {
-    fail(`unexpected status ${res.status}`);
+    fail(`unexpected status ${res.status}${serverLogFor(res.body)}`);
   }
 }
 

@@ -48,23 +48,29 @@ async fn upsert(store: &Store, name: &str) -> Result<ObjectId, StoreError> {
     let key = tag_key(name);
     let now = DateTime::now();
     let coll = coll(store);
-    let run = || {
-        coll.find_one_and_update(
+    // Concurrent upserts of a new tag race for the unique index: the loser gets a
+    // duplicate-key error (MongoDB), or no document at all (the embedded database answers a
+    // lost race with `value: null`). Either way the winner's tag is there to read.
+    for _ in 0..3 {
+        let upserted = coll
+            .find_one_and_update(
                 doc! { "nameKey": &key },
                 doc! { "$setOnInsert": { "name": name, "nameKey": &key, "createdAt": now, "updatedAt": now } },
             )
             .upsert(true)
             .return_document(ReturnDocument::After)
-    };
-    let none = || DbError::custom("tag upsert returned no document");
-    match run().await {
-        Ok(Some(tag)) => Ok(tag.id),
-        // Two concurrent upserts of a new tag: one inserts, the other hits the unique
-        // index. The tag exists now, so a second try finds it.
-        Err(e) if is_duplicate_key(&e) => Ok(run().await?.ok_or_else(none)?.id),
-        Ok(None) => Err(none().into()),
-        Err(e) => Err(e.into()),
+            .await;
+        match upserted {
+            Ok(Some(tag)) => return Ok(tag.id),
+            Ok(None) => {}
+            Err(e) if is_duplicate_key(&e) => {}
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(id) = find_by_name(store, name).await? {
+            return Ok(id);
+        }
     }
+    Err(DbError::custom("tag upsert found no tag after three tries").into())
 }
 
 pub(crate) async fn find_by_name(

@@ -316,3 +316,45 @@ async fn a_full_hashing_queue_answers_503_overloaded_with_retry_after() {
         "created {created}, overloaded {overloaded}"
     );
 }
+
+#[tokio::test]
+async fn concurrent_creates_naming_the_same_new_tags_all_succeed_with_one_tag_each() {
+    // Each round names two tags no user has yet, from sixteen creates at once: the tags'
+    // upserts race on the unique index, and every create must still be a 201 (a CI run of
+    // the cross-check once answered 500 here).
+    let app = spawn_app().await;
+    for round in 0..6 {
+        let names = [format!("Race{round}"), format!("Other{round}")];
+        let mut tasks = Vec::new();
+        for i in 0..16 {
+            let http = app.http.clone();
+            let url = format!("{}/v1/users", app.url);
+            let key = app.key.clone();
+            let mut body = user(&format!("tag{round}.{i}@domain.com"));
+            let spelled = |n: &String| {
+                if i % 2 == 0 {
+                    n.clone()
+                } else {
+                    n.to_uppercase()
+                }
+            };
+            body["tags"] = json!([spelled(&names[0]), spelled(&names[1])]);
+            tasks.push(tokio::spawn(async move {
+                let r = http
+                    .post(url)
+                    .bearer_auth(key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status(), r.text().await.unwrap())
+            }));
+        }
+        for t in tasks {
+            let (status, body) = t.await.unwrap();
+            assert_eq!(status, StatusCode::CREATED, "round {round}: {body}");
+        }
+    }
+    let (_, _, tags) = checked(app.get("/v1/tags?limit=100").await, "GET", "/v1/tags").await;
+    assert_eq!(tags["items"].as_array().unwrap().len(), 12, "{tags}");
+}
