@@ -71,10 +71,26 @@ for mod in wasm sheet; do
     # copies the same bytes in 0.1-0.3 us. Same bytes either way (UTF-8, a lone surrogate
     # as U+FFFD), so the function is replaced by one that calls encodeInto at once: into the
     # string's length in bytes (all of ASCII text fits), then, for what did not fit, into
-    # three bytes per UTF-16 unit, as wasm-bindgen's own non-ASCII path does.
+    # three bytes per UTF-16 unit, as wasm-bindgen's own non-ASCII path does. A short ASCII
+    # string (a form field's path and value, a spreadsheet cell) is copied by a loop first:
+    # encodeInto's call costs more than copying 40 bytes (validateField 0.47 -> 0.40 us,
+    # csvCellValue("x") 0.30 -> 0.14 us; bench/results.md, issue 16).
     PASS_STRING='function passStringToWasm0(arg, malloc, realloc) {
     let len = arg.length;
     let ptr = malloc(len, 1) >>> 0;
+    if (len < 48) {
+        const mem = getUint8ArrayMemory0();
+        let i = 0;
+        for (; i < len; i++) {
+            const c = arg.charCodeAt(i);
+            if (c > 127) break;
+            mem[ptr + i] = c;
+        }
+        if (i === len) {
+            WASM_VECTOR_LEN = len;
+            return ptr;
+        }
+    }
     let ret = cachedTextEncoder.encodeInto(arg, getUint8ArrayMemory0().subarray(ptr, ptr + len));
     let offset = ret.written;
     if (ret.read !== len) {
@@ -94,6 +110,26 @@ for mod in wasm sheet; do
     if grep -qE 'passStringToWasm0\([^,()]*, [^,()]*\)' "$PKG/$dir/onboard_$mod.js"; then
       echo "$dir/onboard_$mod.js: a passStringToWasm0 call without realloc" >&2; exit 1
     fi
+    # Every string out of wasm goes through getStringFromWasm0 and its TextDecoder, whose
+    # call costs 0.09 us whatever the length, where a loop makes a string of under 12 ASCII
+    # bytes in 0.02-0.08 us (a slug, a username, a spreadsheet cell; bench/results.md, issue
+    # 16). Longer text (an error list) is faster through the decoder; so is anything not ASCII.
+    GET_STRING='function getStringFromWasm0(ptr, len) {
+    ptr = ptr >>> 0;
+    if (len < 12) {
+        const mem = getUint8ArrayMemory0();
+        let s = "";
+        for (let i = ptr; i < ptr + len; i++) {
+            if (mem[i] > 127) return decodeText(ptr, len);
+            s += String.fromCharCode(mem[i]);
+        }
+        return s;
+    }
+    return decodeText(ptr, len);
+}
+' perl -0777 -i -pe '$n += s{^function getStringFromWasm0\(ptr, len\) \{\n    ptr = ptr >>> 0;\n    return decodeText\(ptr, len\);\n\}\n}{$ENV{GET_STRING}}ms;
+      END { exit($n == 1 ? 0 : 1) }' "$PKG/$dir/onboard_$mod.js" ||
+      { echo "$dir/onboard_$mod.js: getStringFromWasm0 is not the one build.sh replaces (wasm-bindgen changed?)" >&2; exit 1; }
     # shellcheck disable=SC2086 # WASM_OPT_FLAGS is a list of flags
     "$WASM_OPT" ${WASM_OPT_FLAGS:--Oz --converge} --strip-producers --strip-target-features "$PKG/$dir/onboard_${mod}_bg.wasm" -o "$PKG/$dir/onboard_${mod}_bg.wasm"
   done

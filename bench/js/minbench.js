@@ -75,15 +75,26 @@ const vs = process.env.FIELD_VS ? require(join(process.env.FIELD_VS, "node", "in
 const sponsor20 = INPUTS[2].object;
 const form = INPUTS[0].object;
 const turns = new Map();
+const tens = new Map();
+const TEN_ERRORS = [["email", "jane@"], ["email", ""], ["firstName", "y".repeat(300)], ["website", "http://x.com"],
+  ["username", "a"], ["timezone", "Mars/Base"], ["type", "Pilot"], ["company", "x".repeat(300)],
+  ["lastName", "Do\u0000e"], ["avatar", "https://"]];
 const fieldCalls = [
   ['validateField("user", "email", "jane@domain.com")', (w) => w.validateField("user", "email", "jane@domain.com").length],
   ['validateField("user", "email", "jane@") (1 error back)', (w) => w.validateField("user", "email", "jane@").length],
   // The same field's two errors by turns (email_invalid, blank): an error not the one just
-  // sent, so its text is decoded again (wasm/src/lib.rs keeps the last one's).
-  ['validateField("user", "email", "jane@" and "" by turns) (1 error back, a new one each time)', (w) => {
+  // sent (wasm/src/lib.rs keeps the last 8 different ones' JS strings; before, the last one).
+  ['validateField("user", "email", "jane@" and "" by turns) (1 error back, not the last one)', (w) => {
     const odd = !turns.get(w);
     turns.set(w, odd);
     return w.validateField("user", "email", odd ? "jane@" : "").length;
+  }],
+  // Ten different errors by turns, more than the 8 kept: each one's text is made and decoded
+  // again, as the first time a page shows that error.
+  ['validateField on 10 different errors by turns (1 error back, its text new: none of the last 8)', (w) => {
+    const i = ((tens.get(w) ?? 0) + 1) % TEN_ERRORS.length;
+    tens.set(w, i);
+    return w.validateField("user", TEN_ERRORS[i][0], TEN_ERRORS[i][1]).length;
   }],
   ['validateField("user", "options.highlight", true, {type: "Speaker"})', (w) => w.validateField("user", "options.highlight", true, { type: "Speaker" }).length],
   ['validateField("sponsor", "speakers[19].email", …, 20-speaker sponsor)', (w) =>

@@ -79,6 +79,23 @@ test("csvSafe neutralises formulas and csvCellValue takes the mark off", () => {
   }
 });
 
+test("short strings cross both ways unchanged, ASCII or not (the glue's short-string paths)", () => {
+  // wasm/build.sh copies a short ASCII string into wasm, and makes a short ASCII string out
+  // of wasm, by a loop instead of TextEncoder/TextDecoder; anything else takes those. Every
+  // length around the loops' limits, every kind of character at every position.
+  const kinds = ["a", "Z", "~", "\u007f", "\u0080", "é", "\u07ff", "\u0800", "€", "\uffff", "\u{10000}", "\u{1f600}"];
+  for (let len = 0; len <= 60; len++) {
+    for (const odd of kinds) {
+      for (const at of [0, Math.floor(len / 2), len - 1]) {
+        const chars = Array.from({ length: len }, (_, i) => (i === at ? odd : String.fromCharCode(97 + (i % 26))));
+        const cell = chars.join("");
+        assert.equal(rules.csvSafe(cell), cell, JSON.stringify(cell));
+        assert.equal(rules.csvCellValue(cell), cell, JSON.stringify(cell));
+      }
+    }
+  }
+});
+
 test("generated passwords never start like a formula", () => {
   for (let i = 0; i < 5000; i++) {
     const pw = rules.generatePassword();

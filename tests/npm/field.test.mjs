@@ -123,4 +123,16 @@ test("validateField on a form's keystrokes", () => {
       assert.deepEqual(rules.validateField("user", path, text), want, `${path} = ${JSON.stringify(text)}`);
     }
   }
+  // The binding keeps the last 8 different errors it sent (wasm/src/lib.rs, `one_error`):
+  // ten different ones by turns, three times over, are each still their own answer.
+  const ten = [["email", "jane@"], ["email", ""], ["firstName", "y".repeat(300)], ["website", "http://x.com"], ["username", "a"],
+    ["timezone", "Mars/Base"], ["type", "Pilot"], ["company", "x".repeat(300)], ["lastName", "Do\u0000e"], ["avatar", "https://"]];
+  const wants = ten.map(([path, text]) => {
+    const [top, key] = path.split(".");
+    return rules.validateUser(key ? { [top]: { [key]: text } } : { [top]: text }).filter((e) => under(e.field, path));
+  });
+  assert.equal(new Set(wants.map((w) => `${w[0].code} ${w[0].message}`)).size, 10, JSON.stringify(wants));
+  for (let round = 0; round < 3; round++) {
+    ten.forEach(([path, text], i) => assert.deepEqual(rules.validateField("user", path, text), wants[i], `${round}: ${path}`));
+  }
 });

@@ -537,29 +537,59 @@ pub fn validate_field(
     }
 }
 
-/// "code message" of `validateField`'s one error. The last one sent is kept: a field's
-/// error while its value is being typed is the same error keystroke after keystroke, and
-/// the JS string made once (a text decode of 0.1-0.2 us) is sent again as it is (strings
-/// are values in JS: nothing can tell the two apart).
+/// "code message" of `validateField`'s one error. The last [`ERRORS_KEPT`] different ones
+/// sent are kept, each with the JS string made for it, the oldest replaced first: a form's
+/// errors are few (a field's error while its value is typed is the same keystroke after
+/// keystroke; a page shows a handful of fields), so a string made once (a text decode, 0.17
+/// us for a message: bench/results.md) is sent again as it is (strings are values in JS:
+/// nothing can tell the two apart).
 #[cfg(not(feature = "sheet"))]
 fn one_error(code: Code, message: &str) -> JsValue {
-    thread_local! {
-        static LAST: core::cell::RefCell<Option<(Code, String, JsValue)>> =
-            const { core::cell::RefCell::new(None) };
+    /// One error sent: its "code message" text and the JS string made of it.
+    struct Sent {
+        text: String,
+        js: JsValue,
     }
-    LAST.with_borrow_mut(|last| match last {
-        Some((c, m, js)) if *c == code && m == message => js.clone(),
-        _ => {
-            let mut text = String::with_capacity(code.as_str().len() + 1 + message.len());
-            text.push_str(code.as_str());
-            text.push(' ');
-            text.push_str(message);
-            let js = JsValue::from_str(&text);
-            *last = Some((code, String::from(message), js.clone()));
-            js
+    thread_local! {
+        /// The errors sent, and which one goes next once there are `ERRORS_KEPT`.
+        static SENT: core::cell::RefCell<(Vec<Sent>, usize)> =
+            const { core::cell::RefCell::new((Vec::new(), 0)) };
+    }
+    let code = code.as_str();
+    SENT.with_borrow_mut(|(sent, next)| {
+        // The kept text is this error's: the code, a space, the message.
+        let same = |s: &&Sent| {
+            let t = s.text.as_bytes();
+            t.len() == code.len() + 1 + message.len()
+                && t[code.len()] == b' '
+                && t.starts_with(code.as_bytes())
+                && t.ends_with(message.as_bytes())
+        };
+        if let Some(s) = sent.iter().find(same) {
+            return s.js.clone();
         }
+        let mut text = String::with_capacity(code.len() + 1 + message.len());
+        text.push_str(code);
+        text.push(' ');
+        text.push_str(message);
+        let js = JsValue::from_str(&text);
+        let kept = Sent {
+            text,
+            js: js.clone(),
+        };
+        if sent.len() < ERRORS_KEPT {
+            sent.push(kept);
+        } else {
+            sent[*next] = kept;
+            *next = (*next + 1) % ERRORS_KEPT;
+        }
+        js
     })
 }
+
+/// How many different errors [`one_error`] keeps.
+#[cfg(not(feature = "sheet"))]
+const ERRORS_KEPT: usize = 8;
 
 // ---- Edits (issue 12): merge patches, one speaker, spreadsheet cells. ----
 
