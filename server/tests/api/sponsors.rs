@@ -343,27 +343,9 @@ async fn concurrent_sponsors_sharing_a_new_speaker_all_succeed() {
 #[tokio::test]
 async fn sponsors_created_at_once_with_one_name_get_distinct_slugs() {
     let app = spawn_app().await;
-    let mut tasks = Vec::new();
-    for _ in 0..8 {
-        let http = app.http.clone();
-        let url = format!("{}/v1/sponsors", app.url);
-        let key = app.key.clone();
-        tasks.push(tokio::spawn(async move {
-            let body = json!({ "name": "Same Name", "logo": "https://a.co/l.png", "level": 3 });
-            let res = http
-                .post(url)
-                .bearer_auth(key)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let status = res.status();
-            (status, res.json::<Value>().await.unwrap())
-        }));
-    }
+    let body = json!({ "name": "Same Name", "logo": "https://a.co/l.png", "level": 3 });
     let mut slugs = Vec::new();
-    for t in tasks {
-        let (status, body) = t.await.unwrap();
+    for (status, body) in app.post_at_once("/v1/sponsors", vec![body; 8]).await {
         assert_eq!(status, StatusCode::CREATED, "{body}");
         slugs.push(body["slug"].as_str().unwrap().to_string());
     }

@@ -131,34 +131,23 @@ async fn generated_usernames_follow_the_rulebook_and_never_collide() {
 #[tokio::test]
 async fn sixteen_concurrent_creates_with_one_email_give_one_201_and_fifteen_409() {
     let app = spawn_app().await;
-    let mut tasks = Vec::new();
-    for i in 0..16 {
-        let http = app.http.clone();
-        let url = format!("{}/v1/users", app.url);
-        let key = app.key.clone();
-        // Same address, different spellings: the normalized unique index must catch all.
-        let email = if i % 2 == 0 {
-            "race@domain.com"
-        } else {
-            "RACE@domain.com"
-        };
-        tasks.push(tokio::spawn(async move {
-            http.post(url)
-                .bearer_auth(key)
-                .json(&user(email))
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }));
-    }
+    // Same address, different spellings: the normalized unique index must catch all.
+    let bodies = (0..16)
+        .map(|i| {
+            user(if i % 2 == 0 {
+                "race@domain.com"
+            } else {
+                "RACE@domain.com"
+            })
+        })
+        .collect();
     let mut created = 0;
     let mut conflicts = 0;
-    for t in tasks {
-        match t.await.unwrap() {
+    for (status, body) in app.post_at_once("/v1/users", bodies).await {
+        match status {
             StatusCode::CREATED => created += 1,
             StatusCode::CONFLICT => conflicts += 1,
-            other => panic!("unexpected status {other}"),
+            other => panic!("unexpected status {other}: {body}"),
         }
     }
     assert_eq!((created, conflicts), (1, 15));
@@ -325,33 +314,21 @@ async fn concurrent_creates_naming_the_same_new_tags_all_succeed_with_one_tag_ea
     let app = spawn_app().await;
     for round in 0..6 {
         let names = [format!("Race{round}"), format!("Other{round}")];
-        let mut tasks = Vec::new();
-        for i in 0..16 {
-            let http = app.http.clone();
-            let url = format!("{}/v1/users", app.url);
-            let key = app.key.clone();
-            let mut body = user(&format!("tag{round}.{i}@domain.com"));
-            let spelled = |n: &String| {
-                if i % 2 == 0 {
-                    n.clone()
-                } else {
-                    n.to_uppercase()
-                }
-            };
-            body["tags"] = json!([spelled(&names[0]), spelled(&names[1])]);
-            tasks.push(tokio::spawn(async move {
-                let r = http
-                    .post(url)
-                    .bearer_auth(key)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap();
-                (r.status(), r.text().await.unwrap())
-            }));
-        }
-        for t in tasks {
-            let (status, body) = t.await.unwrap();
+        let bodies = (0..16)
+            .map(|i| {
+                let mut body = user(&format!("tag{round}.{i}@domain.com"));
+                let spelled = |n: &String| {
+                    if i % 2 == 0 {
+                        n.clone()
+                    } else {
+                        n.to_uppercase()
+                    }
+                };
+                body["tags"] = json!([spelled(&names[0]), spelled(&names[1])]);
+                body
+            })
+            .collect();
+        for (status, body) in app.post_at_once("/v1/users", bodies).await {
             assert_eq!(status, StatusCode::CREATED, "round {round}: {body}");
         }
     }

@@ -151,6 +151,27 @@ impl TestApp {
             .header("authorization", format!("Bearer {key}"))
     }
 
+    /// POSTs every body to `path` at once (each request sent from a task of its own, all
+    /// started before any answer is awaited) and gives each answer's status and JSON body,
+    /// in the bodies' order.
+    pub async fn post_at_once(&self, path: &str, bodies: Vec<Value>) -> Vec<(StatusCode, Value)> {
+        let tasks: Vec<_> = bodies
+            .into_iter()
+            .map(|body| {
+                let request = self.req(reqwest::Method::POST, path).json(&body);
+                tokio::spawn(async move {
+                    let r = request.send().await.unwrap();
+                    (r.status(), r.json::<Value>().await.unwrap())
+                })
+            })
+            .collect();
+        let mut answers = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            answers.push(t.await.unwrap());
+        }
+        answers
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Response {
         self.req(reqwest::Method::POST, path)
             .header("content-type", "application/json")
