@@ -1012,6 +1012,10 @@ async fn erasing_a_user_leaves_no_copy_of_them_in_recorded_deliveries() {
     }
     let kinds: Vec<&str> = after.iter().map(|(k, _)| k.as_str()).collect();
     assert!(kinds.contains(&"user.deleted"), "{kinds:?}");
+    // The ids a delivery names (what the next erasure looks up) follow its body.
+    let gone_oid = mongodb::bson::oid::ObjectId::parse_str(&gone_id).unwrap();
+    let naming = mongodb::bson::doc! { "mentions": gone_oid, "type": { "$ne": "user.deleted" } };
+    assert_eq!(deliveries.count_documents(naming).await.unwrap(), 0);
     let sponsor_event = after
         .iter()
         .find(|(k, _)| k == "sponsor.created")

@@ -524,8 +524,10 @@ impl Outbox {
             "type": self.kind.as_str(),
             "timestamp": rfc3339(now),
             "data": data,
-        })
-        .to_string();
+        });
+        let mut mentions = Vec::new();
+        ids_in(&body, &mut mentions);
+        let body = body.to_string();
         let event_id = ObjectId::new();
         self.endpoints
             .iter()
@@ -535,6 +537,7 @@ impl Outbox {
                 event_id,
                 event_type: self.kind.as_str().to_string(),
                 body: body.clone(),
+                mentions: mentions.clone(),
                 state: DeliveryState::Pending,
                 attempts: 0,
                 failures: 0,
@@ -545,6 +548,22 @@ impl Outbox {
                 created_at: now,
             })
             .collect()
+    }
+}
+
+/// Every string in `v` that is an id (24 hex digits), once each, into `out`.
+fn ids_in(v: &serde_json::Value, out: &mut Vec<ObjectId>) {
+    match v {
+        serde_json::Value::String(s) if s.len() == 24 => {
+            if let Ok(id) = ObjectId::parse_str(s)
+                && !out.contains(&id)
+            {
+                out.push(id);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| ids_in(i, out)),
+        serde_json::Value::Object(members) => members.values().for_each(|m| ids_in(m, out)),
+        _ => {}
     }
 }
 
@@ -580,7 +599,7 @@ pub(crate) async fn forget_person(
             None => gone.push(d.id),
         }
     }
-    store::webhooks::forget(&state.store, &gone, &rewritten, session).await
+    store::webhooks::forget(&state.store, user, &gone, &rewritten, session).await
 }
 
 /// Records `kind` with `data` when someone listens: for events whose `data` costs nothing
@@ -734,6 +753,26 @@ async fn check_destination(url: &str, allow_private: bool) -> Result<(), DomainE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_mentions_every_id_it_names_once() {
+        let (user, sponsor, speaker) = (ObjectId::new(), ObjectId::new(), ObjectId::new());
+        let body = serde_json::json!({
+            "type": "sponsor.created",
+            "data": {
+                "id": sponsor.to_hex(),
+                "speakers": [ { "id": speaker.to_hex() }, { "id": user.to_hex(), "again": user.to_hex() } ],
+                "name": "0123456789abcdef01234567 is text, not an id",
+                "tag": "not-an-id-but-24-chars!!",
+            },
+        });
+        let mut found = Vec::new();
+        ids_in(&body, &mut found);
+        found.sort();
+        let mut want = vec![user, sponsor, speaker];
+        want.sort();
+        assert_eq!(found, want);
+    }
 
     #[test]
     fn only_public_addresses_are_destinations() {

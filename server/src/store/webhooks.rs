@@ -75,6 +75,10 @@ pub(crate) struct DeliveryDoc {
     pub(crate) event_type: String,
     /// The exact body sent and signed: `{type, timestamp, data}`.
     pub(crate) body: String,
+    /// Every id the body names (the user, a sponsor, its speakers): what an erasure looks
+    /// up, on an index, instead of searching every body kept.
+    #[serde(default)]
+    pub(crate) mentions: Vec<ObjectId>,
     pub(crate) state: DeliveryState,
     pub(crate) attempts: i32,
     /// Failed attempts since the last success or manual retry: the position in the
@@ -197,21 +201,24 @@ pub(crate) async fn delete_deliveries(store: &Store, ids: &[ObjectId]) -> Result
     Ok(())
 }
 
-/// Deliveries whose recorded body names `id` (24 hex characters): the events about that
-/// user and the sponsor events listing them as a speaker, for erasure.
+/// Deliveries whose recorded body names `id`: the events about that user and the sponsor
+/// events listing them as a speaker, for erasure (on the `mentions` index: a search of
+/// the bodies read every delivery kept, 56 ms at 10,000, inside the erasure's transaction).
 pub(crate) async fn deliveries_naming(
     store: &Store,
     id: ObjectId,
     session: Option<&mut ClientSession>,
 ) -> Result<Vec<DeliveryDoc>, StoreError> {
     let coll = deliveries(store);
-    let find = coll.find(doc! { "body": { "$regex": id.to_hex() } });
+    let find = coll.find(doc! { "mentions": id });
     super::find_all(find, session).await
 }
 
-/// Deletes deliveries (`ids`) and replaces the body of others (`bodies`), in `session`.
+/// Deletes deliveries (`ids`) and replaces the body of others (`bodies`, which no longer
+/// name `person`), in `session`.
 pub(crate) async fn forget(
     store: &Store,
+    person: ObjectId,
     ids: &[ObjectId],
     bodies: &[(ObjectId, String)],
     mut session: Option<&mut ClientSession>,
@@ -225,7 +232,8 @@ pub(crate) async fn forget(
         };
     }
     for (id, body) in bodies {
-        let action = coll.update_one(doc! { "_id": id }, doc! { "$set": { "body": body } });
+        let change = doc! { "$set": { "body": body }, "$pull": { "mentions": person } };
+        let action = coll.update_one(doc! { "_id": id }, change);
         match session.as_deref_mut() {
             Some(s) => action.session(s).await?,
             None => action.await?,
@@ -262,24 +270,31 @@ pub(crate) async fn oldest_pending(
 }
 
 /// The endpoint's due deliveries, oldest first, at most `limit`, but not those in `sent`
-/// (delivered, their outcome not written yet).
+/// (delivered, their outcome not written yet). `sent` is left out here, not in the query:
+/// the embedded database runs `_id: {$nin: [...]}` beside the index's bounds as a scan of
+/// every delivery kept (19 ms at 10,000, and they stay 30 days). The sent ones are due and
+/// the oldest, so asking for `sent.len()` more finds the same deliveries.
 pub(crate) async fn due(
     store: &Store,
     endpoint: ObjectId,
     limit: i64,
     sent: &[ObjectId],
 ) -> Result<Vec<DeliveryDoc>, StoreError> {
-    let coll = deliveries(store);
-    let mut filter = doc! {
+    let filter = doc! {
         "endpointId": endpoint,
         "state": "pending",
         "nextAttemptAt": { "$lte": DateTime::now() },
     };
-    if !sent.is_empty() {
-        filter.insert("_id", doc! { "$nin": sent });
-    }
-    let find = coll.find(filter).sort(doc! { "_id": 1 }).limit(limit);
-    super::find_all(find, None).await
+    let more = i64::try_from(sent.len()).unwrap_or(i64::MAX);
+    let coll = deliveries(store);
+    let find = coll
+        .find(filter)
+        .sort(doc! { "_id": 1 })
+        .limit(limit.saturating_add(more));
+    let mut found: Vec<DeliveryDoc> = super::find_all(find, None).await?;
+    found.retain(|d| !sent.contains(&d.id));
+    found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(found)
 }
 
 /// Takes the endpoint's lease until `until` when nobody holds it (or `owner` does), and
@@ -459,6 +474,10 @@ pub(crate) fn indexes() -> Vec<mongodb::IndexModel> {
         IndexModel::builder()
             .keys(doc! { "endpointId": 1, "state": 1, "nextAttemptAt": 1, "_id": 1 })
             .options(IndexOptions::builder().name("due".to_string()).build())
+            .build(),
+        IndexModel::builder()
+            .keys(doc! { "mentions": 1 })
+            .options(IndexOptions::builder().name("mentions".to_string()).build())
             .build(),
         IndexModel::builder()
             .keys(doc! { "createdAt": 1 })
