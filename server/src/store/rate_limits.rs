@@ -68,6 +68,10 @@ pub(crate) async fn take(
         .await
         .map_err(StoreError::from)
     {
+        // No document back: the embedded database's answer to an upsert that lost a race
+        // to create the document. Its `$inc` was applied within the filter all the same
+        // (pymongo, 16 at once on 30 new windows: every no-document answer's increment in
+        // the final count, the allowance never passed), so it is a grant of unknown count.
         Ok(after) => Ok(Some(count(after.as_ref()).unwrap_or(allowance))),
         // The document exists and the filter did not match it (too few left), or another
         // instance created it a moment ago: update it if it has room, without inserting.
