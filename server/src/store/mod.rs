@@ -7,6 +7,18 @@
 //! - uniqueness (e-mail, username, slug, tag name, key hash) is enforced by unique indexes
 //!   on normalized copies, never by check-then-insert, so races are settled by the database.
 
+/// Runs a driver action (`insert_one`, `update_many`, `find_one`, ...) in the session when
+/// one is given, and answers its result. A macro because each action type has its own
+/// `session` method. Defined before the modules below so that they can use it.
+macro_rules! in_session {
+    ($action:expr, $session:expr) => {
+        match $session {
+            Some(s) => $action.session(s).await,
+            None => $action.await,
+        }
+    };
+}
+
 pub(crate) mod idempotency;
 pub(crate) mod keys;
 pub(crate) mod rate_limits;
@@ -390,10 +402,7 @@ impl<'s> Inserts<'s> {
         }
         if store.bulk_write {
             let action = store.client.bulk_write(self.models);
-            match session {
-                Some(s) => action.session(s).await?,
-                None => action.await?,
-            };
+            in_session!(action, session)?;
             return Ok(());
         }
         for model in self.models {
@@ -402,10 +411,7 @@ impl<'s> Inserts<'s> {
                 .database(&model.namespace.db)
                 .collection::<Document>(&model.namespace.coll);
             let action = coll.insert_one(model.document);
-            match session.as_deref_mut() {
-                Some(s) => action.session(s).await?,
-                None => action.await?,
-            };
+            in_session!(action, session.as_deref_mut())?;
         }
         Ok(())
     }

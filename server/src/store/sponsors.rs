@@ -73,10 +73,7 @@ pub(crate) async fn find_by_id_in(
 ) -> Result<Option<SponsorDoc>, StoreError> {
     let coll = coll(store);
     let action = coll.find_one(doc! { "_id": id });
-    Ok(match session {
-        Some(s) => action.session(s).await?,
-        None => action.await?,
-    })
+    Ok(in_session!(action, session)?)
 }
 
 /// Which of `candidates` are already sponsor slugs. Exact matches on the unique index:
@@ -160,10 +157,7 @@ pub(crate) async fn update_at_version(
     } else {
         let coll = coll(store);
         let action = coll.update_one(filter, touched(change));
-        let r = match session {
-            Some(s) => action.session(s).await?,
-            None => action.await?,
-        };
+        let r = in_session!(action, session)?;
         r.matched_count == 1
     };
     if matched {
@@ -185,10 +179,7 @@ pub(crate) async fn delete(
     }
     let coll = coll(store);
     let action = coll.delete_one(filter);
-    let r = match session {
-        Some(s) => action.session(s).await?,
-        None => action.await?,
-    };
+    let r = in_session!(action, session)?;
     if r.deleted_count == 1 {
         return Ok(Ok(()));
     }
@@ -216,10 +207,7 @@ pub(crate) async fn add_speaker(
         doc! { "_id": id, "speakerIds": { "$ne": user } },
         touched(doc! { "$push": { "speakerIds": user } }),
     );
-    let r = match session {
-        Some(s) => action.session(s).await?,
-        None => action.await?,
-    };
+    let r = in_session!(action, session)?;
     speaker_outcome(store, id, r.matched_count).await
 }
 
@@ -235,10 +223,7 @@ pub(crate) async fn remove_speaker(
         doc! { "_id": id, "speakerIds": user },
         touched(doc! { "$pull": { "speakerIds": user } }),
     );
-    let r = match session {
-        Some(s) => action.session(s).await?,
-        None => action.await?,
-    };
+    let r = in_session!(action, session)?;
     speaker_outcome(store, id, r.matched_count).await
 }
 
@@ -288,10 +273,7 @@ pub(crate) async fn unlink_everywhere(
         doc! { "speakerIds": { "$in": users } },
         touched(doc! { "$pull": { "speakerIds": { "$in": users } } }),
     );
-    let r = match session {
-        Some(s) => action.session(s).await?,
-        None => action.await?,
-    };
+    let r = in_session!(action, session)?;
     Ok(r.modified_count)
 }
 

@@ -88,10 +88,7 @@ pub(crate) async fn insert(
 ) -> Result<(), StoreError> {
     let coll = coll(store);
     let action = coll.insert_one(user);
-    match session {
-        Some(s) => action.session(s).await?,
-        None => action.await?,
-    };
+    in_session!(action, session)?;
     Ok(())
 }
 
@@ -115,10 +112,7 @@ pub(crate) async fn find_by_id_in(
 ) -> Result<Option<UserDoc>, StoreError> {
     let coll = coll(store);
     let action = coll.find_one(doc! { "_id": id }).projection(public());
-    Ok(match session {
-        Some(s) => action.session(s).await?,
-        None => action.await?,
-    })
+    Ok(in_session!(action, session)?)
 }
 
 pub(crate) async fn email_exists(store: &Store, email_norm: &str) -> Result<bool, StoreError> {
@@ -239,10 +233,7 @@ pub(crate) async fn grant_speaker(
         doc! { "_id": { "$in": ids }, "type": "Attendee" },
         doc! { "$set": { "type": "Speaker", "updatedAt": DateTime::now() }, "$inc": { "version": 1 } },
     );
-    let r = match session {
-        Some(s) => action.session(s).await?,
-        None => action.await?,
-    };
+    let r = in_session!(action, session)?;
     Ok(r.modified_count)
 }
 
@@ -351,10 +342,7 @@ pub(crate) async fn delete(
     }
     let coll = coll(store);
     let action = coll.delete_one(filter);
-    let r = match session {
-        Some(s) => action.session(s).await?,
-        None => action.await?,
-    };
+    let r = in_session!(action, session)?;
     if r.deleted_count == 1 {
         return Ok(Ok(()));
     }

@@ -175,10 +175,7 @@ pub(crate) async fn insert_deliveries(
     }
     let coll = deliveries(store);
     let action = coll.insert_many(docs);
-    match session {
-        Some(s) => action.session(s).await?,
-        None => action.await?,
-    };
+    in_session!(action, session)?;
     Ok(())
 }
 
@@ -226,18 +223,12 @@ pub(crate) async fn forget(
     let coll = deliveries(store);
     if !ids.is_empty() {
         let action = coll.delete_many(doc! { "_id": { "$in": ids } });
-        match session.as_deref_mut() {
-            Some(s) => action.session(s).await?,
-            None => action.await?,
-        };
+        in_session!(action, session.as_deref_mut())?;
     }
     for (id, body) in bodies {
         let change = doc! { "$set": { "body": body }, "$pull": { "mentions": person } };
         let action = coll.update_one(doc! { "_id": id }, change);
-        match session.as_deref_mut() {
-            Some(s) => action.session(s).await?,
-            None => action.await?,
-        };
+        in_session!(action, session.as_deref_mut())?;
     }
     Ok(())
 }
@@ -370,10 +361,7 @@ async fn update_alone(store: &Store, updates: Vec<(Document, Document)>) -> Resu
         let mut written = Ok(());
         for (filter, change) in &updates {
             let action = coll.update_many(filter.clone(), change.clone());
-            let r = match session.get() {
-                Some(s) => action.session(s).await,
-                None => action.await,
-            };
+            let r = in_session!(action, session.get());
             if let Err(e) = r {
                 written = Err(StoreError::from(e));
                 break;
