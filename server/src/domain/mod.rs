@@ -101,25 +101,21 @@ fn id(s: &str, what: &'static str) -> Result<ObjectId, DomainError> {
 /// How many times one change runs when its transaction keeps meeting others' writes.
 const CONFLICT_RUNS: u32 = 16;
 
+impl crate::store::Conflict for DomainError {
+    fn is_conflict(&self) -> bool {
+        matches!(self, DomainError::Store(StoreError::Transient(_)))
+    }
+}
+
 /// Runs `change` (one whole transaction: its reads, its writes and its commit) and runs it
-/// again when it met another transaction's write (a transient transaction error, whose
-/// documented answer is to run the transaction again), a little later each time; after
-/// [`CONFLICT_RUNS`] the error stands (503).
-pub(crate) async fn rerun_on_conflict<T, F, Fut>(mut change: F) -> Result<T, DomainError>
+/// again when it met another transaction's write, up to [`CONFLICT_RUNS`] times; then the
+/// error stands (503). See [`crate::store::rerun_on_conflict`].
+pub(crate) async fn rerun_on_conflict<T, F, Fut>(change: F) -> Result<T, DomainError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, DomainError>>,
 {
-    let mut run = 0;
-    loop {
-        run += 1;
-        match change().await {
-            Err(DomainError::Store(StoreError::Transient(_))) if run < CONFLICT_RUNS => {
-                tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(run))).await;
-            }
-            other => return other,
-        }
-    }
+    crate::store::rerun_on_conflict(CONFLICT_RUNS, change).await
 }
 
 /// A page cursor (`after`): a 24-hex id, or `None` when it cannot be one.

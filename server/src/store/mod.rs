@@ -465,6 +465,40 @@ fn is_unavailable(e: &DbError) -> bool {
     ) || e.contains_label("RetryableWriteError")
 }
 
+/// An error that says the transaction met another's write and should run again (a
+/// transient transaction error, whose documented answer is to rerun the transaction).
+pub(crate) trait Conflict {
+    fn is_conflict(&self) -> bool;
+}
+
+impl Conflict for StoreError {
+    fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Transient(_))
+    }
+}
+
+/// Runs `change` (one whole transaction: its reads, its writes and its commit) and runs it
+/// again, a little later each time, while it met another transaction's write; after `runs`
+/// runs the error stands. The one rerun loop of the server: the domain's changes
+/// (`domain::rerun_on_conflict`) and the store's own transactions use it.
+pub(crate) async fn rerun_on_conflict<T, E, F, Fut>(runs: u32, mut change: F) -> Result<T, E>
+where
+    E: Conflict,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut run = 0;
+    loop {
+        run += 1;
+        match change().await {
+            Err(e) if e.is_conflict() && run < runs => {
+                tokio::time::sleep(Duration::from_millis(5 * u64::from(run))).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Every document `find` matches, read in `session` when given.
 pub(crate) async fn find_all<T>(
     find: mongodb::action::Find<'_, T>,

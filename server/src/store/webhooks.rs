@@ -354,31 +354,18 @@ pub(crate) async fn record_attempt(
 /// erasure here, and a conflict with another instance's is an error, not a spin.
 async fn update_alone(store: &Store, updates: Vec<(Document, Document)>) -> Result<(), StoreError> {
     let coll = deliveries(store);
-    let mut run = 0;
-    loop {
-        run += 1;
+    super::rerun_on_conflict(4, || async {
         let mut session = store.session().await?;
-        let mut written = Ok(());
         for (filter, change) in &updates {
             let action = coll.update_many(filter.clone(), change.clone());
-            let r = in_session!(action, session.get());
-            if let Err(e) = r {
-                written = Err(StoreError::from(e));
-                break;
-            }
-        }
-        let done = match written {
-            Ok(()) => session.commit().await,
-            Err(e) => {
+            if let Err(e) = in_session!(action, session.get()) {
                 session.abort().await;
-                Err(e)
+                return Err(StoreError::from(e));
             }
-        };
-        match done {
-            Err(StoreError::Transient(_)) if run < 4 => continue,
-            other => return other,
         }
-    }
+        session.commit().await
+    })
+    .await
 }
 
 /// Writes the outcome of delivered attempts (`(delivery, HTTP status)`, made at `at`):
