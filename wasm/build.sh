@@ -56,6 +56,14 @@ cp "$OUT/onboard_wasm.wasm" "$OUT/onboard_sheet.wasm"
 
 rm -rf "$PKG"
 mkdir -p "$PKG/web" "$PKG/node"
+# Replaces the glue's function `name` (the text matching `pattern`, a Perl regex over the
+# whole file with `m` and `s`) by `text`; fails, naming it, unless it matched exactly once.
+replace_glue_function() {
+  local name=$1 text=$2 file=$3 pattern=$4
+  PATTERN=$pattern TEXT=$text perl -0777 -i -pe '$n += s{$ENV{PATTERN}}{$ENV{TEXT}}ms;
+    END { exit($n == 1 ? 0 : 1) }' "$file" ||
+    { echo "$file: $name is not the one build.sh replaces (wasm-bindgen changed?)" >&2; exit 1; }
+}
 for mod in wasm sheet; do
   in="$OUT/onboard_main.wasm"
   [[ $mod == sheet ]] && in="$OUT/onboard_sheet.wasm"
@@ -103,9 +111,9 @@ for mod in wasm sheet; do
     WASM_VECTOR_LEN = offset;
     return ptr;
 }
-' perl -0777 -i -pe '$n += s{^function passStringToWasm0\(arg, malloc, realloc\) \{\n.*?^    WASM_VECTOR_LEN = offset;\n    return ptr;\n\}\n}{$ENV{PASS_STRING}}ms;
-      END { exit($n == 1 ? 0 : 1) }' "$PKG/$dir/onboard_$mod.js" ||
-      { echo "$dir/onboard_$mod.js: passStringToWasm0 is not the one build.sh replaces (wasm-bindgen changed?)" >&2; exit 1; }
+'
+    replace_glue_function passStringToWasm0 "$PASS_STRING" "$PKG/$dir/onboard_$mod.js" \
+      '^function passStringToWasm0\(arg, malloc, realloc\) \{\n.*?^    WASM_VECTOR_LEN = offset;\n    return ptr;\n\}\n'
     # (It always has a realloc: wasm-bindgen passes one wherever the module exports it.)
     if grep -qE 'passStringToWasm0\([^,()]*, [^,()]*\)' "$PKG/$dir/onboard_$mod.js"; then
       echo "$dir/onboard_$mod.js: a passStringToWasm0 call without realloc" >&2; exit 1
@@ -127,9 +135,9 @@ for mod in wasm sheet; do
     }
     return decodeText(ptr, len);
 }
-' perl -0777 -i -pe '$n += s{^function getStringFromWasm0\(ptr, len\) \{\n    ptr = ptr >>> 0;\n    return decodeText\(ptr, len\);\n\}\n}{$ENV{GET_STRING}}ms;
-      END { exit($n == 1 ? 0 : 1) }' "$PKG/$dir/onboard_$mod.js" ||
-      { echo "$dir/onboard_$mod.js: getStringFromWasm0 is not the one build.sh replaces (wasm-bindgen changed?)" >&2; exit 1; }
+'
+    replace_glue_function getStringFromWasm0 "$GET_STRING" "$PKG/$dir/onboard_$mod.js" \
+      '^function getStringFromWasm0\(ptr, len\) \{\n    ptr = ptr >>> 0;\n    return decodeText\(ptr, len\);\n\}\n'
     # shellcheck disable=SC2086 # WASM_OPT_FLAGS is a list of flags
     "$WASM_OPT" ${WASM_OPT_FLAGS:--Oz --converge} --strip-producers --strip-target-features "$PKG/$dir/onboard_${mod}_bg.wasm" -o "$PKG/$dir/onboard_${mod}_bg.wasm"
   done
