@@ -263,8 +263,9 @@ pub(crate) async fn oldest_pending(
 /// The endpoint's due deliveries, oldest first, at most `limit`, but not those in `sent`
 /// (delivered, their outcome not written yet). `sent` is left out here, not in the query:
 /// the embedded database runs `_id: {$nin: [...]}` beside the index's bounds as a scan of
-/// every delivery kept (19 ms at 10,000, and they stay 30 days). The sent ones are due and
-/// the oldest, so asking for `sent.len()` more finds the same deliveries.
+/// every delivery kept (19 ms at 10,000, and they stay 30 days). At most `sent.len()` of
+/// what the query finds are sent ones, so asking for that many more finds the same
+/// deliveries.
 pub(crate) async fn due(
     store: &Store,
     endpoint: ObjectId,
