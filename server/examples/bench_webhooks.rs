@@ -11,7 +11,11 @@
 //! It starts `onboard serve` (beside this example's directory) with the embedded database in
 //! a temporary directory, 32 concurrent clients, and a receiver answering 204 on loopback.
 //! After each webhook round it waits for the receiver to have every event of the round.
-//! `BENCH_WEBHOOK_FIRST=1` starts with a webhook round instead.
+//! `BENCH_WEBHOOK_FIRST=1` starts with a webhook round instead. `BENCH_SERVER_CPUS=0`
+//! runs `onboard` on those CPUs only (`taskset -c`), and `BENCH_MONGODB_URI` points it at a
+//! database started beforehand instead of the embedded one (then the database's CPU is not
+//! counted): with the database and this program pinned to the other CPU, `onboard` has a
+//! core of its own, as beside a remote production database.
 //!
 //! Each round also prints the CPU time the server used per create: `onboard` and the
 //! database it started (Linux: `/proc`), from the round's start until its events were
@@ -294,9 +298,22 @@ async fn main() {
         l.local_addr().unwrap()
     };
     let metrics_url = format!("http://{metrics_bind}/metrics");
-    let mut server = Command::new(&onboard_bin)
+    // BENCH_SERVER_CPUS=0 runs `onboard` on those CPUs only (`taskset -c`); with
+    // BENCH_MONGODB_URI it uses that database instead of starting the embedded one.
+    let mut server = match std::env::var("BENCH_SERVER_CPUS") {
+        Ok(cpus) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", &cpus]).arg(&onboard_bin);
+            c
+        }
+        Err(_) => Command::new(&onboard_bin),
+    };
+    match std::env::var("BENCH_MONGODB_URI") {
+        Ok(uri) => server.env("MONGODB_URI", uri),
+        Err(_) => server.env_remove("MONGODB_URI"),
+    };
+    let mut server = server
         .args(["serve", "--bind", &bind.to_string(), "--rate-limit", "0"])
-        .env_remove("MONGODB_URI")
         .env("ONBOARD_API_KEY", KEY)
         .env("ONBOARD_DATA_DIR", dir.path().join("data"))
         .env("ONBOARD_WEBHOOK_ALLOW_PRIVATE", "1")
@@ -419,6 +436,32 @@ async fn main() {
         (h - g) / g * 100.0,
         each(&cpu_without, |c| c.onboard - c.hashing + c.database),
         each(&cpu_with, |c| c.onboard - c.hashing + c.database),
+    );
+    // Each round with a webhook against the rounds without on either side of it: a machine
+    // that slows down or speeds up during the run (its other load, its clock) moves both
+    // alike, where the means compare early rounds with late ones.
+    let paired: Vec<f64> = (0..with.len())
+        .filter_map(|i| {
+            let (before, after) = if first == 1 {
+                (
+                    i.checked_sub(1).and_then(|j| without.get(j)),
+                    without.get(i),
+                )
+            } else {
+                (without.get(i), without.get(i + 1))
+            };
+            let neighbours: Vec<f64> = before.into_iter().chain(after).copied().collect();
+            (!neighbours.is_empty()).then(|| (with[i] / mean(&neighbours) - 1.0) * 100.0)
+        })
+        .collect();
+    println!(
+        "each round with a webhook against its neighbours without: {} (median {:+.1} %)",
+        paired
+            .iter()
+            .map(|p| format!("{p:+.1} %"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        median(&paired)
     );
     // SAFETY: the server this benchmark started.
     unsafe {
