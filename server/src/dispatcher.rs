@@ -9,8 +9,9 @@
 //! What a delivery costs the database is kept small, since it shares the machine with the
 //! API (bench/results.md, "Webhooks"): a sender keeps its lease while events keep coming
 //! (renewed once a second, and for [`LINGER`] after the last one), reads due deliveries in
-//! batches (one read per batch; after one that was not full it waits for the next event)
-//! and writes the delivered ones' outcomes when it renews the lease (one update a second);
+//! batches (one read per batch, up to [`READ`]; after one that was not full it waits for
+//! the next event) and writes the delivered ones' outcomes when it renews the lease (one
+//! update a second) or when [`BATCH`] are waiting;
 //! the dispatcher itself only looks at the endpoints once a second, or when an endpoint
 //! has no sender here yet.
 //! A crash between an attempt and its written outcome sends that delivery again, with the
@@ -59,8 +60,20 @@ const LINGER: Duration = Duration::from_secs(5);
 /// closes it (the body is never used).
 const ANSWER_MAX: usize = 64 * 1024;
 
-/// Deliveries a sender reads at once; their outcomes are written together after them.
-const BATCH: i64 = 50;
+/// Deliveries a sender reads at once. A read costs the embedded database the whole set of
+/// due deliveries (it evaluates the filter before the limit: 190 ms at 50,000 due), and a
+/// real MongoDB a sort of their index keys, so an endpoint working off a backlog (back after
+/// an outage, enabled again) reads many at once: a tenth of the reads of batches of 50.
+const READ: i64 = 500;
+
+/// Delivered outcomes written together at the latest (besides at each lease renewal).
+const BATCH: usize = 50;
+
+/// How often the dispatcher measures the age of the oldest pending delivery (the
+/// `onboard_webhook_queue_age_seconds` gauge): a query that costs the embedded database a
+/// read of every pending delivery of each endpoint (160 ms at 50,000: it evaluates the whole
+/// filter before the limit), so not at every look; metrics are scraped at such intervals.
+const QUEUE_AGE_EVERY: Duration = Duration::from_secs(15);
 
 /// After a wake-up call, the dispatcher's wait before it looks: the change that rang is
 /// committing.
@@ -211,6 +224,8 @@ async fn run(state: Arc<AppState>) {
     // The enabled endpoints at the last look, and when that was.
     let mut known: Vec<ObjectId> = Vec::new();
     let mut looked: Option<(Instant, u64)> = None;
+    // When the queue's age was last measured.
+    let mut aged: Option<Instant> = None;
     loop {
         tokio::select! {
             r = wake.changed() => {
@@ -241,6 +256,12 @@ async fn run(state: Arc<AppState>) {
             }
             Err(e) => tracing::debug!(error = %e, "webhook dispatcher could not look for work"),
         }
+        if aged.is_none_or(|at| at.elapsed() >= QUEUE_AGE_EVERY) {
+            aged = Some(Instant::now());
+            if let Err(e) = measure_queue_age(&state, &known).await {
+                tracing::debug!(error = %e, "webhook dispatcher could not measure its queue");
+            }
+        }
     }
 }
 
@@ -254,25 +275,17 @@ async fn look(
 ) -> Result<Vec<ObjectId>, StoreError> {
     let endpoints = store::webhooks::enabled_endpoints(&state.store).await?;
     let ids: Vec<ObjectId> = endpoints.iter().map(|e| e.id).collect();
-    let mut oldest: Option<DateTime> = None;
-    for id in &ids {
-        if let Some(t) = store::webhooks::oldest_pending(&state.store, *id).await? {
-            oldest = Some(oldest.map_or(t, |o| o.min(t)));
-        }
-    }
-    let age = match oldest {
-        Some(t) => Duration::from_millis(
-            u64::try_from(DateTime::now().timestamp_millis() - t.timestamp_millis()).unwrap_or(0),
-        ),
-        None => Duration::ZERO,
-    };
-    crate::metrics::get().webhook_queue_age(age);
+    let now = DateTime::now();
     for endpoint in endpoints {
         let taken = busy
             .lock()
             .map(|b| b.contains(&endpoint.id))
             .unwrap_or(true);
-        if taken || !store::webhooks::has_due(&state.store, endpoint.id).await? {
+        // Another instance's sender holds it: no need to ask what is due (a count that
+        // costs the embedded database a read of every due delivery).
+        let elsewhere =
+            endpoint.lease_until > now && endpoint.lease_owner.as_deref() != Some(owner);
+        if taken || elsewhere || !store::webhooks::has_due(&state.store, endpoint.id).await? {
             continue;
         }
         let generation = state.webhooks.generation();
@@ -299,6 +312,24 @@ async fn look(
         });
     }
     Ok(ids)
+}
+
+/// Sets the queue-age gauge: the oldest pending delivery of the enabled endpoints.
+async fn measure_queue_age(state: &AppState, endpoints: &[ObjectId]) -> Result<(), StoreError> {
+    let mut oldest: Option<DateTime> = None;
+    for id in endpoints {
+        if let Some(t) = store::webhooks::oldest_pending(&state.store, *id).await? {
+            oldest = Some(oldest.map_or(t, |o| o.min(t)));
+        }
+    }
+    let age = match oldest {
+        Some(t) => Duration::from_millis(
+            u64::try_from(DateTime::now().timestamp_millis() - t.timestamp_millis()).unwrap_or(0),
+        ),
+        None => Duration::ZERO,
+    };
+    crate::metrics::get().webhook_queue_age(age);
+    Ok(())
 }
 
 fn lease_end(state: &AppState) -> DateTime {
@@ -349,8 +380,8 @@ impl Sender {
             // Calls rung from here on are heard below, whatever the read finds.
             wake.borrow_and_update();
             let sent: Vec<ObjectId> = self.delivered.iter().map(|(id, _)| *id).collect();
-            let batch = store::webhooks::due(&state.store, self.ep.id, BATCH, &sent).await?;
-            let full = batch.len() == BATCH as usize;
+            let batch = store::webhooks::due(&state.store, self.ep.id, READ, &sent).await?;
+            let full = batch.len() == READ as usize;
             if batch.is_empty() && idle.elapsed() >= LINGER {
                 return self.flush(state).await;
             }
@@ -359,7 +390,12 @@ impl Sender {
                     return self.flush(state).await;
                 }
                 match self.attempt(state, http, delivery).await {
-                    Ok(status) => self.delivered.push((delivery.id, status)),
+                    Ok(status) => {
+                        self.delivered.push((delivery.id, status));
+                        if self.delivered.len() >= BATCH {
+                            self.flush(state).await?;
+                        }
+                    }
                     Err(failure) => {
                         self.flush(state).await?;
                         if !settle(state, &self.ep, delivery, failure).await? {
@@ -368,9 +404,6 @@ impl Sender {
                     }
                 }
                 idle = Instant::now();
-            }
-            if self.delivered.len() >= BATCH as usize {
-                self.flush(state).await?;
             }
             if full {
                 continue;

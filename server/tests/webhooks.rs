@@ -78,6 +78,18 @@ impl Receiver {
         assert!(r.status().is_success());
     }
 
+    /// Answers the deliveries of `path` held by a "hold" step.
+    async fn release(&self, path: &str) {
+        let r = self
+            .http
+            .post(self.url("/_control"))
+            .json(&json!({ "path": path, "release": true }))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+
     async fn log(&self, path: &str) -> Vec<Value> {
         self.http
             .get(self.url(&format!("/_log?path={path}")))
@@ -561,6 +573,105 @@ async fn failures_and_a_timeout_are_retried_with_one_webhook_id_until_delivered(
     assert_eq!(d["attempts"], 5);
     assert_eq!(d["state"], "delivered");
     assert_eq!(d["lastError"], Value::Null);
+}
+
+/// An endpoint that stalled while events kept coming has a backlog larger than a sender
+/// reads at once: worked off in several reads (and outcome writes), every event goes out
+/// once, each user's in the order of its changes, and none stays pending.
+#[tokio::test]
+async fn a_backlog_of_over_a_thousand_events_goes_out_once_each_in_order() {
+    const USERS: usize = 8;
+    const CHANGES: usize = 140;
+    let receiver = Receiver::start();
+    let mut config = webhook_config();
+    // The held first attempt must not time out before the backlog is made.
+    config.webhook_timeout = Duration::from_secs(120);
+    let app = spawn_with(config).await;
+    let (hook, secret) = create_hook(&app, &receiver.url("/hook/backlog")).await;
+    receiver
+        .control("/hook/backlog", &[&secret], &["hold"])
+        .await;
+    let mut uids = Vec::new();
+    for i in 0..USERS {
+        let created = app
+            .create_user(&user(&format!("backlog.{i}@domain.com")))
+            .await;
+        uids.push(created["id"].as_str().unwrap().to_string());
+    }
+    receiver
+        .wait_for("/hook/backlog", |log| !log.is_empty())
+        .await;
+    // Each user changed CHANGES times, the users at once: city 1, 2, ... in order.
+    futures_util::future::join_all(uids.iter().map(|uid| {
+        let app = &app;
+        async move {
+            for n in 1..=CHANGES {
+                send(
+                    app,
+                    reqwest::Method::PATCH,
+                    &format!("/v1/users/{uid}"),
+                    Some(json!({ "city": format!("City {n}") })),
+                )
+                .await;
+            }
+        }
+    }))
+    .await;
+    let total = USERS * (1 + CHANGES);
+    assert_eq!(
+        receiver.log("/hook/backlog").await.len(),
+        1,
+        "the first attempt holds the rest back"
+    );
+    receiver.release("/hook/backlog").await;
+    let log = receiver
+        .wait_for("/hook/backlog", |log| delivered(log).len() >= total)
+        .await;
+    let ok = delivered(&log);
+    let ids: HashSet<&str> = ok.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!((ok.len(), ids.len()), (total, total), "each event once");
+    assert!(log.iter().all(|d| d["verifiedWith"] == 0));
+    for uid in &uids {
+        let seen: Vec<usize> = ok
+            .iter()
+            .filter(|(_, body)| body["data"]["id"] == uid.as_str())
+            .map(|(_, body)| match body["type"].as_str().unwrap() {
+                "user.created" => 0,
+                _ => body["data"]["city"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("City ")
+                    .parse()
+                    .unwrap(),
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            (0..=CHANGES).collect::<Vec<_>>(),
+            "{uid}'s events in order"
+        );
+    }
+    // Every outcome written: nothing pending on any page.
+    let mut after = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let page = get_json(
+            &app,
+            &format!("/v1/webhooks/{hook}/deliveries?limit=100{after}"),
+        )
+        .await;
+        let items = page["items"].as_array().unwrap();
+        if items.iter().any(|d| d["state"] != "delivered") {
+            // Outcomes are written a moment after the attempts: look again.
+            assert!(Instant::now() < deadline, "still not delivered: {page}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        match page["next"].as_str() {
+            Some(cursor) => after = format!("&after={cursor}"),
+            None => break,
+        }
+    }
 }
 
 #[tokio::test]

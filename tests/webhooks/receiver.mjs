@@ -4,8 +4,11 @@
 // path, recorded, and answered as the path's plan says.
 //
 //   node receiver.mjs            prints {"port": N} on its first line, then serves
-//   POST /_control {path, secrets?, plan?}   plan: a list of "fail" | "hang" | "gone" | "ok",
-//                                            used one per delivery, then "ok"
+//   POST /_control {path, secrets?, plan?, release?}
+//                                            plan: a list of "fail" | "hang" | "gone" |
+//                                            "hold" | "ok", used one per delivery, then "ok";
+//                                            "hold" answers 204 (and is logged "ok") once a
+//                                            control call says release: true
 //   GET  /_log?path=/hook/x      what that path received: [{id, timestamp, signature,
 //                                body, verifiedWith, action}]; verifiedWith is the index
 //                                of the secret that verified it, or null
@@ -14,7 +17,7 @@ import { Webhook } from "standardwebhooks";
 
 const paths = new Map();
 const state = (path) => {
-  if (!paths.has(path)) paths.set(path, { secrets: [], plan: [], received: [] });
+  if (!paths.has(path)) paths.set(path, { secrets: [], plan: [], received: [], held: [] });
   return paths.get(path);
 };
 
@@ -34,6 +37,14 @@ const server = http.createServer(async (req, res) => {
     const s = state(c.path);
     if (c.secrets) s.secrets = c.secrets;
     if (c.plan) s.plan = c.plan;
+    if (c.release) {
+      for (const [record, heldRes] of s.held) {
+        record.action = "ok";
+        heldRes.statusCode = 204;
+        heldRes.end();
+      }
+      s.held = [];
+    }
     res.setHeader("content-type", "application/json");
     res.end("{}");
     return;
@@ -55,15 +66,19 @@ const server = http.createServer(async (req, res) => {
     }
   }
   const action = s.plan.length > 0 ? s.plan.shift() : "ok";
-  s.received.push({
+  const record = {
     id: req.headers["webhook-id"] ?? null,
     timestamp: req.headers["webhook-timestamp"] ?? null,
     signature: req.headers["webhook-signature"] ?? null,
     body,
     verifiedWith,
     action,
-  });
-  if (action === "fail") {
+  };
+  s.received.push(record);
+  if (action === "hold") {
+    // Answered when the test releases it.
+    s.held.push([record, res]);
+  } else if (action === "fail") {
     res.statusCode = 500;
     res.end("failing on purpose");
   } else if (action === "gone") {
