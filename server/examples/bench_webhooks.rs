@@ -23,49 +23,20 @@
 //! webhook costs even when creates/s are blurred by other load.
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const KEY: &str = "onb_bench_0123456789abcdef0123456789abcdef";
+#[path = "support/receiver.rs"]
+mod support;
+use support::{KEY, create_webhook, onboard_binary, receiver, serve_command, wait_ready};
+
 /// Pairs of rounds and seconds per round (`BENCH_ROUNDS`, `BENCH_SECS` change them).
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// A receiver that answers every request 204 and counts them: hyper's HTTP/1.1 server, so
-/// it keeps connections open between requests as web servers do.
-async fn receiver(count: Arc<AtomicU64>) -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let count = count.clone();
-            let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
-                let count = count.clone();
-                async move {
-                    let _ = http_body_util::BodyExt::collect(request.into_body()).await;
-                    count.fetch_add(1, Ordering::Relaxed);
-                    let mut answer =
-                        hyper::Response::new(http_body_util::Empty::<bytes::Bytes>::new());
-                    *answer.status_mut() = hyper::StatusCode::NO_CONTENT;
-                    Ok::<_, std::convert::Infallible>(answer)
-                }
-            });
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
-            );
-        }
-    });
-    addr
 }
 
 /// `n` as a name: base-26 letters, the first one capital (`0` is `A`, `27` is `Bb`).
@@ -280,12 +251,7 @@ fn report(round: u64, hooked: bool, rate: f64, n: u64, other: &BTreeMap<String, 
 
 #[tokio::main]
 async fn main() {
-    let exe = std::env::current_exe().unwrap();
-    let onboard_bin = exe.parent().unwrap().parent().unwrap().join("onboard");
-    assert!(
-        onboard_bin.is_file(),
-        "build it first: cargo build --release -p onboard --bin onboard"
-    );
+    let onboard_bin = onboard_binary();
     let received = Arc::new(AtomicU64::new(0));
     let hook_addr = receiver(received.clone()).await;
     let dir = tempfile::tempdir().unwrap();
@@ -300,42 +266,20 @@ async fn main() {
     let metrics_url = format!("http://{metrics_bind}/metrics");
     // BENCH_SERVER_CPUS=0 runs `onboard` on those CPUs only (`taskset -c`); with
     // BENCH_MONGODB_URI it uses that database instead of starting the embedded one.
-    let mut server = match std::env::var("BENCH_SERVER_CPUS") {
-        Ok(cpus) => {
-            let mut c = Command::new("taskset");
-            c.args(["-c", &cpus]).arg(&onboard_bin);
-            c
-        }
-        Err(_) => Command::new(&onboard_bin),
-    };
+    let cpus = std::env::var("BENCH_SERVER_CPUS").ok();
+    let mut server = serve_command(&onboard_bin, bind, cpus.as_deref());
     match std::env::var("BENCH_MONGODB_URI") {
         Ok(uri) => server.env("MONGODB_URI", uri),
         Err(_) => server.env_remove("MONGODB_URI"),
     };
     let mut server = server
-        .args(["serve", "--bind", &bind.to_string(), "--rate-limit", "0"])
-        .env("ONBOARD_API_KEY", KEY)
         .env("ONBOARD_DATA_DIR", dir.path().join("data"))
-        .env("ONBOARD_WEBHOOK_ALLOW_PRIVATE", "1")
         .env("ONBOARD_METRICS_BIND", metrics_bind.to_string())
-        .env("RUST_LOG", "warn")
-        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let url = format!("http://{bind}");
     let http = reqwest::Client::new();
-    let ready = Instant::now();
-    loop {
-        let up = http.get(format!("{url}/readyz")).send().await;
-        if up.is_ok_and(|r| r.status() == 200) {
-            break;
-        }
-        assert!(
-            ready.elapsed() < Duration::from_secs(60),
-            "server did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_ready(&http, &url).await;
     let (mut without, mut with) = (Vec::new(), Vec::new());
     let (mut cpu_without, mut cpu_with) = (Vec::new(), Vec::new());
     let mut expected = 0;
@@ -346,17 +290,7 @@ async fn main() {
         let hooked = (round + first) % 2 == 1;
         let mut hook_id = None;
         if hooked {
-            let r: serde_json::Value = http
-                .post(format!("{url}/v1/webhooks"))
-                .bearer_auth(KEY)
-                .json(&serde_json::json!({ "url": format!("http://{hook_addr}/hook") }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            hook_id = Some(r["id"].as_str().unwrap().to_string());
+            hook_id = Some(create_webhook(&http, &url, &format!("http://{hook_addr}/hook")).await);
         }
         let cpu_start = cpu_seconds(server.id());
         let commands_start = commands(&http, &metrics_url).await;
