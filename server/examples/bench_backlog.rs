@@ -20,15 +20,12 @@ use std::time::{Duration, Instant};
 #[path = "support/receiver.rs"]
 mod support;
 use support::{
-    KEY, create_webhook, onboard_binary, process_cpu, receiver, serve_command, wait_ready,
+    KEY, create_webhook, onboard_binary, process_cpu, receiver, serve_command, setting, wait_ready,
 };
 
 #[tokio::main]
 async fn main() {
-    let backlog: u64 = std::env::var("BENCH_BACKLOG")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000);
+    let backlog = setting("BENCH_BACKLOG", 20_000);
     let onboard_bin = onboard_binary();
     let dir = tempfile::tempdir().unwrap();
     let secantusd = find_binary(None).expect("secantusd-rs");

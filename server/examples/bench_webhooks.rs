@@ -29,15 +29,10 @@ use std::time::{Duration, Instant};
 
 #[path = "support/receiver.rs"]
 mod support;
-use support::{KEY, create_webhook, onboard_binary, receiver, serve_command, wait_ready};
-
-/// Pairs of rounds and seconds per round (`BENCH_ROUNDS`, `BENCH_SECS` change them).
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use support::{
+    KEY, create_webhook, onboard_binary, parse_stat, receiver, serve_command, setting,
+    ticks_per_second, wait_ready,
+};
 
 /// `n` as a name: base-26 letters, the first one capital (`0` is `A`, `27` is `Bb`).
 fn letters(mut n: u64) -> String {
@@ -130,13 +125,9 @@ fn stats(dir: &str) -> Vec<(u32, u32, u64, String)> {
         .flatten()
         .filter_map(|e| {
             let text = std::fs::read_to_string(e.path().join("stat")).ok()?;
-            let name = &text[text.find('(')? + 1..text.rfind(')')?];
-            // After the command's closing parenthesis: state, ppid, ... (fields 3 on).
-            let rest = &text[text.rfind(')')? + 2..];
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            let t = f[11].parse::<u64>().ok()? + f[12].parse::<u64>().ok()?;
+            let (parent, ticks, name) = parse_stat(&text)?;
             let id = e.file_name().to_str()?.parse().ok()?;
-            Some((id, f[1].parse().ok()?, t, name.to_string()))
+            Some((id, parent, ticks, name))
         })
         .collect()
 }
@@ -164,8 +155,7 @@ fn cpu_seconds(pid: u32) -> Cpu {
         .filter(|(_, _, _, name)| name.starts_with("argon2-"))
         .map(|(_, _, t, _)| t)
         .sum();
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let hz = ticks_per_second();
     Cpu {
         onboard: own as f64 / hz,
         hashing: hashing as f64 / hz,

@@ -106,19 +106,37 @@ pub async fn receiver(count: Arc<AtomicU64>) -> std::net::SocketAddr {
     addr
 }
 
+/// A number from the environment (`BENCH_*`), or `default`.
+pub fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// One `/proc/<pid>/stat` (or a thread's) text: (its parent's pid, clock ticks of utime +
+/// stime, its name).
+pub fn parse_stat(text: &str) -> Option<(u32, u64, String)> {
+    let name = &text[text.find('(')? + 1..text.rfind(')')?];
+    // After the command's closing parenthesis: state, ppid, ... (fields 3 on).
+    let rest = &text[text.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some((f.get(1)?.parse().ok()?, ticks, name.to_string()))
+}
+
+/// Clock ticks a second, the unit of [`parse_stat`]'s times.
+pub fn ticks_per_second() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    unsafe { libc::sysconf(libc::_SC_CLK_TCK) as f64 }
+}
+
 /// CPU seconds `pid` has used so far, all its threads (Linux `/proc`; 0 elsewhere).
-// bench_webhooks counts per thread instead.
+// bench_webhooks counts per thread and per child instead.
 #[allow(dead_code)]
 pub fn process_cpu(pid: u32) -> f64 {
-    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
-    };
-    let Some(rest) = text.rfind(')').map(|i| &text[i + 2..]) else {
-        return 0.0;
-    };
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = f[11].parse::<u64>().unwrap_or(0) + f[12].parse::<u64>().unwrap_or(0);
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    ticks as f64 / hz
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|text| parse_stat(&text))
+        .map_or(0.0, |(_, ticks, _)| ticks as f64 / ticks_per_second())
 }
