@@ -68,22 +68,21 @@ impl Receiver {
     }
 
     async fn control(&self, path: &str, secrets: &[&str], plan: &[&str]) {
-        let r = self
-            .http
-            .post(self.url("/_control"))
-            .json(&json!({ "path": path, "secrets": secrets, "plan": plan }))
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success());
+        self.post_control(json!({ "path": path, "secrets": secrets, "plan": plan }))
+            .await;
     }
 
     /// Answers the deliveries of `path` held by a "hold" step.
     async fn release(&self, path: &str) {
+        self.post_control(json!({ "path": path, "release": true }))
+            .await;
+    }
+
+    async fn post_control(&self, body: Value) {
         let r = self
             .http
             .post(self.url("/_control"))
-            .json(&json!({ "path": path, "release": true }))
+            .json(&body)
             .send()
             .await
             .unwrap();
