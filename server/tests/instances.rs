@@ -759,3 +759,68 @@ async fn listing_ten_thousand_users_page_by_page_meets_no_429_with_the_default_l
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn links_to_one_sponsor_at_once_over_three_instances_never_answer_email_taken() {
+    // A webhook makes every link a transaction (the link and its events): links of one
+    // sponsor through three instances conflict with one another. A link that kept meeting
+    // conflicts must say so (503, safe to send again), never that the e-mail is taken.
+    let cluster = Cluster::start_with(&[("ONBOARD_WEBHOOK_ALLOW_PRIVATE", "1")]);
+    let (s, _, b) = answer(cluster.post(
+        0,
+        "/v1/webhooks",
+        &json!({ "url": "http://127.0.0.1:9/hook" }),
+    ))
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, _, sponsor) = answer(cluster.post(
+        0,
+        "/v1/sponsors",
+        &json!({ "name": "Crowded Corp", "logo": "https://domain.com/l.png", "level": 1 }),
+    ))
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{sponsor}");
+    let path = format!("/v1/sponsors/{}/speakers", sponsor["id"].as_str().unwrap());
+    for round in 0..3 {
+        let emails: Vec<String> = (0..24)
+            .map(|i| format!("{}.{round}.{i}@example.com", unique_name("crowd")))
+            .collect();
+        for (i, email) in emails.iter().enumerate() {
+            let (s, _, b) = answer(cluster.post(i, "/v1/users", &user(email))).await;
+            assert_eq!(s, StatusCode::CREATED, "{b}");
+        }
+        let links = emails
+            .iter()
+            .enumerate()
+            .map(|(i, email)| answer(cluster.post(i, &path, &json!({ "email": email }))));
+        let answers = futures_util::future::join_all(links).await;
+        for (status, _, body) in &answers {
+            assert!(
+                *status == StatusCode::OK || *status == StatusCode::SERVICE_UNAVAILABLE,
+                "round {round}: {status} {body}"
+            );
+        }
+        let linked = answers
+            .iter()
+            .filter(|(s, _, _)| *s == StatusCode::OK)
+            .count();
+        let (s, _, now) = answer(
+            cluster
+                .http
+                .get(format!(
+                    "{}/v1/sponsors/{}",
+                    cluster.url(0),
+                    sponsor["id"].as_str().unwrap()
+                ))
+                .header("authorization", format!("Bearer {}", cluster.key)),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let speakers = now["speakers"].as_array().unwrap();
+        let of_round = speakers
+            .iter()
+            .filter(|sp| emails.iter().any(|e| sp["email"] == e.as_str()))
+            .count();
+        assert_eq!(of_round, linked, "round {round}: {now}");
+    }
+}

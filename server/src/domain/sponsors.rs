@@ -118,8 +118,7 @@ pub(crate) async fn create(state: &AppState, sponsor: &NewSponsor) -> Result<Cre
                     attempt,
                     "sponsor create raced another; starting again from the lookup"
                 );
-                // A short, growing pause lets the other request commit first.
-                tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt))).await;
+                store::pause_before_rerun(attempt).await;
             }
             Err(Restart::EmailTaken(i)) => {
                 return Err(DomainError::conflict(
@@ -789,7 +788,9 @@ pub(crate) struct AddedSpeaker {
 /// Adds one speaker to a sponsor: the one write path of a link. The account with the
 /// speaker's e-mail is linked (an attendee becomes a Speaker), or one is created with
 /// exactly a sponsor create's rules. Already a speaker of this sponsor: 409
-/// `already_speaker`.
+/// `already_speaker`. A link that met another write of the sponsor or the user runs
+/// again ([`super::rerun_on_conflict`]): links of one sponsor at once through several
+/// instances all get through, or the last answers 503.
 pub(crate) async fn add_speaker(
     state: &AppState,
     id_text: &str,
@@ -797,59 +798,29 @@ pub(crate) async fn add_speaker(
 ) -> Result<AddedSpeaker, DomainError> {
     let id = id(id_text, "Sponsor")?;
     let norm = normalize_email(&speaker.email);
-    for _ in 0..RESTARTS {
+    super::rerun_on_conflict(|| add_speaker_once(state, id, &norm, speaker)).await
+}
+
+/// One run of [`add_speaker`]: links the account with the e-mail `norm`, or creates it;
+/// when another request creates that account between the lookup and the create, looks
+/// it up again and links it.
+async fn add_speaker_once(
+    state: &AppState,
+    id: ObjectId,
+    norm: &str,
+    speaker: &NewSpeaker,
+) -> Result<AddedSpeaker, DomainError> {
+    let mut lookups = 0;
+    loop {
+        lookups += 1;
         // The sponsor first: an unknown sponsor must not cost an account.
         let (doc, _) = read(state, id).await?;
-        let found = store::users::find_by_emails(&state.store, std::slice::from_ref(&norm))
+        let found = store::users::find_by_emails(&state.store, &[norm.to_string()])
             .await?
             .into_iter()
             .next();
         if let Some(user) = found {
-            if doc.speaker_ids.contains(&user.id) {
-                return Err(already_speaker());
-            }
-            let outbox = webhooks::listening(state, EventType::SponsorSpeakerAdded).await?;
-            let mut session = session_for(state, &outbox).await?;
-            let linked = async {
-                let r =
-                    store::sponsors::add_speaker(&state.store, id, user.id, session.get()).await?;
-                if r.is_ok() && user.user_type == UserType::Attendee {
-                    store::users::grant_speaker(&state.store, &[user.id], session.get()).await?;
-                    super::users::record_updated(state, session.get(), &[user.id]).await?;
-                }
-                Ok::<_, StoreError>(r)
-            }
-            .await;
-            match linked {
-                Ok(Ok(())) => match commit_with_event(state, outbox.as_ref(), id, session).await {
-                    // Another transaction wrote the sponsor or the user: all of it again.
-                    Err(DomainError::Store(StoreError::Transient(_))) => continue,
-                    other => other?,
-                },
-                Err(StoreError::Transient(_)) => {
-                    session.abort().await;
-                    continue;
-                }
-                other => {
-                    session.abort().await;
-                    match other? {
-                        Err(SpeakerMiss::NoSponsor) => {
-                            return Err(DomainError::NotFound("Sponsor"));
-                        }
-                        _ => return Err(already_speaker()),
-                    }
-                }
-            }
-            settle_links(state, id, &[user.id]).await?;
-            tracing::info!(sponsor_id = %id, user_id = %user.id, "speaker linked");
-            return Ok(AddedSpeaker {
-                speaker: SpeakerAccount {
-                    id: user.id,
-                    email: user.email,
-                    password: None,
-                },
-                created: false,
-            });
+            return link_existing(state, id, &doc, user).await;
         }
         let errors = speaker.account_errors_at("");
         if !errors.is_empty() {
@@ -870,11 +841,13 @@ pub(crate) async fn add_speaker(
             sponsor: id,
             outbox: outbox.as_ref(),
         };
-        let linked = account.insert_then(state, outbox.is_some(), &link).await;
-        match linked {
+        match account.insert_then(state, outbox.is_some(), &link).await {
             Ok(()) => {}
-            // Made by someone else since the lookup: start again, and link it.
-            Err(DomainError::Conflict(e)) if e.iter().any(|e| e.code == Code::EmailTaken) => {
+            // Made by someone else since the lookup: look it up again, and link it (once;
+            // an account that keeps appearing and going is the answer's `email_taken`).
+            Err(DomainError::Conflict(e))
+                if lookups < 2 && e.iter().any(|e| e.code == Code::EmailTaken) =>
+            {
                 continue;
             }
             Err(e) => return Err(e),
@@ -890,7 +863,55 @@ pub(crate) async fn add_speaker(
             created: true,
         });
     }
-    Err(DomainError::conflict("email", Code::EmailTaken))
+}
+
+/// Links an existing account to the sponsor `doc` (an attendee becomes a Speaker), with
+/// its events, in one transaction when a webhook listens.
+async fn link_existing(
+    state: &AppState,
+    id: ObjectId,
+    doc: &SponsorDoc,
+    user: UserDoc,
+) -> Result<AddedSpeaker, DomainError> {
+    if doc.speaker_ids.contains(&user.id) {
+        return Err(already_speaker());
+    }
+    let outbox = webhooks::listening(state, EventType::SponsorSpeakerAdded).await?;
+    let mut session = session_for(state, &outbox).await?;
+    let linked = async {
+        let r = store::sponsors::add_speaker(&state.store, id, user.id, session.get()).await?;
+        if r.is_ok() && user.user_type == UserType::Attendee {
+            store::users::grant_speaker(&state.store, &[user.id], session.get()).await?;
+            super::users::record_updated(state, session.get(), &[user.id]).await?;
+        }
+        Ok::<_, StoreError>(r)
+    }
+    .await;
+    match linked {
+        // Another transaction wrote the sponsor or the user: the caller runs it all again.
+        Ok(Ok(())) => commit_with_event(state, outbox.as_ref(), id, session).await?,
+        Err(e) => {
+            session.abort().await;
+            return Err(e.into());
+        }
+        Ok(Err(miss)) => {
+            session.abort().await;
+            return Err(match miss {
+                SpeakerMiss::NoSponsor => DomainError::NotFound("Sponsor"),
+                SpeakerMiss::AlreadyOrNot => already_speaker(),
+            });
+        }
+    }
+    settle_links(state, id, &[user.id]).await?;
+    tracing::info!(sponsor_id = %id, user_id = %user.id, "speaker linked");
+    Ok(AddedSpeaker {
+        speaker: SpeakerAccount {
+            id: user.id,
+            email: user.email,
+            password: None,
+        },
+        created: false,
+    })
 }
 
 /// The answer to linking someone who already is a speaker of the sponsor.

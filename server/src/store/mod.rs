@@ -491,12 +491,16 @@ where
     loop {
         run += 1;
         match change().await {
-            Err(e) if e.is_conflict() && run < runs => {
-                tokio::time::sleep(Duration::from_millis(5 * u64::from(run))).await;
-            }
+            Err(e) if e.is_conflict() && run < runs => pause_before_rerun(run).await,
             other => return other,
         }
     }
+}
+
+/// The pause after run `run` (from 1) of a change that met another's write, before the
+/// next: short and growing, so the other commits first.
+pub(crate) async fn pause_before_rerun(run: u32) {
+    tokio::time::sleep(Duration::from_millis(5 * u64::from(run))).await;
 }
 
 /// Every document `find` matches, read in `session` when given.
