@@ -387,6 +387,18 @@ async fn main() {
             .join(", "),
         median(&paired)
     );
+    // How sure that is: the pairs' mean and two standard errors of it (about a 95 %
+    // interval when the rounds' noise is independent from round to round).
+    if paired.len() > 1 {
+        let m = mean(&paired);
+        let n = paired.len() as f64;
+        let variance = paired.iter().map(|p| (p - m).powi(2)).sum::<f64>() / (n - 1.0);
+        println!(
+            "the pairs' mean: {m:+.1} % +/- {:.1} % (two standard errors, {} pairs)",
+            2.0 * (variance / n).sqrt(),
+            paired.len()
+        );
+    }
     // SAFETY: the server this benchmark started.
     unsafe {
         libc::kill(server.id() as i32, libc::SIGTERM);
