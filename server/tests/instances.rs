@@ -824,3 +824,69 @@ async fn links_to_one_sponsor_at_once_over_three_instances_never_answer_email_ta
         assert_eq!(of_round, linked, "round {round}: {now}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sponsors_created_at_once_over_three_instances_naming_one_person_all_link_them() {
+    // Every create links the same existing attendee (and writes that user: it becomes a
+    // Speaker), so the creates' transactions conflict with one another.
+    let cluster = Cluster::start_with(&[("ONBOARD_WEBHOOK_ALLOW_PRIVATE", "1")]);
+    let (s, _, b) = answer(cluster.post(
+        0,
+        "/v1/webhooks",
+        &json!({ "url": "http://127.0.0.1:9/hook" }),
+    ))
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let email = format!("{}@example.com", unique_name("shared"));
+    let (s, _, b) = answer(cluster.post(0, "/v1/users", &user(&email))).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let creates = (0..18).map(|i| {
+        let body = json!({ "name": format!("Shared {i} {}", unique_name("")), "logo": "https://domain.com/l.png",
+            "level": 1, "speakers": [ { "email": email } ] });
+        answer(cluster.post(i, "/v1/sponsors", &body))
+    });
+    let answers = futures_util::future::join_all(creates).await;
+    for (status, _, body) in &answers {
+        assert!(
+            *status == StatusCode::CREATED || *status == StatusCode::SERVICE_UNAVAILABLE,
+            "{status} {body}"
+        );
+        if *status == StatusCode::CREATED {
+            assert_eq!(body["speakers"].as_array().unwrap().len(), 1, "{body}");
+            assert_eq!(body["speakers"][0]["email"], email.as_str(), "{body}");
+        }
+    }
+    let created = answers
+        .iter()
+        .filter(|(s, _, _)| *s == StatusCode::CREATED)
+        .count();
+    // The person is a Speaker now, listed by every sponsor created.
+    let (s, _, people) = answer(
+        cluster
+            .http
+            .get(format!("{}/v1/users?q={email}", cluster.url(1)))
+            .header("authorization", format!("Bearer {}", cluster.key)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{people}");
+    assert_eq!(people["items"][0]["type"], "Speaker", "{people}");
+    let (s, _, sponsors) = answer(
+        cluster
+            .http
+            .get(format!("{}/v1/sponsors?limit=100", cluster.url(2)))
+            .header("authorization", format!("Bearer {}", cluster.key)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{sponsors}");
+    let listing = sponsors["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|sp| {
+            sp["speakers"]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|p| p["email"] == email.as_str()))
+        })
+        .count();
+    assert_eq!(listing, created, "{sponsors}");
+}
