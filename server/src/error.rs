@@ -160,6 +160,10 @@ impl From<DomainError> for ApiError {
             DomainError::TooManyKeys(max) => ApiError::TooManyKeys(max),
             DomainError::Hash(e) => e.into(),
             DomainError::Store(e) => e.into(),
+            DomainError::Busy(detail) => {
+                tracing::warn!(error = %detail, "a change ran out of attempts");
+                ApiError::DatabaseUnavailable
+            }
             DomainError::Internal(detail) => ApiError::Internal(detail),
         }
     }

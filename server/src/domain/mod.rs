@@ -48,6 +48,10 @@ pub(crate) enum DomainError {
     /// `If-Match` names a version the record is no longer at.
     #[error("precondition failed")]
     PreconditionFailed,
+    /// Other writes of the record got in first every time this change tried (it ran out
+    /// of attempts): a 503, safe to send again. The detail is for the logs only.
+    #[error("busy: {0}")]
+    Busy(String),
     /// A broken invariant; the detail is for the logs only.
     #[error("internal error: {0}")]
     Internal(String),

@@ -22,7 +22,6 @@ use onboard_shared::{
 };
 use serde::Serialize;
 use std::collections::HashMap;
-use std::time::Duration;
 use utoipa::ToSchema;
 
 /// `pageContent` may hold HTML for formatting; ammonia's allow-list drops scripts, event
@@ -230,7 +229,7 @@ async fn create_checked(
             Err(WriteFail::Store(e)) => return Err(e.into()),
             // Every refused slug is skipped after, so each attempt lost to another create.
             Err(_) if attempt >= 32 => {
-                return Err(DomainError::Internal("sponsor write kept colliding".into()));
+                return Err(DomainError::Busy("sponsor write kept colliding".into()));
             }
             Err(WriteFail::Slug) => refused.push(std::mem::take(&mut doc.slug)),
             Err(WriteFail::Speaker(i, index)) => {
@@ -612,7 +611,7 @@ async fn settle_links(
 }
 
 /// How many times a patch without `If-Match` starts again from a fresh read.
-const UPDATE_TRIES: usize = 16;
+const UPDATE_TRIES: u32 = 16;
 
 /// Optional fields a patch may remove.
 const OPTIONAL: &[&str] = &["pageContent", "website", "icon", "color"];
@@ -628,7 +627,10 @@ pub(crate) async fn update(
     if_match: &IfMatch,
 ) -> Result<Sponsor, DomainError> {
     let id = id(id_text, "Sponsor")?;
-    for _ in 0..UPDATE_TRIES {
+    for attempt in 1..=UPDATE_TRIES {
+        if attempt > 1 {
+            store::pause_before_rerun(attempt - 1).await;
+        }
         let (doc, shown) = read(state, id).await?;
         if !if_match.allows(doc.version) {
             return Err(DomainError::PreconditionFailed);
@@ -707,7 +709,7 @@ pub(crate) async fn update(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(DomainError::Internal(format!(
+    Err(DomainError::Busy(format!(
         "sponsor kept changing during {UPDATE_TRIES} patch attempts"
     )))
 }
@@ -728,7 +730,7 @@ pub(crate) async fn delete(
     } else {
         None
     };
-    for attempt in 0..UPDATE_TRIES {
+    for attempt in 1..=UPDATE_TRIES {
         let outbox = webhooks::listening(state, EventType::SponsorDeleted).await?;
         let mut session = session_for(state, &outbox).await?;
         let deleted = async {
@@ -767,13 +769,11 @@ pub(crate) async fn delete(
             StoreError::Transient(_) if version.is_some() => {
                 return Err(DomainError::PreconditionFailed);
             }
-            StoreError::Transient(_) => {
-                tokio::time::sleep(Duration::from_millis(5 * (attempt as u64 + 1))).await;
-            }
+            StoreError::Transient(_) => store::pause_before_rerun(attempt).await,
             e => return Err(e.into()),
         }
     }
-    Err(DomainError::Internal(format!(
+    Err(DomainError::Busy(format!(
         "sponsor kept changing during {UPDATE_TRIES} delete attempts"
     )))
 }

@@ -222,7 +222,7 @@ impl Account {
                 "Every generated username for this name is taken: choose a username.",
             )]));
         }
-        Err(DomainError::Internal(format!(
+        Err(DomainError::Busy(format!(
             "no insert after {USERNAME_TRIES} tries (transaction conflicts)"
         )))
     }
@@ -763,7 +763,7 @@ async fn read(state: &AppState, id: ObjectId) -> Result<(UserDoc, User), DomainE
 
 /// How many times a patch without `If-Match` starts again from a fresh read when another
 /// write got in between (the last write wins, but it is still merged onto the newest user).
-const UPDATE_TRIES: usize = 16;
+const UPDATE_TRIES: u32 = 16;
 
 /// Optional fields a patch may remove (`$unset` when the merged user has none).
 const OPTIONAL: &[&str] = &[
@@ -818,7 +818,10 @@ async fn patch_user(
     patch: &serde_json::Value,
     if_match: &IfMatch,
 ) -> Result<Patched, DomainError> {
-    for _ in 0..UPDATE_TRIES {
+    for attempt in 1..=UPDATE_TRIES {
+        if attempt > 1 {
+            store::pause_before_rerun(attempt - 1).await;
+        }
         let (doc, shown) = match first.take() {
             Some(read) => read,
             None => read(state, id).await?,
@@ -841,7 +844,7 @@ async fn patch_user(
             Err(Missed::Changed) => continue,
         }
     }
-    Err(DomainError::Internal(format!(
+    Err(DomainError::Busy(format!(
         "user kept changing during {UPDATE_TRIES} patch attempts"
     )))
 }
