@@ -207,7 +207,7 @@ fn operation(route: &routes::Route) -> Value {
         responses.insert(
             "503".into(),
             answer(
-                "`overloaded` or `database_unavailable`.",
+                "`overloaded`, or `database_unavailable` (the database did not answer, or other writes of the record kept getting in first): send it again after `Retry-After`.",
                 Some("Error"),
                 &["Retry-After"],
             ),
