@@ -989,3 +989,86 @@ async fn patches_of_one_record_at_once_over_three_instances_all_apply_with_one_e
         assert_eq!(events, applied, "{kind}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conditional_patches_at_once_over_three_instances_let_exactly_one_win() {
+    // 12 patches with the same If-Match at once through three instances (with a webhook:
+    // transactions): exactly one applies, the others are 412; three rounds per record.
+    let cluster = Cluster::start_with(&[("ONBOARD_WEBHOOK_ALLOW_PRIVATE", "1")]);
+    let (s, _, b) = answer(cluster.post(
+        0,
+        "/v1/webhooks",
+        &json!({ "url": "http://127.0.0.1:9/hook" }),
+    ))
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, _, sponsor) = answer(cluster.post(
+        0,
+        "/v1/sponsors",
+        &json!({ "name": "Matched Corp", "logo": "https://domain.com/l.png", "level": 1 }),
+    ))
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{sponsor}");
+    let email = format!("{}@example.com", unique_name("matched"));
+    let (s, _, person) = answer(cluster.post(0, "/v1/users", &user(&email))).await;
+    assert_eq!(s, StatusCode::CREATED, "{person}");
+    let auth = format!("Bearer {}", cluster.key);
+    for (field, path) in [
+        (
+            "website",
+            format!("/v1/sponsors/{}", sponsor["id"].as_str().unwrap()),
+        ),
+        (
+            "job",
+            format!("/v1/users/{}", person["id"].as_str().unwrap()),
+        ),
+    ] {
+        for round in 0..3 {
+            let (s, h, _) = answer(
+                cluster
+                    .http
+                    .get(format!("{}{path}", cluster.url(0)))
+                    .header("authorization", &auth),
+            )
+            .await;
+            assert_eq!(s, StatusCode::OK);
+            let etag = h["etag"].to_str().unwrap().to_string();
+            let patches = (0..12).map(|i| {
+                answer(
+                    cluster
+                        .http
+                        .patch(format!("{}{path}", cluster.url(i)))
+                        .header("authorization", &auth)
+                        .header("if-match", &etag)
+                        .header("content-type", "application/merge-patch+json")
+                        .body(
+                            json!({ field: format!("https://domain.com/{round}/{i}") }).to_string(),
+                        ),
+                )
+            });
+            let answers = futures_util::future::join_all(patches).await;
+            let won: Vec<usize> = (0..answers.len())
+                .filter(|i| answers[*i].0 == StatusCode::OK)
+                .collect();
+            assert_eq!(won.len(), 1, "{path} round {round}: {answers:?}");
+            for (status, _, body) in &answers {
+                assert!(
+                    *status == StatusCode::OK || *status == StatusCode::PRECONDITION_FAILED,
+                    "{status} {body}"
+                );
+            }
+            let (_, _, now) = answer(
+                cluster
+                    .http
+                    .get(format!("{}{path}", cluster.url(1)))
+                    .header("authorization", &auth),
+            )
+            .await;
+            assert_eq!(
+                now[field],
+                format!("https://domain.com/{round}/{}", won[0]).as_str(),
+                "{path}"
+            );
+        }
+    }
+}
