@@ -760,64 +760,107 @@ async fn listing_ten_thousand_users_page_by_page_meets_no_429_with_the_default_l
     }
 }
 
+// ---- Writes of one record at once through several instances. A webhook makes each write
+// a transaction (the write and its event), so they conflict with one another.
+
+impl Cluster {
+    /// Three instances and one webhook (to a closed port: its deliveries just wait) for
+    /// `events` (empty: every type); answers the webhook.
+    async fn with_webhook(events: &[&str]) -> (Cluster, Value) {
+        let cluster = Cluster::start_with(&[("ONBOARD_WEBHOOK_ALLOW_PRIVATE", "1")]);
+        let mut body = json!({ "url": "http://127.0.0.1:9/hook" });
+        if !events.is_empty() {
+            body["events"] = json!(events);
+        }
+        let hook = cluster.created(0, "/v1/webhooks", &body).await;
+        (cluster, hook)
+    }
+
+    /// POSTs `body` through instance `i`; the 201's body.
+    async fn created(&self, i: usize, path: &str, body: &Value) -> Value {
+        let (s, _, b) = answer(self.post(i, path, body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{path}: {b}");
+        b
+    }
+
+    /// A new sponsor and a new attendee: their paths.
+    async fn sponsor_and_user(&self) -> (String, String) {
+        let sponsor = self
+            .created(
+                0,
+                "/v1/sponsors",
+                &json!({ "name": unique_name("Corp "), "logo": "https://domain.com/l.png", "level": 1 }),
+            )
+            .await;
+        let email = format!("{}@example.com", unique_name("person"));
+        let person = self.created(0, "/v1/users", &user(&email)).await;
+        (
+            format!("/v1/sponsors/{}", sponsor["id"].as_str().unwrap()),
+            format!("/v1/users/{}", person["id"].as_str().unwrap()),
+        )
+    }
+
+    fn get(&self, i: usize, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(format!("{}{path}", self.url(i)))
+            .header("authorization", format!("Bearer {}", self.key))
+    }
+
+    /// A JSON Merge Patch of `path` through instance `i`.
+    fn patch(&self, i: usize, path: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.http
+            .patch(format!("{}{path}", self.url(i)))
+            .header("authorization", format!("Bearer {}", self.key))
+            .header("content-type", "application/merge-patch+json")
+            .body(body.to_string())
+    }
+
+    /// GETs `path` through instance `i`; the 200's body.
+    async fn read(&self, i: usize, path: &str) -> Value {
+        let (s, _, b) = answer(self.get(i, path)).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {b}");
+        b
+    }
+}
+
+/// Asserts every answer is `ok` or 503 (ran out of reruns: safe to send again); how many
+/// were `ok`.
+fn ok_or_try_again(
+    answers: &[(StatusCode, reqwest::header::HeaderMap, Value)],
+    ok: StatusCode,
+) -> usize {
+    for (status, _, body) in answers {
+        assert!(
+            *status == ok || *status == StatusCode::SERVICE_UNAVAILABLE,
+            "{status} {body}"
+        );
+    }
+    answers.iter().filter(|(s, _, _)| *s == ok).count()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn links_to_one_sponsor_at_once_over_three_instances_never_answer_email_taken() {
-    // A webhook makes every link a transaction (the link and its events): links of one
-    // sponsor through three instances conflict with one another. A link that kept meeting
-    // conflicts must say so (503, safe to send again), never that the e-mail is taken.
-    let cluster = Cluster::start_with(&[("ONBOARD_WEBHOOK_ALLOW_PRIVATE", "1")]);
-    let (s, _, b) = answer(cluster.post(
-        0,
-        "/v1/webhooks",
-        &json!({ "url": "http://127.0.0.1:9/hook" }),
-    ))
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
-    let (s, _, sponsor) = answer(cluster.post(
-        0,
-        "/v1/sponsors",
-        &json!({ "name": "Crowded Corp", "logo": "https://domain.com/l.png", "level": 1 }),
-    ))
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "{sponsor}");
-    let path = format!("/v1/sponsors/{}/speakers", sponsor["id"].as_str().unwrap());
+    // A link that kept meeting conflicts must say so (503), never that the e-mail is taken.
+    let (cluster, _) = Cluster::with_webhook(&[]).await;
+    let (sponsor, _) = cluster.sponsor_and_user().await;
+    let path = format!("{sponsor}/speakers");
     for round in 0..3 {
         let emails: Vec<String> = (0..24)
             .map(|i| format!("{}.{round}.{i}@example.com", unique_name("crowd")))
             .collect();
         for (i, email) in emails.iter().enumerate() {
-            let (s, _, b) = answer(cluster.post(i, "/v1/users", &user(email))).await;
-            assert_eq!(s, StatusCode::CREATED, "{b}");
+            cluster.created(i, "/v1/users", &user(email)).await;
         }
         let links = emails
             .iter()
             .enumerate()
             .map(|(i, email)| answer(cluster.post(i, &path, &json!({ "email": email }))));
         let answers = futures_util::future::join_all(links).await;
-        for (status, _, body) in &answers {
-            assert!(
-                *status == StatusCode::OK || *status == StatusCode::SERVICE_UNAVAILABLE,
-                "round {round}: {status} {body}"
-            );
-        }
-        let linked = answers
-            .iter()
-            .filter(|(s, _, _)| *s == StatusCode::OK)
-            .count();
-        let (s, _, now) = answer(
-            cluster
-                .http
-                .get(format!(
-                    "{}/v1/sponsors/{}",
-                    cluster.url(0),
-                    sponsor["id"].as_str().unwrap()
-                ))
-                .header("authorization", format!("Bearer {}", cluster.key)),
-        )
-        .await;
-        assert_eq!(s, StatusCode::OK);
-        let speakers = now["speakers"].as_array().unwrap();
-        let of_round = speakers
+        let linked = ok_or_try_again(&answers, StatusCode::OK);
+        let now = cluster.read(0, &sponsor).await;
+        let of_round = now["speakers"]
+            .as_array()
+            .unwrap()
             .iter()
             .filter(|sp| emails.iter().any(|e| sp["email"] == e.as_str()))
             .count();
@@ -828,56 +871,26 @@ async fn links_to_one_sponsor_at_once_over_three_instances_never_answer_email_ta
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sponsors_created_at_once_over_three_instances_naming_one_person_all_link_them() {
     // Every create links the same existing attendee (and writes that user: it becomes a
-    // Speaker), so the creates' transactions conflict with one another.
-    let cluster = Cluster::start_with(&[("ONBOARD_WEBHOOK_ALLOW_PRIVATE", "1")]);
-    let (s, _, b) = answer(cluster.post(
-        0,
-        "/v1/webhooks",
-        &json!({ "url": "http://127.0.0.1:9/hook" }),
-    ))
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
-    let email = format!("{}@example.com", unique_name("shared"));
-    let (s, _, b) = answer(cluster.post(0, "/v1/users", &user(&email))).await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
+    // Speaker).
+    let (cluster, _) = Cluster::with_webhook(&[]).await;
+    let (_, person) = cluster.sponsor_and_user().await;
+    let email = cluster.read(0, &person).await["email"].clone();
     let creates = (0..18).map(|i| {
-        let body = json!({ "name": format!("Shared {i} {}", unique_name("")), "logo": "https://domain.com/l.png",
+        let body = json!({ "name": unique_name("Shared "), "logo": "https://domain.com/l.png",
             "level": 1, "speakers": [ { "email": email } ] });
         answer(cluster.post(i, "/v1/sponsors", &body))
     });
     let answers = futures_util::future::join_all(creates).await;
+    let created = ok_or_try_again(&answers, StatusCode::CREATED);
     for (status, _, body) in &answers {
-        assert!(
-            *status == StatusCode::CREATED || *status == StatusCode::SERVICE_UNAVAILABLE,
-            "{status} {body}"
-        );
         if *status == StatusCode::CREATED {
             assert_eq!(body["speakers"].as_array().unwrap().len(), 1, "{body}");
-            assert_eq!(body["speakers"][0]["email"], email.as_str(), "{body}");
+            assert_eq!(body["speakers"][0]["email"], email, "{body}");
         }
     }
-    let created = answers
-        .iter()
-        .filter(|(s, _, _)| *s == StatusCode::CREATED)
-        .count();
     // The person is a Speaker now, listed by every sponsor created.
-    let (s, _, people) = answer(
-        cluster
-            .http
-            .get(format!("{}/v1/users?q={email}", cluster.url(1)))
-            .header("authorization", format!("Bearer {}", cluster.key)),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{people}");
-    assert_eq!(people["items"][0]["type"], "Speaker", "{people}");
-    let (s, _, sponsors) = answer(
-        cluster
-            .http
-            .get(format!("{}/v1/sponsors?limit=100", cluster.url(2)))
-            .header("authorization", format!("Bearer {}", cluster.key)),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{sponsors}");
+    assert_eq!(cluster.read(1, &person).await["type"], "Speaker");
+    let sponsors = cluster.read(2, "/v1/sponsors?limit=100").await;
     let listing = sponsors["items"]
         .as_array()
         .unwrap()
@@ -885,7 +898,7 @@ async fn sponsors_created_at_once_over_three_instances_naming_one_person_all_lin
         .filter(|sp| {
             sp["speakers"]
                 .as_array()
-                .is_some_and(|l| l.iter().any(|p| p["email"] == email.as_str()))
+                .is_some_and(|l| l.iter().any(|p| p["email"] == email))
         })
         .count();
     assert_eq!(listing, created, "{sponsors}");
@@ -893,88 +906,38 @@ async fn sponsors_created_at_once_over_three_instances_naming_one_person_all_lin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn patches_of_one_record_at_once_over_three_instances_all_apply_with_one_event_each() {
-    // Patches without If-Match merge onto the newest record and the last one wins. 24 at
-    // once through three instances keep meeting one another's writes (and, with a webhook,
-    // transactions): each must still apply (or say 503, safe to send again), never 500,
-    // and each applied one records one `*.updated` event.
-    let cluster = Cluster::start_with(&[("ONBOARD_WEBHOOK_ALLOW_PRIVATE", "1")]);
-    let (s, _, hook) = answer(cluster.post(
-        0,
-        "/v1/webhooks",
-        &json!({ "url": "http://127.0.0.1:9/hook", "events": ["user.updated", "sponsor.updated"] }),
-    ))
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "{hook}");
-    let (s, _, sponsor) = answer(cluster.post(
-        0,
-        "/v1/sponsors",
-        &json!({ "name": "Patched Corp", "logo": "https://domain.com/l.png", "level": 1 }),
-    ))
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "{sponsor}");
-    let email = format!("{}@example.com", unique_name("patched"));
-    let (s, _, person) = answer(cluster.post(0, "/v1/users", &user(&email))).await;
-    assert_eq!(s, StatusCode::CREATED, "{person}");
-    let get = |i: usize, path: &str| {
-        cluster
-            .http
-            .get(format!("{}{path}", cluster.url(i)))
-            .header("authorization", format!("Bearer {}", cluster.key))
-    };
-    for (kind, field, path) in [
-        (
-            "sponsor",
-            "website",
-            format!("/v1/sponsors/{}", sponsor["id"].as_str().unwrap()),
-        ),
-        (
-            "user",
-            "job",
-            format!("/v1/users/{}", person["id"].as_str().unwrap()),
-        ),
-    ] {
+    // Patches without If-Match merge onto the newest record and the last one wins: 24 at
+    // once must each apply (or say 503), never 500, and each applied one records one
+    // `*.updated` event.
+    let (cluster, hook) = Cluster::with_webhook(&["user.updated", "sponsor.updated"]).await;
+    let (sponsor, person) = cluster.sponsor_and_user().await;
+    for (kind, field, path) in [("sponsor", "website", sponsor), ("user", "job", person)] {
         let values: Vec<String> = (0..24).map(|i| format!("https://domain.com/{i}")).collect();
-        let patches = values.iter().enumerate().map(|(i, value)| {
-            answer(
-                cluster
-                    .http
-                    .patch(format!("{}{path}", cluster.url(i)))
-                    .header("authorization", format!("Bearer {}", cluster.key))
-                    .header("content-type", "application/merge-patch+json")
-                    .body(json!({ field: value }).to_string()),
-            )
-        });
-        let answers = futures_util::future::join_all(patches).await;
-        for (status, _, body) in &answers {
-            assert!(
-                *status == StatusCode::OK || *status == StatusCode::SERVICE_UNAVAILABLE,
-                "{kind}: {status} {body}"
-            );
-        }
-        let applied = answers
+        let patches = values
             .iter()
-            .filter(|(s, _, _)| *s == StatusCode::OK)
-            .count();
-        let (s, _, now) = answer(get(1, &path)).await;
-        assert_eq!(s, StatusCode::OK);
+            .enumerate()
+            .map(|(i, value)| answer(cluster.patch(i, &path, &json!({ field: value }))));
+        let answers = futures_util::future::join_all(patches).await;
+        let applied = ok_or_try_again(&answers, StatusCode::OK);
+        let now = cluster.read(1, &path).await;
         assert!(
             values.iter().any(|v| now[field] == v.as_str()),
             "{kind}: {now}"
         );
-        // One event per applied patch, and none for an attempt that lost (polled: the
-        // outbox is written with each patch, so it is complete at once).
+        // One event per applied patch, none for an attempt that lost (the outbox is
+        // written with each patch, so it is complete at once).
         let mut events = 0;
         let mut after = String::new();
         loop {
-            let (s, _, page) = answer(get(
-                2,
-                &format!(
-                    "/v1/webhooks/{}/deliveries?limit=100{after}",
-                    hook["id"].as_str().unwrap()
-                ),
-            ))
-            .await;
-            assert_eq!(s, StatusCode::OK, "{page}");
+            let page = cluster
+                .read(
+                    2,
+                    &format!(
+                        "/v1/webhooks/{}/deliveries?limit=100{after}",
+                        hook["id"].as_str().unwrap()
+                    ),
+                )
+                .await;
             events += page["items"]
                 .as_array()
                 .unwrap()
@@ -992,80 +955,36 @@ async fn patches_of_one_record_at_once_over_three_instances_all_apply_with_one_e
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn conditional_patches_at_once_over_three_instances_let_exactly_one_win() {
-    // 12 patches with the same If-Match at once through three instances (with a webhook:
-    // transactions): exactly one applies, the others are 412; three rounds per record.
-    let cluster = Cluster::start_with(&[("ONBOARD_WEBHOOK_ALLOW_PRIVATE", "1")]);
-    let (s, _, b) = answer(cluster.post(
-        0,
-        "/v1/webhooks",
-        &json!({ "url": "http://127.0.0.1:9/hook" }),
-    ))
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
-    let (s, _, sponsor) = answer(cluster.post(
-        0,
-        "/v1/sponsors",
-        &json!({ "name": "Matched Corp", "logo": "https://domain.com/l.png", "level": 1 }),
-    ))
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "{sponsor}");
-    let email = format!("{}@example.com", unique_name("matched"));
-    let (s, _, person) = answer(cluster.post(0, "/v1/users", &user(&email))).await;
-    assert_eq!(s, StatusCode::CREATED, "{person}");
-    let auth = format!("Bearer {}", cluster.key);
-    for (field, path) in [
-        (
-            "website",
-            format!("/v1/sponsors/{}", sponsor["id"].as_str().unwrap()),
-        ),
-        (
-            "job",
-            format!("/v1/users/{}", person["id"].as_str().unwrap()),
-        ),
-    ] {
+    // 12 patches with the same If-Match at once: exactly one applies, the others are 412;
+    // three rounds per record.
+    let (cluster, _) = Cluster::with_webhook(&[]).await;
+    let (sponsor, person) = cluster.sponsor_and_user().await;
+    for (field, path) in [("website", sponsor), ("job", person)] {
         for round in 0..3 {
-            let (s, h, _) = answer(
-                cluster
-                    .http
-                    .get(format!("{}{path}", cluster.url(0)))
-                    .header("authorization", &auth),
-            )
-            .await;
+            let (s, h, _) = answer(cluster.get(0, &path)).await;
             assert_eq!(s, StatusCode::OK);
             let etag = h["etag"].to_str().unwrap().to_string();
             let patches = (0..12).map(|i| {
+                let value = format!("https://domain.com/{round}/{i}");
                 answer(
                     cluster
-                        .http
-                        .patch(format!("{}{path}", cluster.url(i)))
-                        .header("authorization", &auth)
-                        .header("if-match", &etag)
-                        .header("content-type", "application/merge-patch+json")
-                        .body(
-                            json!({ field: format!("https://domain.com/{round}/{i}") }).to_string(),
-                        ),
+                        .patch(i, &path, &json!({ field: value }))
+                        .header("if-match", &etag),
                 )
             });
             let answers = futures_util::future::join_all(patches).await;
-            let won: Vec<usize> = (0..answers.len())
-                .filter(|i| answers[*i].0 == StatusCode::OK)
-                .collect();
-            assert_eq!(won.len(), 1, "{path} round {round}: {answers:?}");
             for (status, _, body) in &answers {
                 assert!(
                     *status == StatusCode::OK || *status == StatusCode::PRECONDITION_FAILED,
                     "{status} {body}"
                 );
             }
-            let (_, _, now) = answer(
-                cluster
-                    .http
-                    .get(format!("{}{path}", cluster.url(1)))
-                    .header("authorization", &auth),
-            )
-            .await;
+            let won: Vec<usize> = (0..answers.len())
+                .filter(|i| answers[*i].0 == StatusCode::OK)
+                .collect();
+            assert_eq!(won.len(), 1, "{path} round {round}: {answers:?}");
             assert_eq!(
-                now[field],
+                cluster.read(1, &path).await[field],
                 format!("https://domain.com/{round}/{}", won[0]).as_str(),
                 "{path}"
             );
