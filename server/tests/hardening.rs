@@ -810,22 +810,11 @@ async fn one_keys_many_imports_do_not_starve_another_keys_import() {
     // (it holds two in flight) would wait behind every heavy request's rows in flight (12).
     // Counted by order, not by time, so a loaded machine delaying the light request's
     // arrival does not change it.
-    let order: Vec<String> = {
-        use futures_util::TryStreamExt;
-        app.mongo()
-            .await
-            .collection::<mongodb::bson::Document>("users")
-            .find(mongodb::bson::doc! {})
-            .sort(mongodb::bson::doc! { "_id": 1 })
-            .await
-            .unwrap()
-            .try_collect::<Vec<_>>()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|u| u.get_str("email").unwrap().to_string())
-            .collect()
-    };
+    let order: Vec<String> = documents(&app.mongo().await, "users")
+        .await
+        .into_iter()
+        .map(|u| u.get_str("email").unwrap().to_string())
+        .collect();
     let light_rows: Vec<usize> = (0..order.len())
         .filter(|i| order[*i].starts_with("light"))
         .collect();

@@ -221,16 +221,7 @@ async fn an_idempotent_create_is_replayed_by_another_instance() {
     );
 
     // The database alone reveals neither the password nor the Idempotency-Key.
-    let records: Vec<mongodb::bson::Document> = {
-        use futures_util::TryStreamExt;
-        db.collection("idempotency")
-            .find(mongodb::bson::doc! {})
-            .await
-            .unwrap()
-            .try_collect()
-            .await
-            .unwrap()
-    };
+    let records = documents(&db, "idempotency").await;
     assert_eq!(records.len(), 1);
     let raw = mongodb::bson::to_vec(&records[0]).unwrap();
     for secret in [password.as_bytes(), key.as_bytes(), email.as_bytes()] {

@@ -1073,19 +1073,10 @@ async fn erasing_a_user_leaves_no_copy_of_them_in_recorded_deliveries() {
         )
         .await;
     assert_eq!(sponsor.status(), StatusCode::CREATED);
-    let deliveries = app
-        .mongo()
-        .await
-        .collection::<mongodb::bson::Document>("webhook_deliveries");
+    let db = app.mongo().await;
     let bodies = || async {
-        use futures_util::TryStreamExt;
-        deliveries
-            .find(mongodb::bson::doc! {})
+        documents(&db, "webhook_deliveries")
             .await
-            .unwrap()
-            .try_collect::<Vec<_>>()
-            .await
-            .unwrap()
             .into_iter()
             .map(|d| {
                 (
@@ -1125,7 +1116,13 @@ async fn erasing_a_user_leaves_no_copy_of_them_in_recorded_deliveries() {
     // The ids a delivery names (what the next erasure looks up) follow its body.
     let gone_oid = mongodb::bson::oid::ObjectId::parse_str(&gone_id).unwrap();
     let naming = mongodb::bson::doc! { "mentions": gone_oid, "type": { "$ne": "user.deleted" } };
-    assert_eq!(deliveries.count_documents(naming).await.unwrap(), 0);
+    assert_eq!(
+        db.collection::<mongodb::bson::Document>("webhook_deliveries")
+            .count_documents(naming)
+            .await
+            .unwrap(),
+        0
+    );
     let sponsor_event = after
         .iter()
         .find(|(k, _)| k == "sponsor.created")

@@ -237,6 +237,20 @@ impl TestApp {
     }
 }
 
+/// Every document of `collection` in `db`, in `_id` order (the order a process made its
+/// ids in): for checks the API cannot make.
+pub async fn documents(db: &mongodb::Database, collection: &str) -> Vec<mongodb::bson::Document> {
+    use futures_util::TryStreamExt;
+    db.collection::<mongodb::bson::Document>(collection)
+        .find(mongodb::bson::doc! {})
+        .sort(mongodb::bson::doc! { "_id": 1 })
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap()
+}
+
 pub fn user(email: &str) -> Value {
     json!({ "email": email, "type": "Attendee", "firstName": "Jane", "lastName": "Doe" })
 }
